@@ -1,0 +1,51 @@
+# Stepline's two commands: `make demo` (the main job) and `make test` (the gate CI runs).
+# Both create .venv and install everything from pyproject.toml on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck unit functional e2e bench clean
+
+$(STAMP): pyproject.toml layers/stepline/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stepline needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Until the local engine lands, the demo validates, draws and compiles the example pipelines.
+demo: install
+	$(BIN)/stepline validate examples/pipelines/*.json examples/pipelines/*.yaml
+	@for pipeline in examples/pipelines/*.json examples/pipelines/*.yaml; do \
+		echo; $(BIN)/stepline graph "$$pipeline" || exit $$?; done
+	@mkdir -p build/asl
+	@for pipeline in examples/pipelines/*.json examples/pipelines/*.yaml; do \
+		name=$$(basename "$${pipeline%.*}"); \
+		$(BIN)/stepline compile "$$pipeline" -o "build/asl/$$name.asl.json" || exit $$?; done
+	@echo; echo "Compiled state machines are in build/asl/. Next: docs/ARCHITECTURE.md"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+functional: install
+	$(BIN)/pytest tests/functional
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

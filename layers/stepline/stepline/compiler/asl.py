@@ -1,0 +1,377 @@
+"""Pipeline → Amazon States Language: a pure, deterministic function.
+
+The shape of every compiled pipeline (docs/ARCHITECTURE.md draws it):
+
+    Start pipeline → Read input → Initialize pipeline
+      → for each stage, for each runOrder group in ascending order:
+           one action:      Task ──► "<Stage>.<Action> outputs" (merge into the state)
+           several actions: Parallel (one Task per branch) ──► check ──► merge
+      → Pipeline succeeded
+
+    any action's failure → "<Stage>.<Action> failed" (records stage, action, error) → Pipeline failed
+
+The execution state carries references only: ``trigger`` (what started the run),
+``artifacts`` (name → location) and ``variables`` (namespace → key → value). Actions in a
+parallel group catch their own failures, so the others finish before the stage fails —
+CodePipeline's behaviour, not Step Functions' default of cancelling sibling branches.
+
+Resource ARNs are left as ``${Placeholder}`` strings; ``substitute`` fills them in for a runtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from stepline.definition.models import ActionDeclaration, PipelineDeclaration, StageDeclaration
+from stepline.definition.providers import Integration, Provider, find_provider
+
+MAX_STATE_NAME = 80
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+NESTED_EXECUTION = "arn:aws:states:::states:startExecution.sync:2"
+
+START = "Start pipeline"
+READ_INPUT = "Read input"
+INITIALIZE = "Initialize pipeline"
+SUCCEEDED = "Pipeline succeeded"
+FAILED = "Pipeline failed"
+FAILURE_ERROR = "ActionFailed"
+
+# Transient errors worth retrying, by integration (AWS's recommended set for Lambda tasks).
+# TransientActionError is what Stepline's own actions raise for a retryable condition.
+_TRANSIENT_ERRORS = {
+    Integration.INVOKE: [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "TransientActionError",
+    ],
+    Integration.NESTED: ["StepFunctions.AWSStepFunctionsException", "StepFunctions.SdkClientException"],
+}
+_TRANSIENT_ERRORS[Integration.CALLBACK] = _TRANSIENT_ERRORS[Integration.INVOKE]
+RETRY_POLICY = {"IntervalSeconds": 2, "MaxAttempts": 5, "BackoffRate": 2.0, "MaxDelaySeconds": 60}
+
+
+class CompilationError(Exception):
+    """The pipeline is valid CodePipeline but cannot become a usable state machine."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("the compiled state machine is not usable:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class ActionState:
+    """Which Task state runs which action: how history is read back as pipeline status."""
+
+    state: str
+    stage: str
+    action: str
+    type: str
+    run_order: int
+    failure_state: str
+
+
+@dataclass(frozen=True)
+class CompiledPipeline:
+    definition: dict[str, Any]
+    placeholders: tuple[str, ...]
+    actions: tuple[ActionState, ...]
+
+    def to_json(self) -> str:
+        """Byte-identical for the same pipeline."""
+        return json.dumps(self.definition, indent=2) + "\n"
+
+
+class _Names:
+    """Readable, unique state names within Step Functions' 80-character limit."""
+
+    def __init__(self) -> None:
+        self._used: set[str] = {START, READ_INPUT, INITIALIZE, SUCCEEDED, FAILED}
+
+    def claim(self, base: str, suffix: str = "") -> str:
+        name = _fit(base, suffix)
+        counter = 2
+        while name in self._used:
+            name = _fit(base, f"{suffix} #{counter}")
+            counter += 1
+        self._used.add(name)
+        return name
+
+
+def _fit(base: str, suffix: str) -> str:
+    name = base + suffix
+    if len(name) <= MAX_STATE_NAME:
+        return name
+    digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+    keep = MAX_STATE_NAME - len(suffix) - len(digest) - 1
+    return f"{base[:keep]}~{digest}{suffix}"
+
+
+def compile_pipeline(pipeline: PipelineDeclaration) -> CompiledPipeline:
+    """The state machine for a validated pipeline (see the module docstring for its shape)."""
+    builder = _Builder(pipeline)
+    definition = builder.build()
+    return CompiledPipeline(definition, tuple(sorted(builder.placeholders)), tuple(builder.action_states))
+
+
+class _Builder:
+    def __init__(self, pipeline: PipelineDeclaration) -> None:
+        self.pipeline = pipeline
+        self.names = _Names()
+        self.states: dict[str, Any] = {}
+        self.placeholders: set[str] = set()
+        self.action_states: list[ActionState] = []
+
+    def build(self) -> dict[str, Any]:
+        groups = [
+            (stage, list(actions))
+            for stage in self.pipeline.stages
+            for _, actions in groupby(sorted(stage.actions, key=lambda a: a.run_order), key=lambda a: a.run_order)
+        ]
+        # Name every group's entry state first, so each group knows where to go next.
+        entries = [self._entry_name(stage, actions) for stage, actions in groups]
+        self._add_prologue(first=entries[0] if entries else SUCCEEDED)
+        for index, (stage, actions) in enumerate(groups):
+            following = entries[index + 1] if index + 1 < len(groups) else SUCCEEDED
+            if len(actions) == 1:
+                self._add_single(stage, actions[0], entries[index], following)
+            else:
+                self._add_parallel(stage, actions, entries[index], following)
+        self.states[SUCCEEDED] = {"Type": "Succeed", "Comment": "Every stage succeeded."}
+        self.states[FAILED] = {
+            "Type": "Fail",
+            "Comment": "An action failed; the cause is JSON naming its stage, action and error.",
+            # Static: Step Functions refuses a Fail state that raises a reserved States.* name,
+            # which is what a timed-out action's error is.
+            "Error": FAILURE_ERROR,
+            "CausePath": "States.JsonToString($.failure)",
+        }
+        return {
+            "Comment": f"Stepline pipeline {self.pipeline.name} (version {self.pipeline.version}), "
+            "compiled from its CodePipeline declaration.",
+            "StartAt": START,
+            "States": self.states,
+        }
+
+    def _entry_name(self, stage: StageDeclaration, actions: list[ActionDeclaration]) -> str:
+        if len(actions) == 1:
+            return self.names.claim(f"{stage.name}.{actions[0].name}")
+        return self.names.claim(f"{stage.name} runOrder {actions[0].run_order}")
+
+    def _add_prologue(self, first: str) -> None:
+        # Fill in what the starter left out (a console start may pass {}), then build the
+        # state every action sees. Two steps because intrinsics cannot take object literals.
+        self.states[START] = {
+            "Type": "Pass",
+            "Comment": "Defaults for whatever the execution input leaves out.",
+            "Result": {"trigger": {"type": "StartPipelineExecution"}, "variables": {}},
+            "ResultPath": "$.defaults",
+            "Next": READ_INPUT,
+        }
+        self.states[READ_INPUT] = {
+            "Type": "Pass",
+            "Parameters": {
+                "input.$": "States.JsonMerge($.defaults, $, false)",
+                "declared": {
+                    variable.name: variable.default_value
+                    for variable in self.pipeline.variables
+                    if variable.default_value is not None
+                },
+            },
+            "Next": INITIALIZE,
+        }
+        self.states[INITIALIZE] = {
+            "Type": "Pass",
+            "Comment": "The execution state: references to artifacts, and variables by namespace.",
+            "Parameters": {
+                "trigger.$": "$.input.trigger",
+                "artifacts": {},
+                "variables": {
+                    "codepipeline": {"PipelineExecutionId.$": "$$.Execution.Name"},
+                    "variables.$": "States.JsonMerge($.declared, $.input.variables, false)",
+                },
+            },
+            "Next": first,
+        }
+
+    def _add_single(self, stage: StageDeclaration, action: ActionDeclaration, name: str, following: str) -> None:
+        failed = self.names.claim(f"{stage.name}.{action.name}", " failed")
+        merge = self.names.claim(f"{stage.name}.{action.name}", " outputs")
+        task = self._task(stage, action, name, failed)
+        task["ResultPath"] = "$.outcome"
+        task["Next"] = merge
+        self.states[name] = task
+        self.states[failed] = {
+            **_failure_record(stage, action),
+            "ResultPath": "$.failure",
+            "Next": FAILED,
+        }
+        self.states[merge] = _merge_state(["$.outcome"], following)
+
+    def _add_parallel(
+        self, stage: StageDeclaration, actions: list[ActionDeclaration], name: str, following: str
+    ) -> None:
+        check = self.names.claim(name, " results")
+        merge = self.names.claim(name, " outputs")
+        branches = []
+        choices = []
+        for index, action in enumerate(actions):
+            task_name = self.names.claim(f"{stage.name}.{action.name}")
+            failed = self.names.claim(f"{stage.name}.{action.name}", " failed")
+            stop = self.names.claim(f"{stage.name}.{action.name}", " stops the pipeline")
+            task = self._task(stage, action, task_name, failed)
+            task["End"] = True
+            record = _failure_record(stage, action)
+            branches.append(
+                {
+                    "StartAt": task_name,
+                    "States": {
+                        task_name: task,
+                        # The branch ends normally so sibling actions run to completion.
+                        failed: {"Type": "Pass", "Parameters": {"failure": record["Parameters"]}, "End": True},
+                    },
+                }
+            )
+            choices.append({"Variable": f"$.group[{index}].failure", "IsPresent": True, "Next": stop})
+            self.states[stop] = {
+                "Type": "Pass",
+                "InputPath": f"$.group[{index}].failure",
+                "ResultPath": "$.failure",
+                "Next": FAILED,
+            }
+        self.states[name] = {
+            "Type": "Parallel",
+            "Comment": f"Stage {stage.name}: actions with runOrder {actions[0].run_order} run together.",
+            "Branches": branches,
+            "ResultPath": "$.group",
+            "Next": check,
+        }
+        self.states[check] = {"Type": "Choice", "Choices": choices, "Default": merge}
+        self.states[merge] = _merge_state([f"$.group[{i}]" for i in range(len(actions))], following)
+
+    def _task(self, stage: StageDeclaration, action: ActionDeclaration, name: str, failed: str) -> dict[str, Any]:
+        provider = find_provider(action.action_type_id)
+        if provider is None:  # validation refuses unknown providers before compilation
+            raise CompilationError([f"{stage.name}.{action.name}: no provider {action.action_type_id}"])
+        self.placeholders.add(provider.handler)
+        self.action_states.append(
+            ActionState(name, stage.name, action.name, str(action.action_type_id), action.run_order, failed)
+        )
+        payload: dict[str, Any] = {
+            "pipeline": self.pipeline.name,
+            "stage": stage.name,
+            "action": action.model_dump(by_alias=True, exclude_none=True, mode="json"),
+            "execution": {"id.$": "$$.Execution.Id", "name.$": "$$.Execution.Name"},
+            "trigger.$": "$.trigger",
+            "artifacts.$": "$.artifacts",
+            "variables.$": "$.variables",
+        }
+        handler = f"${{{provider.handler}}}"
+        if provider.integration is Integration.NESTED:
+            resource = NESTED_EXECUTION
+            parameters: dict[str, Any] = {
+                "StateMachineArn": handler,
+                "Input": {**payload, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
+            }
+            result_root = "$.Output"
+        elif provider.integration is Integration.CALLBACK:
+            resource = LAMBDA_CALLBACK
+            parameters = {"FunctionName": handler, "Payload": {**payload, "taskToken.$": "$$.Task.Token"}}
+            result_root = "$"
+        else:
+            resource = LAMBDA_INVOKE
+            parameters = {"FunctionName": handler, "Payload": payload}
+            result_root = "$.Payload"
+        variables: dict[str, Any] = {}
+        if action.namespace:
+            variables[f"{action.namespace}.$"] = f"{result_root}.variables"
+        return {
+            "Type": "Task",
+            "Comment": f"{action.action_type_id}: {provider.summary}.",
+            "Resource": resource,
+            "Parameters": parameters,
+            "ResultSelector": {"artifacts.$": f"{result_root}.artifacts", "variables": variables},
+            "TimeoutSeconds": _timeout_minutes(action, provider) * 60,
+            "Retry": [{"ErrorEquals": _TRANSIENT_ERRORS[provider.integration], **RETRY_POLICY}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}],
+        }
+
+
+def _timeout_minutes(action: ActionDeclaration, provider: Provider) -> int:
+    if action.timeout_in_minutes is not None:
+        return action.timeout_in_minutes
+    deployment_timeout = action.configuration.get("DeploymentTimeout", "")
+    if deployment_timeout.isdigit():
+        return int(deployment_timeout)
+    return provider.timeout_minutes
+
+
+def _failure_record(stage: StageDeclaration, action: ActionDeclaration) -> dict[str, Any]:
+    return {
+        "Type": "Pass",
+        "Comment": f"Records that {stage.name}.{action.name} failed, and why.",
+        "Parameters": {
+            "stage": stage.name,
+            "action": action.name,
+            "error.$": "$.error.Error",
+            "detail.$": "$.error",
+        },
+    }
+
+
+def _merge_state(outcomes: list[str], following: str) -> dict[str, Any]:
+    artifacts, variables = "$.artifacts", "$.variables"
+    for outcome in outcomes:
+        artifacts = f"States.JsonMerge({artifacts}, {outcome}.artifacts, false)"
+        variables = f"States.JsonMerge({variables}, {outcome}.variables, false)"
+    return {
+        "Type": "Pass",
+        "Comment": "Adds what the actions produced to the execution state.",
+        "Parameters": {"trigger.$": "$.trigger", "artifacts.$": artifacts, "variables.$": variables},
+        "Next": following,
+    }
+
+
+_PLACEHOLDER = re.compile(r"^\$\{([A-Za-z0-9_]+)\}$")
+# Only these Task parameters name a resource; a "${HOME}" in a user's command is left alone.
+_RESOURCE_FIELDS = ("FunctionName", "StateMachineArn")
+
+
+def substitute(definition: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of ``definition`` with each ``${Placeholder}`` resource filled from ``values``."""
+    result: dict[str, Any] = json.loads(json.dumps(definition))
+    missing: set[str] = set()
+    for state in iter_states(result):
+        parameters = state.get("Parameters") if state.get("Type") == "Task" else None
+        if not isinstance(parameters, dict):
+            continue
+        for field in _RESOURCE_FIELDS:
+            match = _PLACEHOLDER.match(str(parameters.get(field, "")))
+            if match is None:
+                continue
+            if match[1] in values:
+                parameters[field] = values[match[1]]
+            else:
+                missing.add(match[1])
+    if missing:
+        raise CompilationError([f"no value given for ${{{name}}}" for name in sorted(missing)])
+    return result
+
+
+def iter_states(definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every state of a definition, including those inside Parallel branches and Map processors."""
+    for state in definition.get("States", {}).values():
+        yield state
+        for branch in state.get("Branches", []):
+            yield from iter_states(branch)
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                yield from iter_states(state[key])

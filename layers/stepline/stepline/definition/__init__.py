@@ -1,0 +1,65 @@
+"""Pipeline definitions: loading, the typed model, validation, providers and variables.
+
+Pure: no AWS, no network, no engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stepline.definition.loader import LoadedPipeline, load_pipeline, parse_pipeline
+from stepline.definition.models import PipelineDeclaration
+from stepline.definition.problems import DefinitionError, Problem, Severity, errors_in
+from stepline.definition.rules import validate
+
+__all__ = [
+    "DefinitionError",
+    "LoadedPipeline",
+    "PipelineDeclaration",
+    "Problem",
+    "Report",
+    "Severity",
+    "check_file",
+    "load_valid_pipeline",
+    "parse_pipeline",
+    "validate",
+]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What validating one file found; ``loaded`` is None when the file could not be parsed."""
+
+    source: str
+    loaded: LoadedPipeline | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return errors_in(self.problems)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    @property
+    def valid(self) -> bool:
+        return self.loaded is not None and not self.errors
+
+
+def check_file(path: str | Path) -> Report:
+    """Parse and validate a pipeline file, collecting every problem instead of stopping."""
+    try:
+        loaded = load_pipeline(path)
+    except DefinitionError as error:
+        return Report(str(path), None, error.problems)
+    return Report(str(path), loaded, loaded.located(validate(loaded.pipeline)))
+
+
+def load_valid_pipeline(path: str | Path) -> LoadedPipeline:
+    """The pipeline in ``path``, or DefinitionError listing every error found."""
+    report = check_file(path)
+    if report.loaded is None or report.errors:
+        raise DefinitionError(report.source, report.errors)
+    return report.loaded

@@ -1,0 +1,206 @@
+"""Reading a pipeline definition: JSON or YAML, bare or as ``get-pipeline`` prints it."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from stepline.definition import models
+from stepline.definition.models import GetPipelineOutput, PipelineDeclaration
+from stepline.definition.problems import DefinitionError, Problem, format_path
+
+# A pipeline definition is a few KB; CodePipeline's own structure limit is far below this.
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+
+_PATTERN_MEANINGS = {
+    models.NAME_PATTERN: "only letters, digits and . @ - _",
+    models.ARTIFACT_NAME_PATTERN: "only letters, digits, - and _",
+    models.NAMESPACE_PATTERN: "only letters, digits and @ - _",
+    models.PROVIDER_PATTERN: "only letters, digits, - and _",
+    models.ROLE_ARN_PATTERN: "an IAM role ARN such as arn:aws:iam::111122223333:role/Name",
+    models.BUCKET_PATTERN: "an S3 bucket name: letters, digits, - and .",
+    models.ENV_NAME_PATTERN: "only letters, digits and _",
+}
+
+
+@dataclass(frozen=True)
+class LoadedPipeline:
+    """A parsed declaration and where it came from."""
+
+    pipeline: PipelineDeclaration
+    source: str
+    # "pipeline" when the file is get-pipeline output: paths in problems start there.
+    path_prefix: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def located(self, problems: list[Problem]) -> list[Problem]:
+        return [p.under(self.path_prefix) for p in problems] if self.path_prefix else problems
+
+
+def load_pipeline(path: str | Path) -> LoadedPipeline:
+    """Read and parse a pipeline file; raise DefinitionError naming every structural problem."""
+    source = str(path)
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise DefinitionError(source, [Problem("", "no such file")]) from None
+    except IsADirectoryError:
+        raise DefinitionError(source, [Problem("", "is a directory, not a pipeline file")]) from None
+    except OSError as error:
+        raise DefinitionError(source, [Problem("", f"cannot be read: {error.strerror}")]) from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        message = f"is {len(raw):,} bytes; a pipeline definition may be at most {MAX_DOCUMENT_BYTES:,}"
+        raise DefinitionError(source, [Problem("", message)])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        message = f"is not UTF-8 text (byte {error.start} cannot be decoded)"
+        raise DefinitionError(source, [Problem("", message)]) from None
+    document = parse_document(text, source, as_json=file.suffix.lower() == ".json")
+    return parse_pipeline(document, source)
+
+
+def parse_document(text: str, source: str, *, as_json: bool) -> Any:
+    """JSON (for .json files) or YAML; duplicate keys are refused, since one of them is lost."""
+    try:
+        if as_json:
+            return json.loads(text, object_pairs_hook=_unique_keys_object)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno}, column {error.colno}"
+        raise DefinitionError(source, [Problem("", f"is not valid JSON: {where}: {error.msg}")]) from None
+    except _DuplicateKeyError as error:
+        raise DefinitionError(source, [Problem("", str(error))]) from None
+    except yaml.YAMLError as error:
+        raise DefinitionError(source, [Problem("", f"is not valid YAML: {_yaml_reason(error)}")]) from None
+
+
+def parse_pipeline(document: Any, source: str) -> LoadedPipeline:
+    """Turn a decoded document into a PipelineDeclaration, or raise with every problem."""
+    if not isinstance(document, dict):
+        kind = _json_kind(document)
+        message = f"must be a JSON/YAML object holding a pipeline declaration, not {kind}"
+        raise DefinitionError(source, [Problem("", message)])
+    wrapped = "pipeline" in document and "stages" not in document
+    model: type[BaseModel] = GetPipelineOutput if wrapped else PipelineDeclaration
+    try:
+        parsed = model.model_validate(document)
+    except ValidationError as error:
+        raise DefinitionError(source, [_problem_from(detail) for detail in error.errors()]) from None
+    if isinstance(parsed, GetPipelineOutput):
+        return LoadedPipeline(parsed.pipeline, source, "pipeline", parsed.metadata or {})
+    assert isinstance(parsed, PipelineDeclaration)
+    return LoadedPipeline(parsed, source)
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(f"is not valid: the key {key!r} appears twice in one object")
+        result[key] = value
+    return result
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                mark = key_node.start_mark
+                raise _DuplicateKeyError(
+                    f"is not valid: line {mark.line + 1}, column {mark.column + 1}: "
+                    f"the key {key!r} appears twice in one mapping"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_reason(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    if mark is None:
+        return str(problem)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "an empty document"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return type(value).__name__
+
+
+def _known_field_names() -> list[str]:
+    names: set[str] = set()
+    for value in vars(models).values():
+        if isinstance(value, type) and issubclass(value, models.Model):
+            names.update(info.alias or name for name, info in value.model_fields.items())
+    return sorted(names)
+
+
+def _problem_from(detail: ErrorDetails) -> Problem:
+    """Pydantic's error, re-said for someone editing a pipeline file."""
+    location = [part for part in detail["loc"] if part != "[key]"]
+    path = format_path(location)
+    kind = detail["type"]
+    context: dict[str, Any] = dict(detail.get("ctx") or {})
+    given = detail.get("input")
+    message: str
+    if kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        name = str(location[-1]) if location else ""
+        guesses = difflib.get_close_matches(name, _known_field_names(), n=1)
+        hint = f" (did you mean {guesses[0]!r}?)" if guesses else ""
+        message = f"is not a field of a CodePipeline declaration{hint}"
+    elif kind == "string_pattern_mismatch":
+        pattern = str(context.get("pattern", ""))
+        meaning = _PATTERN_MEANINGS.get(pattern, f"the pattern {pattern}")
+        message = f"{given!r} is not allowed here: use {meaning}"
+    elif kind == "string_too_long":
+        limit = context.get("max_length")
+        message = f"is {len(str(given))} characters long; the limit is {limit}"
+    elif kind == "string_too_short":
+        message = "must not be empty"
+    elif kind == "too_long":
+        message = f"has {context.get('actual_length')} items; at most {context.get('max_length')} are allowed"
+    elif kind == "too_short":
+        message = f"has {context.get('actual_length')} items; at least {context.get('min_length')} are required"
+    elif kind == "enum":
+        message = f"{given!r} is not one of {context.get('expected')}"
+    elif kind in {"greater_than_equal", "less_than_equal"}:
+        bound = "at least" if kind == "greater_than_equal" else "at most"
+        limit = context.get("ge", context.get("le"))
+        message = f"is {given!r}; it must be {bound} {limit}"
+    elif kind in {"int_type", "int_parsing", "int_from_float"}:
+        message = f"must be a whole number, not {_json_kind(given)}"
+    elif kind == "string_type":
+        message = f"must be a string, not {_json_kind(given)}"
+    elif kind in {"dict_type", "model_type", "model_attributes_type"}:
+        message = f"must be an object (a mapping of names to values), not {_json_kind(given)}"
+    elif kind == "list_type":
+        message = f"must be a list, not {_json_kind(given)}"
+    else:
+        message = detail["msg"][0].lower() + detail["msg"][1:]
+    return Problem(path, message)

@@ -1,0 +1,59 @@
+"""Problems found in a pipeline definition, each with the path to what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    # Accepted, but Stepline does not act on it yet: the run will differ from CodePipeline's.
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One finding: ``path`` locates it in the document, ``message`` says what is wrong."""
+
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = self.path or "(document)"
+        return f"{where}: {self.message}"
+
+    def under(self, prefix: str) -> Problem:
+        """The same problem seen from a document that nests the declaration under ``prefix``."""
+        path = f"{prefix}.{self.path}" if self.path else prefix
+        return Problem(path, self.message, self.severity)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message, "severity": self.severity.value}
+
+
+def format_path(location: Iterable[str | int]) -> str:
+    """``("stages", 1, "actions", 0, "name")`` → ``stages[1].actions[0].name``."""
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def errors_in(problems: Iterable[Problem]) -> list[Problem]:
+    return [problem for problem in problems if problem.severity is Severity.ERROR]
+
+
+class DefinitionError(Exception):
+    """A pipeline definition that cannot be used, with every problem found in it."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  {problem}" for problem in self.problems)
+        super().__init__(f"{source}: the pipeline definition is not valid:\n{lines}")

@@ -1,0 +1,327 @@
+"""The action providers Stepline runs, and what CodePipeline documents about each.
+
+Configuration keys, artifact counts and output variables follow CodePipeline's action
+reference. ``Source/Custom/Git`` and the ``BuildspecOverride`` key are Stepline's own and are
+marked so. The registry also says how each action runs: which Lambda handler (as a
+``${Placeholder}`` the compiler leaves for the runtime to fill) and with which integration.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from stepline.definition.models import ActionTypeId
+
+# A value check returns None when the value is fine, else a sentence saying what is wrong.
+ValueCheck = Callable[[str], str | None]
+
+
+class Integration(StrEnum):
+    # lambda:invoke — the handler returns the action's result.
+    INVOKE = "invoke"
+    # lambda:invoke.waitForTaskToken — the handler starts work; completion arrives later
+    # (a CodeBuild or ECS event, an approval) through SendTaskSuccess/Failure.
+    CALLBACK = "callback"
+    # states:startExecution.sync:2 — a static state machine from statemachines/ does the work.
+    NESTED = "nested"
+
+
+@dataclass(frozen=True)
+class Provider:
+    category: str
+    owner: str
+    provider: str
+    summary: str
+    handler: str  # placeholder naming the Lambda function or state machine that runs it
+    integration: Integration
+    required: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
+    inputs: tuple[int, int] = (0, 0)
+    outputs: tuple[int, int] = (0, 0)
+    # None: the action decides its variables at run time (a buildspec's exported-variables).
+    output_variables: frozenset[str] | None = frozenset()
+    versions: frozenset[str] = frozenset({"1"})
+    v2_only: bool = False
+    takes_commands: bool = False
+    stepline_only: bool = False
+    timeout_minutes: int = 60
+    value_checks: Mapping[str, ValueCheck] = field(default_factory=dict)
+    # Values accepted but not acted on yet: key → (value, what Stepline does instead).
+    not_yet_supported: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.category, self.owner, self.provider)
+
+    @property
+    def type_name(self) -> str:
+        return f"{self.category}/{self.owner}/{self.provider}"
+
+    @property
+    def known_keys(self) -> frozenset[str]:
+        return self.required | self.optional
+
+
+def _one_of(*allowed: str) -> ValueCheck:
+    def check(value: str) -> str | None:
+        if value in allowed:
+            return None
+        return f"{value!r} is not one of {', '.join(allowed)}"
+
+    return check
+
+
+def _boolean(value: str) -> str | None:
+    if value.lower() in {"true", "false"}:
+        return None
+    return f"{value!r} is not true or false"
+
+
+def _minutes(low: int, high: int) -> ValueCheck:
+    def check(value: str) -> str | None:
+        if value.isdigit() and low <= int(value) <= high:
+            return None
+        return f"{value!r} is not a whole number of minutes from {low} to {high}"
+
+    return check
+
+
+_DEPLOY_STRATEGY = re.compile(
+    r"^(AllAtOnce|Canary(?P<cp>\d+)Percent(?P<cm>\d+)Minutes?"
+    r"|Linear(?P<lp>\d+)PercentEvery(?P<lm>\d+)Minutes?)$"
+)
+# CodePipeline caps the whole traffic shift at two days.
+_MAX_SHIFT_MINUTES = 2 * 24 * 60
+
+
+def _deploy_strategy(value: str) -> str | None:
+    match = _DEPLOY_STRATEGY.match(value)
+    if match is None:
+        return (
+            f"{value!r} is not a deploy strategy: use AllAtOnce, "
+            "Canary<P>Percent<M>Minutes or Linear<P>PercentEvery<M>Minutes"
+        )
+    percent = int(match["cp"] or match["lp"] or 100)
+    minutes = int(match["cm"] or match["lm"] or 0)
+    if not 1 <= percent <= 99 and value != "AllAtOnce":
+        return f"{value!r} shifts {percent}% at a time; use 1 to 99"
+    steps = -(-100 // percent) - 1 if match["lp"] else 1
+    if minutes * steps > _MAX_SHIFT_MINUTES:
+        return f"{value!r} takes {minutes * steps} minutes; the limit is {_MAX_SHIFT_MINUTES}"
+    return None
+
+
+def _codebuild_environment(value: str) -> str | None:
+    """CodePipeline's EnvironmentVariables: a JSON list of {name, value, type}."""
+    try:
+        entries = json.loads(value)
+    except json.JSONDecodeError as error:
+        return f"is not valid JSON ({error.msg} at character {error.pos})"
+    if not isinstance(entries, list):
+        return "must be a JSON list of {name, value, type} objects"
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            return f"entry {index} must be an object with a string 'name'"
+        if not isinstance(entry.get("value"), str):
+            return f"entry {index} ({entry['name']}) must have a string 'value'"
+        kind = entry.get("type", "PLAINTEXT")
+        if kind not in {"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"}:
+            return f"entry {index} ({entry['name']}) has type {kind!r}; use PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER"
+    return None
+
+
+_GIT_VARIABLES = frozenset(
+    {"CommitId", "CommitMessage", "BranchName", "AuthorDate", "CommitterDate", "RepositoryName"}
+)
+
+
+
+def _source(owner: str, provider: str, summary: str, **details: Any) -> Provider:
+    """Source actions share a handler and produce exactly one artifact."""
+    return Provider(
+        "Source", owner, provider, summary,
+        handler="SourceFunctionArn", integration=Integration.INVOKE, outputs=(1, 1), **details,
+    )
+
+_POLLING_NOTE = (
+    "true",
+    "polling is not supported: changes start pipelines through EventBridge, webhooks or git hooks",
+)
+
+PROVIDERS: tuple[Provider, ...] = (
+    _source(
+        "AWS", "CodeCommit",
+        "a CodeCommit branch (locally: a git repository mapped to the repository name)",
+        required=frozenset({"RepositoryName", "BranchName"}),
+        optional=frozenset({"PollForSourceChanges", "OutputArtifactFormat"}),
+        output_variables=_GIT_VARIABLES,
+        value_checks={
+            "PollForSourceChanges": _boolean,
+            "OutputArtifactFormat": _one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
+        },
+        not_yet_supported={
+            "PollForSourceChanges": _POLLING_NOTE,
+            "OutputArtifactFormat": ("CODEBUILD_CLONE_REF", "the artifact is a CODE_ZIP of the commit"),
+        },
+    ),
+    _source(
+        "AWS", "CodeStarSourceConnection",
+        "a GitHub, GitLab or Bitbucket branch through a connection",
+        required=frozenset({"ConnectionArn", "FullRepositoryId", "BranchName"}),
+        optional=frozenset({"OutputArtifactFormat", "DetectChanges"}),
+        output_variables=frozenset(
+            {"AuthorDate", "BranchName", "CommitId", "CommitMessage", "ConnectionArn", "FullRepositoryName"}
+        ),
+        value_checks={
+            "DetectChanges": _boolean,
+            "OutputArtifactFormat": _one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
+        },
+        not_yet_supported={
+            "OutputArtifactFormat": ("CODEBUILD_CLONE_REF", "the artifact is a CODE_ZIP of the commit"),
+        },
+    ),
+    _source(
+        "ThirdParty", "GitHub",
+        "a GitHub branch with an OAuth token (GitHub version 1 action)",
+        required=frozenset({"Owner", "Repo", "Branch", "OAuthToken"}),
+        optional=frozenset({"PollForSourceChanges"}),
+        output_variables=frozenset(
+            {"AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate", "CommitUrl", "RepositoryName"}
+        ),
+        value_checks={"PollForSourceChanges": _boolean},
+        not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
+    ),
+    _source(
+        "AWS", "S3",
+        "a versioned S3 object",
+        required=frozenset({"S3Bucket", "S3ObjectKey"}),
+        optional=frozenset({"PollForSourceChanges", "AllowOverrideForS3ObjectKey"}),
+        output_variables=frozenset({"ETag", "VersionId"}),
+        value_checks={"PollForSourceChanges": _boolean, "AllowOverrideForS3ObjectKey": _boolean},
+        not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
+    ),
+    _source(
+        "Custom", "Git",
+        "any git repository by URL or path (Stepline's own provider)",
+        required=frozenset({"RepositoryUrl"}),
+        optional=frozenset({"BranchName"}),
+        output_variables=_GIT_VARIABLES,
+        stepline_only=True,
+    ),
+    *(
+        Provider(
+            category, "AWS", "CodeBuild",
+            "a CodeBuild project (locally: its buildspec run by Stepline's runner)",
+            handler="BuildFunctionArn",
+            integration=Integration.CALLBACK,
+            required=frozenset({"ProjectName"}),
+            # BuildspecOverride is Stepline's: a buildspec path other than buildspec.yml.
+            optional=frozenset(
+                {"PrimarySource", "BatchEnabled", "CombineArtifacts", "EnvironmentVariables", "BuildspecOverride"}
+            ),
+            inputs=(1, 5),
+            outputs=(0, 5),
+            output_variables=None,
+            timeout_minutes=8 * 60,
+            value_checks={
+                "BatchEnabled": _boolean,
+                "CombineArtifacts": _boolean,
+                "EnvironmentVariables": _codebuild_environment,
+            },
+            not_yet_supported={
+                "BatchEnabled": ("true", "a single build runs"),
+                "CombineArtifacts": ("true", "artifacts are not combined"),
+            },
+        )
+        for category in ("Build", "Test")
+    ),
+    Provider(
+        "Compute", "AWS", "Commands",
+        "shell commands on managed build compute (locally: a subprocess)",
+        handler="BuildFunctionArn",
+        integration=Integration.CALLBACK,
+        optional=frozenset({"ComputeType"}),
+        inputs=(1, 10),
+        outputs=(0, 1),
+        output_variables=None,  # the action's own outputVariables list decides
+        v2_only=True,
+        takes_commands=True,
+    ),
+    Provider(
+        "Deploy", "AWS", "ECS",
+        "a rolling ECS service update from imagedefinitions.json",
+        handler="DeployEcsFunctionArn",
+        integration=Integration.CALLBACK,
+        required=frozenset({"ClusterName", "ServiceName"}),
+        optional=frozenset({"FileName", "DeploymentTimeout"}),
+        inputs=(1, 1),
+        # Stepline's additions; CodePipeline's ECS action has no output variables.
+        output_variables=frozenset({"TaskDefinitionArn", "DeploymentId"}),
+        value_checks={"DeploymentTimeout": _minutes(1, 60)},
+    ),
+    Provider(
+        "Deploy", "AWS", "Lambda",
+        "new Lambda code published and traffic shifted to it through an alias",
+        handler="LambdaDeployStateMachineArn",
+        integration=Integration.NESTED,
+        required=frozenset({"FunctionName"}),
+        optional=frozenset({"FunctionAlias", "PublishedTargetVersion", "DeployStrategy"}),
+        inputs=(0, 1),
+        output_variables=None,
+        v2_only=True,
+        timeout_minutes=_MAX_SHIFT_MINUTES + 60,
+        value_checks={"DeployStrategy": _deploy_strategy},
+    ),
+    Provider(
+        "Approval", "AWS", "Manual",
+        "a person approves or rejects from a signed link, the console or the CLI",
+        handler="ApprovalFunctionArn",
+        integration=Integration.CALLBACK,
+        optional=frozenset({"NotificationArn", "ExternalEntityLink", "CustomData"}),
+        timeout_minutes=7 * 24 * 60,
+    ),
+    Provider(
+        "Invoke", "AWS", "Lambda",
+        "your Lambda function, given the action's UserParameters and artifacts",
+        handler="InvokeFunctionArn",
+        integration=Integration.INVOKE,
+        required=frozenset({"FunctionName"}),
+        optional=frozenset({"UserParameters"}),
+        inputs=(0, 5),
+        outputs=(0, 5),
+        output_variables=None,
+    ),
+    Provider(
+        "Invoke", "AWS", "StepFunctions",
+        "a Step Functions state machine, waited on until it ends",
+        handler="InvokeFunctionArn",
+        integration=Integration.CALLBACK,
+        required=frozenset({"StateMachineArn"}),
+        optional=frozenset({"ExecutionNamePrefix", "InputType", "Input"}),
+        inputs=(0, 1),
+        outputs=(0, 1),
+        output_variables=frozenset({"StateMachineArn", "ExecutionArn"}),
+        timeout_minutes=7 * 24 * 60,
+        value_checks={"InputType": _one_of("Literal", "FilePath")},
+    ),
+)
+
+_BY_KEY: dict[tuple[str, str, str], Provider] = {provider.key: provider for provider in PROVIDERS}
+
+
+def find_provider(type_id: ActionTypeId) -> Provider | None:
+    return _BY_KEY.get(type_id.key)
+
+
+def supported_type_names() -> list[str]:
+    return [provider.type_name for provider in PROVIDERS]
+
+
+def handler_placeholders() -> list[str]:
+    """Every placeholder a compiled pipeline can contain, for the runtimes to provide."""
+    return sorted({provider.handler for provider in PROVIDERS})

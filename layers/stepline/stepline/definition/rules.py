@@ -1,0 +1,488 @@
+"""Rules a pipeline must follow beyond its shape: CodePipeline's, with CodePipeline's numbers.
+
+Each rule is a small generator of problems over a parsed declaration. ``validate`` runs them
+all, so a user sees every problem at once. Warnings mark fields Stepline accepts but does not
+act on yet — never silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from stepline.definition.models import (
+    ActionCategory,
+    ActionDeclaration,
+    ExecutionMode,
+    FilterCriteria,
+    PipelineDeclaration,
+    PipelineType,
+)
+from stepline.definition.problems import Problem, Severity
+from stepline.definition.providers import find_provider, supported_type_names
+from stepline.definition.variables import (
+    CODEPIPELINE,
+    CODEPIPELINE_KEYS,
+    PIPELINE_VARIABLES,
+    RESERVED_NAMESPACES,
+    references_in,
+)
+
+MIN_STAGES, MAX_STAGES = 2, 50
+MIN_ACTIONS_PER_STAGE, MAX_ACTIONS_PER_STAGE = 1, 50
+MAX_ACTIONS_PER_PIPELINE = 500
+# Source providers whose changes are git pushes, so branch/tag/path triggers apply. CodePipeline
+# allows triggers on connections only; Stepline also filters CodeCommit and plain git pushes.
+GIT_SOURCES = frozenset({"CodeCommit", "CodeStarSourceConnection", "GitHub", "Git"})
+
+Rule = Callable[[PipelineDeclaration], Iterator[Problem]]
+RULES: list[Rule] = []
+
+
+def rule(check: Rule) -> Rule:
+    RULES.append(check)
+    return check
+
+
+def validate(pipeline: PipelineDeclaration) -> list[Problem]:
+    """Every problem every rule finds, errors and warnings, in rule order."""
+    return [problem for check in RULES for problem in check(pipeline)]
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """An action with where it sits, for rules that compare positions."""
+
+    stage_index: int
+    stage: str
+    action_index: int
+    action: ActionDeclaration
+
+    @property
+    def path(self) -> str:
+        return f"stages[{self.stage_index}].actions[{self.action_index}]"
+
+    @property
+    def label(self) -> str:
+        return f"action {self.action.name!r} in stage {self.stage!r}"
+
+    def finishes_before(self, other: _Placed) -> bool:
+        if self.stage_index != other.stage_index:
+            return self.stage_index < other.stage_index
+        return self.action.run_order < other.action.run_order
+
+
+def _placed(pipeline: PipelineDeclaration) -> list[_Placed]:
+    return [
+        _Placed(stage_index, stage.name, action_index, action)
+        for stage_index, stage, action_index, action in pipeline.actions()
+    ]
+
+
+def _warning(path: str, message: str) -> Problem:
+    return Problem(path, message, Severity.WARNING)
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    guesses = difflib.get_close_matches(name, candidates, n=1)
+    return f" (did you mean {guesses[0]!r}?)" if guesses else ""
+
+
+@rule
+def stage_and_action_counts(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    count = len(pipeline.stages)
+    if not MIN_STAGES <= count <= MAX_STAGES:
+        yield Problem("stages", f"has {count} stages; a pipeline has {MIN_STAGES} to {MAX_STAGES}")
+    for index, stage in enumerate(pipeline.stages):
+        actions = len(stage.actions)
+        if not MIN_ACTIONS_PER_STAGE <= actions <= MAX_ACTIONS_PER_STAGE:
+            yield Problem(
+                f"stages[{index}].actions",
+                f"stage {stage.name!r} has {actions} actions; a stage has "
+                f"{MIN_ACTIONS_PER_STAGE} to {MAX_ACTIONS_PER_STAGE}",
+            )
+    total = sum(len(stage.actions) for stage in pipeline.stages)
+    if total > MAX_ACTIONS_PER_PIPELINE:
+        yield Problem("stages", f"has {total} actions; a pipeline has at most {MAX_ACTIONS_PER_PIPELINE}")
+
+
+@rule
+def unique_names(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    stages: dict[str, int] = {}
+    for stage_index, stage in enumerate(pipeline.stages):
+        if stage.name in stages:
+            yield Problem(
+                f"stages[{stage_index}].name",
+                f"stage name {stage.name!r} is already used by stages[{stages[stage.name]}]",
+            )
+        stages.setdefault(stage.name, stage_index)
+        actions: dict[str, int] = {}
+        for action_index, action in enumerate(stage.actions):
+            if action.name in actions:
+                yield Problem(
+                    f"stages[{stage_index}].actions[{action_index}].name",
+                    f"action name {action.name!r} is already used in stage {stage.name!r} "
+                    f"by actions[{actions[action.name]}]",
+                )
+            actions.setdefault(action.name, action_index)
+    variables: dict[str, int] = {}
+    for index, variable in enumerate(pipeline.variables):
+        if variable.name in variables:
+            yield Problem(
+                f"variables[{index}].name",
+                f"pipeline variable {variable.name!r} is already declared by variables[{variables[variable.name]}]",
+            )
+        variables.setdefault(variable.name, index)
+
+
+@rule
+def sources_only_in_first_stage(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    for placed in _placed(pipeline):
+        is_source = placed.action.action_type_id.category is ActionCategory.SOURCE
+        if placed.stage_index == 0 and not is_source:
+            yield Problem(
+                f"{placed.path}.actionTypeId.category",
+                f"the first stage holds only source actions; {placed.label} is a "
+                f"{placed.action.action_type_id.category.value} action",
+            )
+        elif placed.stage_index > 0 and is_source:
+            yield Problem(
+                f"{placed.path}.actionTypeId.category",
+                f"source actions belong in the first stage; {placed.label} is in stage "
+                f"{placed.stage_index + 1}",
+            )
+
+
+@rule
+def providers_and_configuration(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    for placed in _placed(pipeline):
+        yield from _check_action_against_provider(pipeline, placed)
+
+
+def _check_action_against_provider(
+    pipeline: PipelineDeclaration, placed: _Placed
+) -> Iterator[Problem]:
+    action, path = placed.action, placed.path
+    type_id = action.action_type_id
+    provider = find_provider(type_id)
+    if provider is None:
+        yield Problem(
+            f"{path}.actionTypeId",
+            f"{type_id} is not an action type Stepline runs; supported: "
+            + ", ".join(supported_type_names()),
+        )
+        return
+    if type_id.version not in provider.versions:
+        yield Problem(
+            f"{path}.actionTypeId.version",
+            f"version {type_id.version!r} of {type_id} is not supported; use "
+            + ", ".join(sorted(provider.versions)),
+        )
+    if provider.v2_only and pipeline.pipeline_type is PipelineType.V1:
+        yield Problem(f"{path}.actionTypeId", f"{type_id} actions need pipelineType V2")
+    for key in sorted(provider.required - action.configuration.keys()):
+        yield Problem(f"{path}.configuration.{key}", f"is required by {type_id} actions")
+    for key, value in action.configuration.items():
+        key_path = f"{path}.configuration.{key}"
+        if key.endswith(".$"):
+            yield Problem(key_path, "a configuration key must not end in '.$' (Step Functions reads such keys as paths)")
+        if key not in provider.known_keys:
+            known = sorted(provider.known_keys)
+            takes = ", ".join(known) if known else "no configuration"
+            yield Problem(
+                key_path,
+                f"is not a configuration key of {type_id}{_did_you_mean(key, known)}; it takes: {takes}",
+            )
+            continue
+        if "#{" in value:
+            continue  # checked once resolved, when the action starts
+        check = provider.value_checks.get(key)
+        reason = check(value) if check else None
+        if reason:
+            yield Problem(key_path, reason)
+        unsupported = provider.not_yet_supported.get(key)
+        if unsupported and value.lower() == unsupported[0].lower():
+            yield _warning(key_path, f"{key}={value} is not yet supported: {unsupported[1]}")
+    yield from _artifact_counts(path, action, provider.inputs, "input", len(action.input_artifacts))
+    yield from _artifact_counts(path, action, provider.outputs, "output", len(action.output_artifacts))
+    if provider.takes_commands and not action.commands:
+        yield Problem(f"{path}.commands", f"is required by {type_id} actions")
+    if not provider.takes_commands:
+        if action.commands:
+            yield Problem(f"{path}.commands", "only Compute/AWS/Commands actions take commands")
+        if action.output_variables:
+            yield Problem(f"{path}.outputVariables", "only Compute/AWS/Commands actions declare outputVariables")
+        for index, artifact in enumerate(action.output_artifacts):
+            if artifact.files:
+                yield Problem(
+                    f"{path}.outputArtifacts[{index}].files",
+                    "only Compute/AWS/Commands actions choose the files of their output artifacts",
+                )
+
+
+def _artifact_counts(
+    path: str, action: ActionDeclaration, bounds: tuple[int, int], kind: str, count: int
+) -> Iterator[Problem]:
+    low, high = bounds
+    if low <= count <= high:
+        return
+    expected = f"exactly {low}" if low == high else f"{low} to {high}"
+    yield Problem(
+        f"{path}.{kind}Artifacts",
+        f"{action.action_type_id} actions take {expected} {kind} artifact{'s' if high != 1 else ''}; "
+        f"this one has {count}",
+    )
+
+
+@rule
+def artifacts_flow_forward(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    producers: dict[str, _Placed] = {}
+    placed_actions = _placed(pipeline)
+    for placed in placed_actions:
+        for index, artifact in enumerate(placed.action.output_artifacts):
+            earlier = producers.get(artifact.name)
+            if earlier is not None:
+                yield Problem(
+                    f"{placed.path}.outputArtifacts[{index}].name",
+                    f"output artifact {artifact.name!r} is already produced by {earlier.label}; "
+                    "output artifact names are unique in a pipeline",
+                )
+            else:
+                producers[artifact.name] = placed
+    for placed in placed_actions:
+        seen: set[str] = set()
+        for index, artifact in enumerate(placed.action.input_artifacts):
+            path = f"{placed.path}.inputArtifacts[{index}].name"
+            if artifact.name in seen:
+                yield Problem(path, f"input artifact {artifact.name!r} is listed twice")
+            seen.add(artifact.name)
+            producer = producers.get(artifact.name)
+            if producer is None:
+                yield Problem(
+                    path,
+                    f"no action produces an artifact named {artifact.name!r}"
+                    + _did_you_mean(artifact.name, sorted(producers)),
+                )
+            elif not producer.finishes_before(placed):
+                yield Problem(
+                    path,
+                    f"artifact {artifact.name!r} comes from {producer.label} (runOrder "
+                    f"{producer.action.run_order}), which has not finished when {placed.label} "
+                    f"(runOrder {placed.action.run_order}) starts",
+                )
+
+
+@rule
+def namespaces(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    artifact_names = {
+        artifact.name for _, _, _, action in pipeline.actions() for artifact in action.output_artifacts
+    }
+    seen: dict[str, _Placed] = {}
+    for placed in _placed(pipeline):
+        namespace = placed.action.namespace
+        if namespace is None:
+            continue
+        path = f"{placed.path}.namespace"
+        if namespace in RESERVED_NAMESPACES:
+            yield Problem(path, f"{namespace!r} is reserved; choose another namespace")
+        elif namespace in seen:
+            yield Problem(path, f"namespace {namespace!r} is already used by {seen[namespace].label}")
+        elif namespace in artifact_names:
+            yield Problem(path, f"namespace {namespace!r} is also an artifact name; they must differ")
+        seen.setdefault(namespace, placed)
+
+
+@rule
+def variable_references(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    producers = {p.action.namespace: p for p in _placed(pipeline) if p.action.namespace}
+    declared = {variable.name for variable in pipeline.variables}
+    for placed in _placed(pipeline):
+        for path, text in _texts_with_variables(placed):
+            for reference in references_in(text):
+                reason = _reference_problem(pipeline, placed, producers, declared, reference.namespace, reference.key)
+                if reason:
+                    yield Problem(path, f"{reference}: {reason}")
+
+
+def _texts_with_variables(placed: _Placed) -> Iterator[tuple[str, str]]:
+    action = placed.action
+    for key, value in action.configuration.items():
+        yield f"{placed.path}.configuration.{key}", value
+    for index, command in enumerate(action.commands or []):
+        yield f"{placed.path}.commands[{index}]", command
+    for index, variable in enumerate(action.environment_variables or []):
+        yield f"{placed.path}.environmentVariables[{index}].value", variable.value
+
+
+def _reference_problem(
+    pipeline: PipelineDeclaration,
+    placed: _Placed,
+    producers: dict[str | None, _Placed],
+    declared: set[str],
+    namespace: str,
+    key: str,
+) -> str | None:
+    if namespace == CODEPIPELINE:
+        if key in CODEPIPELINE_KEYS:
+            return None
+        return f"the codepipeline namespace has only {', '.join(sorted(CODEPIPELINE_KEYS))}"
+    if namespace == PIPELINE_VARIABLES:
+        if pipeline.pipeline_type is PipelineType.V1:
+            return "pipeline variables need pipelineType V2"
+        if key in declared:
+            return None
+        return f"no pipeline variable {key!r} is declared{_did_you_mean(key, sorted(declared))}"
+    producer = producers.get(namespace)
+    if producer is None:
+        known = sorted(name for name in producers if name)
+        return f"no action declares the namespace {namespace!r}{_did_you_mean(namespace, known)}"
+    if producer is placed or not producer.finishes_before(placed):
+        return (
+            f"namespace {namespace!r} belongs to {producer.label}, which has not finished when "
+            f"{placed.label} starts"
+        )
+    offered = _variables_offered(producer.action)
+    if offered is not None and key not in offered:
+        listing = ", ".join(sorted(offered)) or "no variables"
+        return f"{producer.label} ({producer.action.action_type_id}) produces {listing}; not {key!r}"
+    return None
+
+
+def _variables_offered(action: ActionDeclaration) -> frozenset[str] | None:
+    provider = find_provider(action.action_type_id)
+    if provider is None:
+        return None  # already reported as an unknown provider
+    if provider.takes_commands:
+        return frozenset(action.output_variables or [])
+    return provider.output_variables
+
+
+@rule
+def version_two_features(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    if pipeline.pipeline_type is PipelineType.V2:
+        return
+    if pipeline.variables:
+        yield Problem("variables", "pipeline variables need pipelineType V2")
+    if pipeline.triggers:
+        yield Problem("triggers", "triggers need pipelineType V2")
+    if pipeline.execution_mode is not ExecutionMode.SUPERSEDED:
+        yield Problem("executionMode", f"{pipeline.execution_mode.value} needs pipelineType V2")
+    for index, stage in enumerate(pipeline.stages):
+        for field, value in (
+            ("onFailure", stage.on_failure),
+            ("onSuccess", stage.on_success),
+            ("beforeEntry", stage.before_entry),
+        ):
+            if value is not None:
+                yield Problem(f"stages[{index}].{field}", f"stage conditions need pipelineType V2")
+
+
+@rule
+def action_timeouts(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    for placed in _placed(pipeline):
+        type_id = placed.action.action_type_id
+        if placed.action.timeout_in_minutes is not None and type_id.key != ("Approval", "AWS", "Manual"):
+            yield Problem(
+                f"{placed.path}.timeoutInMinutes",
+                f"only manual approval actions take timeoutInMinutes; this is a {type_id} action",
+            )
+
+
+@rule
+def artifact_stores_and_regions(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    if pipeline.artifact_store is not None and pipeline.artifact_stores is not None:
+        yield Problem("artifactStores", "declare artifactStore or artifactStores, not both")
+    regions = sorted({action.region for _, _, _, action in pipeline.actions() if action.region})
+    if len(regions) <= 1:
+        return
+    if pipeline.artifact_store is not None:
+        yield Problem(
+            "artifactStore",
+            f"actions run in several Regions ({', '.join(regions)}); "
+            "cross-Region pipelines need artifactStores with one store per Region",
+        )
+    elif pipeline.artifact_stores is not None:
+        missing = [region for region in regions if region not in pipeline.artifact_stores]
+        if missing:
+            yield Problem("artifactStores", f"has no artifact store for {', '.join(missing)}")
+
+
+@rule
+def triggers(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    sources = {action.name: action for action in pipeline.stages[0].actions} if pipeline.stages else {}
+    seen: dict[str, int] = {}
+    for index, trigger in enumerate(pipeline.triggers):
+        config = trigger.git_configuration
+        path = f"triggers[{index}].gitConfiguration"
+        source = sources.get(config.source_action_name)
+        if source is None:
+            yield Problem(
+                f"{path}.sourceActionName",
+                f"the first stage has no action named {config.source_action_name!r}"
+                + _did_you_mean(config.source_action_name, sorted(sources)),
+            )
+        elif source.action_type_id.provider not in GIT_SOURCES:
+            yield Problem(
+                f"{path}.sourceActionName",
+                f"{config.source_action_name!r} is a {source.action_type_id} action; triggers "
+                "filter git pushes, so they need a CodeCommit, connection, GitHub or Git source",
+            )
+        if config.source_action_name in seen:
+            yield Problem(
+                f"{path}.sourceActionName",
+                f"source action {config.source_action_name!r} already has a trigger "
+                f"(triggers[{seen[config.source_action_name]}]); use one trigger per source action",
+            )
+        seen.setdefault(config.source_action_name, index)
+        if not config.push and not config.pull_request:
+            yield Problem(path, "a trigger needs push or pullRequest filters")
+        for filter_index, push in enumerate(config.push or []):
+            filter_path = f"{path}.push[{filter_index}]"
+            if push.tags is None and push.branches is None:
+                yield Problem(filter_path, "a push filter needs branches or tags")
+            if push.file_paths is not None and push.branches is None:
+                yield Problem(f"{filter_path}.filePaths", "file path filters need a branches filter beside them")
+            if push.tags is not None and push.branches is not None:
+                yield _warning(
+                    filter_path,
+                    "a push is either to a tag or to a branch: this filter matches tag pushes by "
+                    "tags and branch pushes by branches; consider two filters",
+                )
+            for name, criteria in (("tags", push.tags), ("branches", push.branches), ("filePaths", push.file_paths)):
+                yield from _empty_criteria(f"{filter_path}.{name}", criteria)
+        for filter_index, pull in enumerate(config.pull_request or []):
+            filter_path = f"{path}.pullRequest[{filter_index}]"
+            yield _warning(filter_path, "pull request triggers are not yet supported: they start nothing")
+            for name, criteria in (("branches", pull.branches), ("filePaths", pull.file_paths)):
+                yield from _empty_criteria(f"{filter_path}.{name}", criteria)
+
+
+def _empty_criteria(path: str, criteria: FilterCriteria | None) -> Iterator[Problem]:
+    if criteria is not None and not criteria.includes and not criteria.excludes:
+        yield Problem(path, "needs includes or excludes")
+
+
+@rule
+def not_yet_supported(pipeline: PipelineDeclaration) -> Iterator[Problem]:
+    if pipeline.execution_mode is not ExecutionMode.PARALLEL:
+        yield _warning(
+            "executionMode",
+            f"{pipeline.execution_mode.value} is not yet supported: executions run side by side, "
+            "as in PARALLEL",
+        )
+    for index, stage in enumerate(pipeline.stages):
+        for field, value in (
+            ("onFailure", stage.on_failure),
+            ("onSuccess", stage.on_success),
+            ("beforeEntry", stage.before_entry),
+            ("blockers", stage.blockers),
+        ):
+            if value is not None:
+                yield _warning(f"stages[{index}].{field}", "is not yet supported: it has no effect")
+    for placed in _placed(pipeline):
+        if placed.action.role_arn is not None:
+            yield _warning(
+                f"{placed.path}.roleArn",
+                "is not yet supported: the action runs with the stack's own role",
+            )
