@@ -52,8 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("STEPLINE_DEBUG"):
             raise
         print(
-            f"stepline: unexpected {type(error).__name__}: {error} "
-            "(set STEPLINE_DEBUG=1 to see where)",
+            f"stepline: unexpected {type(error).__name__}: {error} (set STEPLINE_DEBUG=1 to see where)",
             file=sys.stderr,
         )
         return EXIT_FAILED

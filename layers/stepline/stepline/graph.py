@@ -36,8 +36,9 @@ def render_text(pipeline: PipelineDeclaration) -> str:
                 else:
                     joint = "└" if position == len(group) - 1 else "├"
                 details = _details(action)
-                line = f"│ {order:>3} {joint} {action.name:<{name_width}}  {str(action.action_type_id):<{type_width}}"
-                lines.append(f"{line}  {details}".rstrip())
+                kind = str(action.action_type_id)
+                line = f"│ {order:>3} {joint} {action.name:<{name_width}}  {kind:<{type_width}}  {details}"
+                lines.append(line.rstrip())
     return "\n".join(lines) + "\n"
 
 
@@ -64,7 +65,9 @@ def render_mermaid(pipeline: PipelineDeclaration) -> str:
             for action in group:
                 node = f"s{stage_index}a{stage.actions.index(action)}"
                 current.append(node)
-                lines.append(f'    {node}["{_label(action.name)}<br/><small>{action.action_type_id}</small>"]')
+                lines.append(
+                    f'    {node}["{_label(action.name)}<br/><small>{action.action_type_id}</small>"]'
+                )
             edges.extend(f"  {source} --> {target}" for source in previous for target in current)
             previous = current
         lines.append("  end")

@@ -53,7 +53,10 @@ _TRANSIENT_ERRORS = {
         "Lambda.TooManyRequestsException",
         "TransientActionError",
     ],
-    Integration.NESTED: ["StepFunctions.AWSStepFunctionsException", "StepFunctions.SdkClientException"],
+    Integration.NESTED: [
+        "StepFunctions.AWSStepFunctionsException",
+        "StepFunctions.SdkClientException",
+    ],
 }
 _TRANSIENT_ERRORS[Integration.CALLBACK] = _TRANSIENT_ERRORS[Integration.INVOKE]
 RETRY_POLICY = {"IntervalSeconds": 2, "MaxAttempts": 5, "BackoffRate": 2.0, "MaxDelaySeconds": 60}
@@ -64,7 +67,9 @@ class CompilationError(Exception):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__("the compiled state machine is not usable:\n" + "\n".join(f"  {p}" for p in problems))
+        super().__init__(
+            "the compiled state machine is not usable:\n" + "\n".join(f"  {p}" for p in problems)
+        )
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,9 @@ class _Builder:
         groups = [
             (stage, list(actions))
             for stage in self.pipeline.stages
-            for _, actions in groupby(sorted(stage.actions, key=lambda a: a.run_order), key=lambda a: a.run_order)
+            for _, actions in groupby(
+                sorted(stage.actions, key=lambda a: a.run_order), key=lambda a: a.run_order
+            )
         ]
         # Name every group's entry state first, so each group knows where to go next.
         entries = [self._entry_name(stage, actions) for stage, actions in groups]
@@ -202,7 +209,9 @@ class _Builder:
             "Next": first,
         }
 
-    def _add_single(self, stage: StageDeclaration, action: ActionDeclaration, name: str, following: str) -> None:
+    def _add_single(
+        self, stage: StageDeclaration, action: ActionDeclaration, name: str, following: str
+    ) -> None:
         failed = self.names.claim(f"{stage.name}.{action.name}", " failed")
         merge = self.names.claim(f"{stage.name}.{action.name}", " outputs")
         task = self._task(stage, action, name, failed)
@@ -236,14 +245,18 @@ class _Builder:
                     "States": {
                         task_name: task,
                         # The branch ends normally so sibling actions run to completion.
-                        failed: {"Type": "Pass", "Parameters": {"failure": record["Parameters"]}, "End": True},
+                        failed: {
+                            "Type": "Pass",
+                            "Parameters": {"failure": record["Parameters"]},
+                            "End": True,
+                        },
                     },
                 }
             )
-            choices.append({"Variable": f"$.group[{index}].failure", "IsPresent": True, "Next": stop})
+            choices.append({"Variable": f"$.group.a{index}.failure", "IsPresent": True, "Next": stop})
             self.states[stop] = {
                 "Type": "Pass",
-                "InputPath": f"$.group[{index}].failure",
+                "InputPath": f"$.group.a{index}.failure",
                 "ResultPath": "$.failure",
                 "Next": FAILED,
             }
@@ -251,13 +264,18 @@ class _Builder:
             "Type": "Parallel",
             "Comment": f"Stage {stage.name}: actions with runOrder {actions[0].run_order} run together.",
             "Branches": branches,
+            # Named fields, not array indexes: interpreters disagree on what an intrinsic
+            # function's "$.group[0].x" argument yields, and nobody disagrees on "$.group.a0.x".
+            "ResultSelector": {f"a{index}.$": f"$[{index}]" for index in range(len(actions))},
             "ResultPath": "$.group",
             "Next": check,
         }
         self.states[check] = {"Type": "Choice", "Choices": choices, "Default": merge}
-        self.states[merge] = _merge_state([f"$.group[{i}]" for i in range(len(actions))], following)
+        self.states[merge] = _merge_state([f"$.group.a{i}" for i in range(len(actions))], following)
 
-    def _task(self, stage: StageDeclaration, action: ActionDeclaration, name: str, failed: str) -> dict[str, Any]:
+    def _task(
+        self, stage: StageDeclaration, action: ActionDeclaration, name: str, failed: str
+    ) -> dict[str, Any]:
         provider = find_provider(action.action_type_id)
         if provider is None:  # validation refuses unknown providers before compilation
             raise CompilationError([f"{stage.name}.{action.name}: no provider {action.action_type_id}"])
@@ -279,12 +297,18 @@ class _Builder:
             resource = NESTED_EXECUTION
             parameters: dict[str, Any] = {
                 "StateMachineArn": handler,
-                "Input": {**payload, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
+                "Input": {
+                    **payload,
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                },
             }
             result_root = "$.Output"
         elif provider.integration is Integration.CALLBACK:
             resource = LAMBDA_CALLBACK
-            parameters = {"FunctionName": handler, "Payload": {**payload, "taskToken.$": "$$.Task.Token"}}
+            parameters = {
+                "FunctionName": handler,
+                "Payload": {**payload, "taskToken.$": "$$.Task.Token"},
+            }
             result_root = "$"
         else:
             resource = LAMBDA_INVOKE
@@ -335,7 +359,11 @@ def _merge_state(outcomes: list[str], following: str) -> dict[str, Any]:
     return {
         "Type": "Pass",
         "Comment": "Adds what the actions produced to the execution state.",
-        "Parameters": {"trigger.$": "$.trigger", "artifacts.$": artifacts, "variables.$": variables},
+        "Parameters": {
+            "trigger.$": "$.trigger",
+            "artifacts.$": artifacts,
+            "variables.$": variables,
+        },
         "Next": following,
     }
 

@@ -59,7 +59,9 @@ def _check_scope(scope: Mapping[str, Any], where: str, problems: list[str], name
             problems.append(f"state name {name!r} is used twice ({names[name]} and {where})")
         names[name] = where
         if len(name) > MAX_STATE_NAME:
-            problems.append(f"state {name!r} has a name of {len(name)} characters; the limit is {MAX_STATE_NAME}")
+            problems.append(
+                f"state {name!r} has a name of {len(name)} characters; the limit is {MAX_STATE_NAME}"
+            )
         for field, target in _transitions(state):
             if target not in states:
                 problems.append(f"state {name!r}: {field} {target!r} is not a state in {where}")

@@ -118,7 +118,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 mark = key_node.start_mark
                 raise _DuplicateKeyError(
@@ -186,7 +186,9 @@ def _problem_from(detail: ErrorDetails) -> Problem:
     elif kind == "too_long":
         message = f"has {context.get('actual_length')} items; at most {context.get('max_length')} are allowed"
     elif kind == "too_short":
-        message = f"has {context.get('actual_length')} items; at least {context.get('min_length')} are required"
+        message = (
+            f"has {context.get('actual_length')} items; at least {context.get('min_length')} are required"
+        )
     elif kind == "enum":
         message = f"{given!r} is not one of {context.get('expected')}"
     elif kind in {"greater_than_equal", "less_than_equal"}:

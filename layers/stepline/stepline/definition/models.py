@@ -29,12 +29,8 @@ BUCKET_PATTERN = r"^[a-zA-Z0-9\-\.]+$"
 ENV_NAME_PATTERN = r"^[A-Za-z0-9_]+$"
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NAME_PATTERN)]
-ArtifactName = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=ARTIFACT_NAME_PATTERN)
-]
-Namespace = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=NAMESPACE_PATTERN)
-]
+ArtifactName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=ARTIFACT_NAME_PATTERN)]
+Namespace = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NAMESPACE_PATTERN)]
 RoleArn = Annotated[str, StringConstraints(max_length=1024, pattern=ROLE_ARN_PATTERN)]
 RegionName = Annotated[str, StringConstraints(min_length=4, max_length=30)]
 Command = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
@@ -50,10 +46,15 @@ def _scalar_as_string(value: Any) -> Any:
     return value
 
 
+TypeVersion = Annotated[
+    str,
+    BeforeValidator(_scalar_as_string, json_schema_input_type=str | bool | int | float),
+    StringConstraints(min_length=1, max_length=9, pattern=PROVIDER_PATTERN),
+]
 ConfigurationKey = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 ConfigurationValue = Annotated[
     str,
-    BeforeValidator(_scalar_as_string),
+    BeforeValidator(_scalar_as_string, json_schema_input_type=str | bool | int | float),
     StringConstraints(min_length=1, max_length=1000),
 ]
 
@@ -119,7 +120,7 @@ class ActionTypeId(Model):
     category: ActionCategory
     owner: ActionOwner
     provider: Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=PROVIDER_PATTERN)]
-    version: Annotated[str, StringConstraints(min_length=1, max_length=9, pattern=PROVIDER_PATTERN)]
+    version: TypeVersion
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -169,18 +170,16 @@ class ActionDeclaration(Model):
     region: RegionName | None = None
     namespace: Namespace | None = None
     timeout_in_minutes: Annotated[int | None, Field(ge=5, le=86400)] = None
-    environment_variables: Annotated[
-        list[EnvironmentVariable] | None, Field(min_length=1, max_length=10)
-    ] = None
+    environment_variables: Annotated[list[EnvironmentVariable] | None, Field(min_length=1, max_length=10)] = (
+        None
+    )
 
 
 class RuleTypeId(Model):
     category: Annotated[str, Field(pattern=r"^Rule$")]
     owner: Annotated[str, Field(pattern=r"^AWS$")] = "AWS"
     provider: Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=PROVIDER_PATTERN)]
-    version: Annotated[
-        str, StringConstraints(min_length=1, max_length=9, pattern=PROVIDER_PATTERN)
-    ] = "1"
+    version: TypeVersion = "1"
 
 
 class RuleDeclaration(Model):
@@ -191,7 +190,7 @@ class RuleDeclaration(Model):
             ConfigurationKey,
             Annotated[
                 str,
-                BeforeValidator(_scalar_as_string),
+                BeforeValidator(_scalar_as_string, json_schema_input_type=str | bool | int | float),
                 StringConstraints(min_length=1, max_length=10000),
             ],
         ],
@@ -271,9 +270,7 @@ class GitPullRequestFilter(Model):
 class GitConfiguration(Model):
     source_action_name: Name
     push: Annotated[list[GitPushFilter] | None, Field(min_length=1, max_length=3)] = None
-    pull_request: Annotated[
-        list[GitPullRequestFilter] | None, Field(min_length=1, max_length=3)
-    ] = None
+    pull_request: Annotated[list[GitPullRequestFilter] | None, Field(min_length=1, max_length=3)] = None
 
 
 class PipelineTriggerDeclaration(Model):
@@ -293,9 +290,7 @@ class PipelineDeclaration(Model):
     variables: Annotated[list[PipelineVariableDeclaration], Field(max_length=50)] = Field(
         default_factory=list
     )
-    triggers: Annotated[list[PipelineTriggerDeclaration], Field(max_length=50)] = Field(
-        default_factory=list
-    )
+    triggers: Annotated[list[PipelineTriggerDeclaration], Field(max_length=50)] = Field(default_factory=list)
 
     def actions(self) -> list[tuple[int, StageDeclaration, int, ActionDeclaration]]:
         """Every action with its stage, in declaration order, with both indexes."""

@@ -131,7 +131,8 @@ def _codebuild_environment(value: str) -> str | None:
             return f"entry {index} ({entry['name']}) must have a string 'value'"
         kind = entry.get("type", "PLAINTEXT")
         if kind not in {"PLAINTEXT", "PARAMETER_STORE", "SECRETS_MANAGER"}:
-            return f"entry {index} ({entry['name']}) has type {kind!r}; use PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER"
+            allowed = "PLAINTEXT, PARAMETER_STORE or SECRETS_MANAGER"
+            return f"entry {index} ({entry['name']}) has type {kind!r}; use {allowed}"
     return None
 
 
@@ -140,13 +141,19 @@ _GIT_VARIABLES = frozenset(
 )
 
 
-
 def _source(owner: str, provider: str, summary: str, **details: Any) -> Provider:
     """Source actions share a handler and produce exactly one artifact."""
     return Provider(
-        "Source", owner, provider, summary,
-        handler="SourceFunctionArn", integration=Integration.INVOKE, outputs=(1, 1), **details,
+        "Source",
+        owner,
+        provider,
+        summary,
+        handler="SourceFunctionArn",
+        integration=Integration.INVOKE,
+        outputs=(1, 1),
+        **details,
     )
+
 
 _POLLING_NOTE = (
     "true",
@@ -155,7 +162,8 @@ _POLLING_NOTE = (
 
 PROVIDERS: tuple[Provider, ...] = (
     _source(
-        "AWS", "CodeCommit",
+        "AWS",
+        "CodeCommit",
         "a CodeCommit branch (locally: a git repository mapped to the repository name)",
         required=frozenset({"RepositoryName", "BranchName"}),
         optional=frozenset({"PollForSourceChanges", "OutputArtifactFormat"}),
@@ -166,38 +174,62 @@ PROVIDERS: tuple[Provider, ...] = (
         },
         not_yet_supported={
             "PollForSourceChanges": _POLLING_NOTE,
-            "OutputArtifactFormat": ("CODEBUILD_CLONE_REF", "the artifact is a CODE_ZIP of the commit"),
+            "OutputArtifactFormat": (
+                "CODEBUILD_CLONE_REF",
+                "the artifact is a CODE_ZIP of the commit",
+            ),
         },
     ),
     _source(
-        "AWS", "CodeStarSourceConnection",
+        "AWS",
+        "CodeStarSourceConnection",
         "a GitHub, GitLab or Bitbucket branch through a connection",
         required=frozenset({"ConnectionArn", "FullRepositoryId", "BranchName"}),
         optional=frozenset({"OutputArtifactFormat", "DetectChanges"}),
         output_variables=frozenset(
-            {"AuthorDate", "BranchName", "CommitId", "CommitMessage", "ConnectionArn", "FullRepositoryName"}
+            {
+                "AuthorDate",
+                "BranchName",
+                "CommitId",
+                "CommitMessage",
+                "ConnectionArn",
+                "FullRepositoryName",
+            }
         ),
         value_checks={
             "DetectChanges": _boolean,
             "OutputArtifactFormat": _one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
         },
         not_yet_supported={
-            "OutputArtifactFormat": ("CODEBUILD_CLONE_REF", "the artifact is a CODE_ZIP of the commit"),
+            "OutputArtifactFormat": (
+                "CODEBUILD_CLONE_REF",
+                "the artifact is a CODE_ZIP of the commit",
+            ),
         },
     ),
     _source(
-        "ThirdParty", "GitHub",
+        "ThirdParty",
+        "GitHub",
         "a GitHub branch with an OAuth token (GitHub version 1 action)",
         required=frozenset({"Owner", "Repo", "Branch", "OAuthToken"}),
         optional=frozenset({"PollForSourceChanges"}),
         output_variables=frozenset(
-            {"AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate", "CommitUrl", "RepositoryName"}
+            {
+                "AuthorDate",
+                "BranchName",
+                "CommitId",
+                "CommitMessage",
+                "CommitterDate",
+                "CommitUrl",
+                "RepositoryName",
+            }
         ),
         value_checks={"PollForSourceChanges": _boolean},
         not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
     ),
     _source(
-        "AWS", "S3",
+        "AWS",
+        "S3",
         "a versioned S3 object",
         required=frozenset({"S3Bucket", "S3ObjectKey"}),
         optional=frozenset({"PollForSourceChanges", "AllowOverrideForS3ObjectKey"}),
@@ -206,7 +238,8 @@ PROVIDERS: tuple[Provider, ...] = (
         not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
     ),
     _source(
-        "Custom", "Git",
+        "Custom",
+        "Git",
         "any git repository by URL or path (Stepline's own provider)",
         required=frozenset({"RepositoryUrl"}),
         optional=frozenset({"BranchName"}),
@@ -215,14 +248,22 @@ PROVIDERS: tuple[Provider, ...] = (
     ),
     *(
         Provider(
-            category, "AWS", "CodeBuild",
+            category,
+            "AWS",
+            "CodeBuild",
             "a CodeBuild project (locally: its buildspec run by Stepline's runner)",
             handler="BuildFunctionArn",
             integration=Integration.CALLBACK,
             required=frozenset({"ProjectName"}),
             # BuildspecOverride is Stepline's: a buildspec path other than buildspec.yml.
             optional=frozenset(
-                {"PrimarySource", "BatchEnabled", "CombineArtifacts", "EnvironmentVariables", "BuildspecOverride"}
+                {
+                    "PrimarySource",
+                    "BatchEnabled",
+                    "CombineArtifacts",
+                    "EnvironmentVariables",
+                    "BuildspecOverride",
+                }
             ),
             inputs=(1, 5),
             outputs=(0, 5),
@@ -241,7 +282,9 @@ PROVIDERS: tuple[Provider, ...] = (
         for category in ("Build", "Test")
     ),
     Provider(
-        "Compute", "AWS", "Commands",
+        "Compute",
+        "AWS",
+        "Commands",
         "shell commands on managed build compute (locally: a subprocess)",
         handler="BuildFunctionArn",
         integration=Integration.CALLBACK,
@@ -253,7 +296,9 @@ PROVIDERS: tuple[Provider, ...] = (
         takes_commands=True,
     ),
     Provider(
-        "Deploy", "AWS", "ECS",
+        "Deploy",
+        "AWS",
+        "ECS",
         "a rolling ECS service update from imagedefinitions.json",
         handler="DeployEcsFunctionArn",
         integration=Integration.CALLBACK,
@@ -265,7 +310,9 @@ PROVIDERS: tuple[Provider, ...] = (
         value_checks={"DeploymentTimeout": _minutes(1, 60)},
     ),
     Provider(
-        "Deploy", "AWS", "Lambda",
+        "Deploy",
+        "AWS",
+        "Lambda",
         "new Lambda code published and traffic shifted to it through an alias",
         handler="LambdaDeployStateMachineArn",
         integration=Integration.NESTED,
@@ -278,7 +325,9 @@ PROVIDERS: tuple[Provider, ...] = (
         value_checks={"DeployStrategy": _deploy_strategy},
     ),
     Provider(
-        "Approval", "AWS", "Manual",
+        "Approval",
+        "AWS",
+        "Manual",
         "a person approves or rejects from a signed link, the console or the CLI",
         handler="ApprovalFunctionArn",
         integration=Integration.CALLBACK,
@@ -286,7 +335,9 @@ PROVIDERS: tuple[Provider, ...] = (
         timeout_minutes=7 * 24 * 60,
     ),
     Provider(
-        "Invoke", "AWS", "Lambda",
+        "Invoke",
+        "AWS",
+        "Lambda",
         "your Lambda function, given the action's UserParameters and artifacts",
         handler="InvokeFunctionArn",
         integration=Integration.INVOKE,
@@ -297,7 +348,9 @@ PROVIDERS: tuple[Provider, ...] = (
         output_variables=None,
     ),
     Provider(
-        "Invoke", "AWS", "StepFunctions",
+        "Invoke",
+        "AWS",
+        "StepFunctions",
         "a Step Functions state machine, waited on until it ends",
         handler="InvokeFunctionArn",
         integration=Integration.CALLBACK,

@@ -131,7 +131,8 @@ def unique_names(pipeline: PipelineDeclaration) -> Iterator[Problem]:
         if variable.name in variables:
             yield Problem(
                 f"variables[{index}].name",
-                f"pipeline variable {variable.name!r} is already declared by variables[{variables[variable.name]}]",
+                f"pipeline variable {variable.name!r} is already declared "
+                f"by variables[{variables[variable.name]}]",
             )
         variables.setdefault(variable.name, index)
 
@@ -160,17 +161,14 @@ def providers_and_configuration(pipeline: PipelineDeclaration) -> Iterator[Probl
         yield from _check_action_against_provider(pipeline, placed)
 
 
-def _check_action_against_provider(
-    pipeline: PipelineDeclaration, placed: _Placed
-) -> Iterator[Problem]:
+def _check_action_against_provider(pipeline: PipelineDeclaration, placed: _Placed) -> Iterator[Problem]:
     action, path = placed.action, placed.path
     type_id = action.action_type_id
     provider = find_provider(type_id)
     if provider is None:
         yield Problem(
             f"{path}.actionTypeId",
-            f"{type_id} is not an action type Stepline runs; supported: "
-            + ", ".join(supported_type_names()),
+            f"{type_id} is not an action type Stepline runs; supported: " + ", ".join(supported_type_names()),
         )
         return
     if type_id.version not in provider.versions:
@@ -186,7 +184,10 @@ def _check_action_against_provider(
     for key, value in action.configuration.items():
         key_path = f"{path}.configuration.{key}"
         if key.endswith(".$"):
-            yield Problem(key_path, "a configuration key must not end in '.$' (Step Functions reads such keys as paths)")
+            yield Problem(
+                key_path,
+                "a configuration key must not end in '.$' (Step Functions reads such keys as paths)",
+            )
         if key not in provider.known_keys:
             known = sorted(provider.known_keys)
             takes = ", ".join(known) if known else "no configuration"
@@ -212,7 +213,10 @@ def _check_action_against_provider(
         if action.commands:
             yield Problem(f"{path}.commands", "only Compute/AWS/Commands actions take commands")
         if action.output_variables:
-            yield Problem(f"{path}.outputVariables", "only Compute/AWS/Commands actions declare outputVariables")
+            yield Problem(
+                f"{path}.outputVariables",
+                "only Compute/AWS/Commands actions declare outputVariables",
+            )
         for index, artifact in enumerate(action.output_artifacts):
             if artifact.files:
                 yield Problem(
@@ -252,22 +256,22 @@ def artifacts_flow_forward(pipeline: PipelineDeclaration) -> Iterator[Problem]:
                 producers[artifact.name] = placed
     for placed in placed_actions:
         seen: set[str] = set()
-        for index, artifact in enumerate(placed.action.input_artifacts):
+        for index, wanted in enumerate(placed.action.input_artifacts):
             path = f"{placed.path}.inputArtifacts[{index}].name"
-            if artifact.name in seen:
-                yield Problem(path, f"input artifact {artifact.name!r} is listed twice")
-            seen.add(artifact.name)
-            producer = producers.get(artifact.name)
+            if wanted.name in seen:
+                yield Problem(path, f"input artifact {wanted.name!r} is listed twice")
+            seen.add(wanted.name)
+            producer = producers.get(wanted.name)
             if producer is None:
                 yield Problem(
                     path,
-                    f"no action produces an artifact named {artifact.name!r}"
-                    + _did_you_mean(artifact.name, sorted(producers)),
+                    f"no action produces an artifact named {wanted.name!r}"
+                    + _did_you_mean(wanted.name, sorted(producers)),
                 )
             elif not producer.finishes_before(placed):
                 yield Problem(
                     path,
-                    f"artifact {artifact.name!r} comes from {producer.label} (runOrder "
+                    f"artifact {wanted.name!r} comes from {producer.label} (runOrder "
                     f"{producer.action.run_order}), which has not finished when {placed.label} "
                     f"(runOrder {placed.action.run_order}) starts",
                 )
@@ -295,12 +299,16 @@ def namespaces(pipeline: PipelineDeclaration) -> Iterator[Problem]:
 
 @rule
 def variable_references(pipeline: PipelineDeclaration) -> Iterator[Problem]:
-    producers = {p.action.namespace: p for p in _placed(pipeline) if p.action.namespace}
+    producers: dict[str, _Placed] = {
+        p.action.namespace: p for p in _placed(pipeline) if p.action.namespace is not None
+    }
     declared = {variable.name for variable in pipeline.variables}
     for placed in _placed(pipeline):
         for path, text in _texts_with_variables(placed):
             for reference in references_in(text):
-                reason = _reference_problem(pipeline, placed, producers, declared, reference.namespace, reference.key)
+                reason = _reference_problem(
+                    pipeline, placed, producers, declared, reference.namespace, reference.key
+                )
                 if reason:
                     yield Problem(path, f"{reference}: {reason}")
 
@@ -318,7 +326,7 @@ def _texts_with_variables(placed: _Placed) -> Iterator[tuple[str, str]]:
 def _reference_problem(
     pipeline: PipelineDeclaration,
     placed: _Placed,
-    producers: dict[str | None, _Placed],
+    producers: dict[str, _Placed],
     declared: set[str],
     namespace: str,
     key: str,
@@ -335,7 +343,7 @@ def _reference_problem(
         return f"no pipeline variable {key!r} is declared{_did_you_mean(key, sorted(declared))}"
     producer = producers.get(namespace)
     if producer is None:
-        known = sorted(name for name in producers if name)
+        known = sorted(producers)
         return f"no action declares the namespace {namespace!r}{_did_you_mean(namespace, known)}"
     if producer is placed or not producer.finishes_before(placed):
         return (
@@ -375,14 +383,18 @@ def version_two_features(pipeline: PipelineDeclaration) -> Iterator[Problem]:
             ("beforeEntry", stage.before_entry),
         ):
             if value is not None:
-                yield Problem(f"stages[{index}].{field}", f"stage conditions need pipelineType V2")
+                yield Problem(f"stages[{index}].{field}", "stage conditions need pipelineType V2")
 
 
 @rule
 def action_timeouts(pipeline: PipelineDeclaration) -> Iterator[Problem]:
     for placed in _placed(pipeline):
         type_id = placed.action.action_type_id
-        if placed.action.timeout_in_minutes is not None and type_id.key != ("Approval", "AWS", "Manual"):
+        if placed.action.timeout_in_minutes is not None and type_id.key != (
+            "Approval",
+            "AWS",
+            "Manual",
+        ):
             yield Problem(
                 f"{placed.path}.timeoutInMinutes",
                 f"only manual approval actions take timeoutInMinutes; this is a {type_id} action",
@@ -442,14 +454,21 @@ def triggers(pipeline: PipelineDeclaration) -> Iterator[Problem]:
             if push.tags is None and push.branches is None:
                 yield Problem(filter_path, "a push filter needs branches or tags")
             if push.file_paths is not None and push.branches is None:
-                yield Problem(f"{filter_path}.filePaths", "file path filters need a branches filter beside them")
+                yield Problem(
+                    f"{filter_path}.filePaths",
+                    "file path filters need a branches filter beside them",
+                )
             if push.tags is not None and push.branches is not None:
                 yield _warning(
                     filter_path,
                     "a push is either to a tag or to a branch: this filter matches tag pushes by "
                     "tags and branch pushes by branches; consider two filters",
                 )
-            for name, criteria in (("tags", push.tags), ("branches", push.branches), ("filePaths", push.file_paths)):
+            for name, criteria in (
+                ("tags", push.tags),
+                ("branches", push.branches),
+                ("filePaths", push.file_paths),
+            ):
                 yield from _empty_criteria(f"{filter_path}.{name}", criteria)
         for filter_index, pull in enumerate(config.pull_request or []):
             filter_path = f"{path}.pullRequest[{filter_index}]"

@@ -49,12 +49,15 @@ def resolve(text: str, variables: Mapping[str, Mapping[str, str]]) -> str:
         reference = VariableReference(match["namespace"], match["key"])
         namespace = variables.get(reference.namespace)
         if namespace is None:
-            raise UnresolvedVariableError(reference, f"no namespace {reference.namespace!r} has been produced")
+            raise UnresolvedVariableError(
+                reference, f"no namespace {reference.namespace!r} has been produced"
+            )
         value = namespace.get(reference.key)
         if value is None:
             known = ", ".join(sorted(namespace)) or "none"
             raise UnresolvedVariableError(
-                reference, f"namespace {reference.namespace!r} has no {reference.key!r} (it has: {known})"
+                reference,
+                f"namespace {reference.namespace!r} has no {reference.key!r} (it has: {known})",
             )
         return value
 

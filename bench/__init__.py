@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figure beside a named peer measured in the same run."""

@@ -1,0 +1,141 @@
+"""Builders shared by the tests: small valid pipelines to start from, and files to write them to."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples" / "pipelines"
+EVENTS = REPO / "events"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+SHARED_REFERENCE = REPO.parent / "shared" / "reference" / "pipelines" / "friend-reminders.json"
+
+
+def action(
+    name: str,
+    category: str,
+    provider: str,
+    owner: str = "AWS",
+    *,
+    configuration: dict[str, str] | None = None,
+    inputs: list[str] | None = None,
+    outputs: list[str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    declaration: dict[str, Any] = {
+        "name": name,
+        "actionTypeId": {"category": category, "owner": owner, "provider": provider, "version": "1"},
+        "configuration": configuration or {},
+        "inputArtifacts": [{"name": artifact} for artifact in inputs or []],
+        "outputArtifacts": [{"name": artifact} for artifact in outputs or []],
+    }
+    declaration.update(fields)
+    return declaration
+
+
+def git_source(name: str = "Checkout", output: str = "Source", **fields: Any) -> dict[str, Any]:
+    return action(
+        name,
+        "Source",
+        "Git",
+        "Custom",
+        configuration={"RepositoryUrl": "/srv/repo.git", "BranchName": "main"},
+        outputs=[output],
+        **fields,
+    )
+
+
+def codebuild(
+    name: str,
+    source: str = "Source",
+    output: str | None = None,
+    configuration: dict[str, str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    return action(
+        name,
+        "Build",
+        "CodeBuild",
+        configuration=configuration or {"ProjectName": name},
+        inputs=[source],
+        outputs=[output] if output else [],
+        **fields,
+    )
+
+
+def approval(name: str = "Approve", **fields: Any) -> dict[str, Any]:
+    return action(name, "Approval", "Manual", **fields)
+
+
+def pipeline(*stages: tuple[str, list[dict[str, Any]]], **fields: Any) -> dict[str, Any]:
+    """A V2 pipeline document from (stage name, actions) pairs."""
+    document: dict[str, Any] = {
+        "name": "demo",
+        "pipelineType": "V2",
+        "executionMode": "PARALLEL",
+        "stages": [{"name": name, "actions": actions} for name, actions in stages],
+    }
+    document.update(fields)
+    return document
+
+
+def minimal() -> dict[str, Any]:
+    """Source → Build, valid, with a namespace on each action."""
+    return pipeline(
+        ("Source", [git_source(namespace="SourceVariables")]),
+        ("Build", [codebuild("Build", output="Built", namespace="BuildVariables")]),
+    )
+
+
+def maximal(stages: int = 50, actions_per_stage: int = 10) -> dict[str, Any]:
+    """A pipeline at CodePipeline's limits: 50 stages; 10 actions each, in two parallel groups."""
+    stage_list: list[tuple[str, list[dict[str, Any]]]] = [
+        ("Source", [git_source(f"Checkout{i}", output=f"Src{i}") for i in range(actions_per_stage)])
+    ]
+    for stage_index in range(1, stages):
+        previous = f"Src{stage_index % actions_per_stage}" if stage_index == 1 else f"Out{stage_index - 1}x0"
+        actions = [
+            codebuild(
+                f"Build{i}",
+                source=previous,
+                output=f"Out{stage_index}x{i}",
+                runOrder=1 + i % 2,
+                configuration={
+                    "ProjectName": f"project-{stage_index}-{i}",
+                    "BuildspecOverride": "ci/build.yml",
+                },
+            )
+            for i in range(actions_per_stage)
+        ]
+        stage_list.append((f"Stage{stage_index:02d}", actions))
+    return pipeline(*stage_list, name="maximal")
+
+
+def with_change(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A deep copy of ``document`` with the dotted/indexed ``path`` set (or removed when value is ...)."""
+    changed = copy.deepcopy(document)
+    parts = [
+        int(part) if part.isdigit() else part for part in path.replace("[", ".").replace("]", "").split(".")
+    ]
+    target: Any = changed
+    for part in parts[:-1]:
+        target = target[part]
+    if value is ...:
+        del target[parts[-1]]
+    else:
+        target[parts[-1]] = value
+    return changed
+
+
+def write(tmp_path: Path, document: Any, name: str = "pipeline.json") -> Path:
+    path = tmp_path / name
+    if name.endswith((".yaml", ".yml")):
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+    else:
+        path.write_text(json.dumps(document, indent=2))
+    return path
