@@ -8,7 +8,7 @@ act on yet — never silently ignored.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from stepline.definition.models import (
@@ -107,34 +107,30 @@ def stage_and_action_counts(pipeline: PipelineDeclaration) -> Iterator[Problem]:
         yield Problem("stages", f"has {total} actions; a pipeline has at most {MAX_ACTIONS_PER_PIPELINE}")
 
 
+def _repeats(names: Iterable[str]) -> Iterator[tuple[int, str, int]]:
+    """(index, name, index of its first use) for every name used before."""
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in first:
+            yield index, name, first[name]
+        first.setdefault(name, index)
+
+
 @rule
 def unique_names(pipeline: PipelineDeclaration) -> Iterator[Problem]:
-    stages: dict[str, int] = {}
+    for index, name, first in _repeats(stage.name for stage in pipeline.stages):
+        yield Problem(f"stages[{index}].name", f"stage name {name!r} is already used by stages[{first}]")
     for stage_index, stage in enumerate(pipeline.stages):
-        if stage.name in stages:
+        for index, name, first in _repeats(action.name for action in stage.actions):
             yield Problem(
-                f"stages[{stage_index}].name",
-                f"stage name {stage.name!r} is already used by stages[{stages[stage.name]}]",
+                f"stages[{stage_index}].actions[{index}].name",
+                f"action name {name!r} is already used in stage {stage.name!r} by actions[{first}]",
             )
-        stages.setdefault(stage.name, stage_index)
-        actions: dict[str, int] = {}
-        for action_index, action in enumerate(stage.actions):
-            if action.name in actions:
-                yield Problem(
-                    f"stages[{stage_index}].actions[{action_index}].name",
-                    f"action name {action.name!r} is already used in stage {stage.name!r} "
-                    f"by actions[{actions[action.name]}]",
-                )
-            actions.setdefault(action.name, action_index)
-    variables: dict[str, int] = {}
-    for index, variable in enumerate(pipeline.variables):
-        if variable.name in variables:
-            yield Problem(
-                f"variables[{index}].name",
-                f"pipeline variable {variable.name!r} is already declared "
-                f"by variables[{variables[variable.name]}]",
-            )
-        variables.setdefault(variable.name, index)
+    for index, name, first in _repeats(variable.name for variable in pipeline.variables):
+        yield Problem(
+            f"variables[{index}].name",
+            f"pipeline variable {name!r} is already declared by variables[{first}]",
+        )
 
 
 @rule
