@@ -10,9 +10,10 @@ import pytest
 
 from stepline.definition import DefinitionError, check_file, load_valid_pipeline
 from stepline.definition.loader import load_pipeline
-from tests.helpers import EXAMPLES, SHARED_REFERENCE, minimal, write
+from tests.helpers import EXAMPLES, SHARED_REFERENCE, minimal, with_change, write
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
 def test_sockets_are_refused_in_unit_tests() -> None:
     # Given the unit-test guard, When a test opens a socket, Then it is refused.
     with pytest.raises(RuntimeError):
@@ -163,3 +164,103 @@ def test_paths_in_a_wrapped_document_start_at_pipeline(tmp_path: Path) -> None:
     document = {"pipeline": {**minimal(), "stages": minimal()["stages"][:1]}, "metadata": {}}
     report = check_file(write(tmp_path, document))
     assert [str(p) for p in report.errors] == ["pipeline.stages: has 1 stages; a pipeline has 2 to 50"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected_path", "message"),
+    [
+        (
+            "stages[1].actions[0].configuration.ProjectName",
+            "p" * 1001,
+            "stages[1].actions[0].configuration.ProjectName",
+            "is 1001 characters long; the limit is 1000",
+        ),
+        (
+            "stages[1].actions[0].configuration",
+            {"K" * 51: "v", "ProjectName": "p"},
+            f"stages[1].actions[0].configuration.{'K' * 51}",
+            "is 51 characters long; the limit is 50",
+        ),
+        (
+            "stages[1].actions[0].configuration.ProjectName",
+            "",
+            "stages[1].actions[0].configuration.ProjectName",
+            "must not be empty",
+        ),
+        (
+            "stages[1].actions[0].timeoutInMinutes",
+            4,
+            "stages[1].actions[0].timeoutInMinutes",
+            "is 4; it must be at least 5",
+        ),
+        (
+            "stages[1].actions[0].namespace",
+            "Build.Vars",
+            "stages[1].actions[0].namespace",
+            "'Build.Vars' is not allowed here: use only letters, digits and @ - _",
+        ),
+        (
+            "stages[1].actions[0].inputArtifacts[0].name",
+            "my artifact",
+            "stages[1].actions[0].inputArtifacts[0].name",
+            "'my artifact' is not allowed here: use only letters, digits, - and _",
+        ),
+        (
+            "stages[1].actions[0].actionTypeId.category",
+            "Ship",
+            "stages[1].actions[0].actionTypeId.category",
+            "'Ship' is not one of 'Source', 'Build', 'Deploy', 'Test', 'Invoke', 'Approval' or 'Compute'",
+        ),
+        (
+            "stages[1].actions[0].runOrder",
+            1000,
+            "stages[1].actions[0].runOrder",
+            "is 1000; it must be at most 999",
+        ),
+        (
+            "variables",
+            [{"name": f"V{i}"} for i in range(51)],
+            "variables",
+            "has 51 items; at most 50 are allowed",
+        ),
+        (
+            "triggers",
+            [
+                {
+                    "providerType": "CodeStarSourceConnection",
+                    "gitConfiguration": {
+                        "sourceActionName": "Checkout",
+                        "push": [{"branches": {"includes": [f"b{i}" for i in range(9)]}}],
+                    },
+                }
+            ],
+            "triggers[0].gitConfiguration.push[0].branches.includes",
+            "has 9 items; at most 8 are allowed",
+        ),
+        (
+            "triggers",
+            [
+                {
+                    "providerType": "CodeStarSourceConnection",
+                    "gitConfiguration": {
+                        "sourceActionName": "Checkout",
+                        "pullRequest": [{"events": ["MERGED"]}],
+                    },
+                }
+            ],
+            "triggers[0].gitConfiguration.pullRequest[0].events[0]",
+            "'MERGED' is not one of 'OPEN', 'UPDATED' or 'CLOSED'",
+        ),
+        (
+            "triggers",
+            [{"providerType": "GitHub", "gitConfiguration": {"sourceActionName": "Checkout"}}],
+            "triggers[0].providerType",
+            "'GitHub' is not allowed here: use the pattern ^CodeStarSourceConnection$",
+        ),
+    ],
+)
+def test_codepipeline_limits_on_single_fields(
+    tmp_path: Path, path: str, value: object, expected_path: str, message: str
+) -> None:
+    report = check_file(write(tmp_path, with_change(minimal(), path, value)))
+    assert (expected_path, message) in [(p.path, p.message) for p in report.problems], report.problems

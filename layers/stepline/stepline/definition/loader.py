@@ -178,11 +178,12 @@ def _problem_from(detail: ErrorDetails) -> Problem:
         pattern = str(context.get("pattern", ""))
         meaning = _PATTERN_MEANINGS.get(pattern, f"the pattern {pattern}")
         message = f"{given!r} is not allowed here: use {meaning}"
-    elif kind == "string_too_long":
+    elif kind in {"string_too_long", "string_too_short", "too_long", "too_short"} and isinstance(given, str):
         limit = context.get("max_length")
-        message = f"is {len(str(given))} characters long; the limit is {limit}"
-    elif kind == "string_too_short":
-        message = "must not be empty"
+        if kind.endswith("too_short"):
+            message = "must not be empty"
+        else:
+            message = f"is {len(given)} characters long; the limit is {limit}"
     elif kind == "too_long":
         message = f"has {context.get('actual_length')} items; at most {context.get('max_length')} are allowed"
     elif kind == "too_short":
