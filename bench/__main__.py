@@ -10,9 +10,7 @@ from pathlib import Path
 
 def main() -> int:
     folder = Path(__file__).parent
-    names = sorted(
-        info.name for info in pkgutil.iter_modules([str(folder)]) if info.name.startswith("bench_")
-    )
+    names = sorted(info.name for info in pkgutil.iter_modules([str(folder)]) if info.name.startswith("bench_"))
     selected = [name for name in names if not sys.argv[1:] or any(arg in name for arg in sys.argv[1:])]
     for name in selected:
         module = importlib.import_module(f"bench.{name}")

@@ -119,9 +119,7 @@ def maximal(stages: int = 50, actions_per_stage: int = 10) -> dict[str, Any]:
 def with_change(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A deep copy of ``document`` with the dotted/indexed ``path`` set (or removed when value is ...)."""
     changed = copy.deepcopy(document)
-    parts = [
-        int(part) if part.isdigit() else part for part in path.replace("[", ".").replace("]", "").split(".")
-    ]
+    parts = [int(part) if part.isdigit() else part for part in path.replace("[", ".").replace("]", "").split(".")]
     target: Any = changed
     for part in parts[:-1]:
         target = target[part]

@@ -55,9 +55,7 @@ def canned_result(event: dict[str, Any]) -> dict[str, Any]:
     }
     provider = event["action"]["actionTypeId"]["provider"]
     variables = (
-        {"CommitId": "3f2a9c1e", "CommitMessage": "Fix the reminder schedule"}
-        if event["stage"] == "Source"
-        else {}
+        {"CommitId": "3f2a9c1e", "CommitMessage": "Fix the reminder schedule"} if event["stage"] == "Source" else {}
     )
     if provider == "CodeBuild":
         variables = {"IMAGE_URI": "111122223333.dkr.ecr.us-east-1.amazonaws.com/app:3f2a9c1e"}
@@ -87,9 +85,7 @@ class MotoPipelines:
         self.stubs: dict[tuple[str, str], Stub] = {}
         self.auto_approve = True
         iam = boto3.client("iam", region_name=REGION)
-        self.role = iam.create_role(RoleName="stepline-pipelines", AssumeRolePolicyDocument="{}")["Role"][
-            "Arn"
-        ]
+        self.role = iam.create_role(RoleName="stepline-pipelines", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         functions = boto3.client("lambda", region_name=REGION)
         self.resources = {
             name: functions.create_function(
@@ -124,9 +120,7 @@ class MotoPipelines:
         return self.wait(arn)
 
     def start(self, state_machine: str, execution: str, given: dict[str, Any] | None = None) -> str:
-        started = self.sfn.start_execution(
-            stateMachineArn=state_machine, name=execution, input=json.dumps(given or {})
-        )
+        started = self.sfn.start_execution(stateMachineArn=state_machine, name=execution, input=json.dumps(given or {}))
         return str(started["executionArn"])
 
     def wait(self, execution_arn: str, limit_seconds: float = 60) -> dict[str, Any]:
@@ -140,9 +134,9 @@ class MotoPipelines:
         raise AssertionError(f"{execution_arn} still running after {limit_seconds}s")
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = self.sfn.get_execution_history(
-            executionArn=execution_arn, maxResults=1000
-        )["events"]
+        events: list[dict[str, Any]] = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)[
+            "events"
+        ]
         return events
 
     def invoke(self, function_name: str, body: bytes, response_headers: dict[str, str]) -> bytes:

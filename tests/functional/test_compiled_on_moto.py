@@ -157,9 +157,7 @@ def test_a_failing_parallel_action_lets_its_sibling_finish(moto_pipelines: MotoP
     def slow_image(event: dict[str, Any]) -> None:
         def finish() -> None:
             tests_failed.wait(30)
-            moto_pipelines.sfn.send_task_success(
-                taskToken=event["taskToken"], output=json.dumps(canned_result(event))
-            )
+            moto_pipelines.sfn.send_task_success(taskToken=event["taskToken"], output=json.dumps(canned_result(event)))
 
         threading.Thread(target=finish, daemon=True).start()
 
@@ -190,9 +188,7 @@ def test_an_approval_waits_for_a_decision(moto_pipelines: MotoPipelines, decisio
     assert moto_pipelines.sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
     # Then the decision decides the pipeline
     if decision == "approve":
-        moto_pipelines.sfn.send_task_success(
-            taskToken=token, output=json.dumps({"artifacts": {}, "variables": {}})
-        )
+        moto_pipelines.sfn.send_task_success(taskToken=token, output=json.dumps({"artifacts": {}, "variables": {}}))
         assert moto_pipelines.wait(execution)["status"] == "SUCCEEDED"
         assert moto_pipelines.calls.actions()[-1] == "Deploy.ReleaseLocally"
     else:

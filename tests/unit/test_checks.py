@@ -69,9 +69,7 @@ def test_broken_definitions_are_named(definition: dict[str, Any], problem: str) 
 
 def test_names_must_be_unique_across_branches_and_branch_targets_stay_in_their_branch() -> None:
     branch = machine(A={"Type": "Pass", "Next": "Outside"})
-    definition = machine(
-        A={"Type": "Parallel", "Branches": [branch], "Next": "Outside"}, Outside={"Type": "Succeed"}
-    )
+    definition = machine(A={"Type": "Parallel", "Branches": [branch], "Next": "Outside"}, Outside={"Type": "Succeed"})
     problems = check_definition(definition)
     assert "state name 'A' is used twice (the state machine and branch 0 of 'A')" in problems
     assert "state 'A': Next 'Outside' is not a state in branch 0 of 'A'" in problems
@@ -79,9 +77,7 @@ def test_names_must_be_unique_across_branches_and_branch_targets_stay_in_their_b
 
 def test_history_bound_counts_retries_and_branches() -> None:
     task = {"Type": "Task", "Resource": "r", "End": True, "Retry": [{"ErrorEquals": ["X"], "MaxAttempts": 3}]}
-    definition = machine(
-        P={"Type": "Parallel", "Branches": [machine(T1=task), machine(T2=task)], "End": True}
-    )
+    definition = machine(P={"Type": "Parallel", "Branches": [machine(T1=task), machine(T2=task)], "End": True})
     # execution 2 + parallel (2 + 2) + two tasks of (2 + 4 attempts x 4 events)
     assert history_event_bound(definition) == 2 + 4 + 2 * (2 + 16)
 

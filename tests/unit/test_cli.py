@@ -39,10 +39,7 @@ def test_validate_reports_every_error_with_its_path_and_exits_2(
     assert code == 2
     assert f"{bad}: invalid — 2 errors" in out
     assert "  error: stages[1].name: stage name 'Source' is already used by stages[0]" in out
-    assert (
-        "  error: stages[1].actions[0].configuration.ProjectName: is required by Build/AWS/CodeBuild actions"
-        in out
-    )
+    assert "  error: stages[1].actions[0].configuration.ProjectName: is required by Build/AWS/CodeBuild actions" in out
     assert "local-demo.yaml: valid" in out
 
 
@@ -77,9 +74,7 @@ def test_compile_writes_the_golden_definition(capsys: pytest.CaptureFixture[str]
     assert out == (GOLDEN / "friend-reminders.asl.json").read_text()
 
 
-def test_compile_refuses_an_invalid_pipeline_on_stderr(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_compile_refuses_an_invalid_pipeline_on_stderr(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = write(tmp_path, {**minimal(), "stages": minimal()["stages"][:1]})
     code, out, err = run(capsys, "compile", str(bad))
     assert (code, out) == (2, "")
@@ -87,9 +82,7 @@ def test_compile_refuses_an_invalid_pipeline_on_stderr(
 
 
 def test_compile_to_an_unwritable_place(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _, err = run(
-        capsys, "compile", str(EXAMPLES / "local-demo.yaml"), "-o", str(tmp_path / "no" / "dir.json")
-    )
+    code, _, err = run(capsys, "compile", str(EXAMPLES / "local-demo.yaml"), "-o", str(tmp_path / "no" / "dir.json"))
     assert code == 2
     assert "cannot write" in err
 
@@ -131,9 +124,7 @@ def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=20,
 )
 
@@ -154,9 +145,7 @@ def _mutations() -> st.SearchStrategy[dict[str, Any]]:
         "triggers",
         "variables",
     ]
-    return st.builds(
-        lambda path, value: with_change(minimal(), path, value), st.sampled_from(paths), JSON_VALUES
-    )
+    return st.builds(lambda path, value: with_change(minimal(), path, value), st.sampled_from(paths), JSON_VALUES)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -97,9 +97,7 @@ def test_actions_run_in_run_order_and_stages_in_sequence() -> None:
 
 
 def test_same_run_order_runs_in_parallel_and_siblings_finish_when_one_fails() -> None:
-    document = pipeline(
-        ("Source", [git_source()]), ("Build", [codebuild("Image", output="I"), codebuild("Tests")])
-    )
+    document = pipeline(("Source", [git_source()]), ("Build", [codebuild("Image", output="I"), codebuild("Tests")]))
     states = compiled(document)["States"]
     group = states["Build runOrder 1"]
     assert group["Type"] == "Parallel"
@@ -131,13 +129,11 @@ def test_every_action_retries_transient_errors_and_catches_everything_else() -> 
     for example in EXAMPLE_FILES:
         definition = compile_checked(load_valid_pipeline(example).pipeline).definition
         for name, task in tasks(definition).items():
-            assert "Lambda.TooManyRequestsException" in task["Retry"][0]["ErrorEquals"] or task[
-                "Resource"
-            ].startswith("arn:aws:states:::states:"), name
+            assert "Lambda.TooManyRequestsException" in task["Retry"][0]["ErrorEquals"] or task["Resource"].startswith(
+                "arn:aws:states:::states:"
+            ), name
             assert "States.ALL" not in task["Retry"][0]["ErrorEquals"], name
-            assert task["Catch"] == [
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name} failed"}
-            ]
+            assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name} failed"}]
 
 
 def test_failure_path_records_stage_action_and_error_and_ends_the_execution() -> None:
@@ -252,18 +248,14 @@ def test_a_pipeline_too_large_for_one_definition_is_refused_clearly() -> None:
 
 
 def test_substitution_fills_resources_only() -> None:
-    run = action(
-        "Run", "Compute", "Commands", inputs=["Built"], commands=["echo ${HOME} ${SourceFunctionArn}"]
-    )
+    run = action("Run", "Compute", "Commands", inputs=["Built"], commands=["echo ${HOME} ${SourceFunctionArn}"])
     document = {**minimal(), "stages": [*minimal()["stages"], {"name": "Run", "actions": [run]}]}
     result = compile_checked(PipelineDeclaration.model_validate(document))
     arns = {name: f"arn:aws:lambda:us-east-1:111122223333:function:{name}" for name in result.placeholders}
     filled = substitute(result.definition, arns)
     found = tasks(filled)
     assert found["Source.Checkout"]["Parameters"]["FunctionName"] == arns["SourceFunctionArn"]
-    assert found["Run.Run"]["Parameters"]["Payload"]["action"]["commands"] == [
-        "echo ${HOME} ${SourceFunctionArn}"
-    ]
+    assert found["Run.Run"]["Parameters"]["Payload"]["action"]["commands"] == ["echo ${HOME} ${SourceFunctionArn}"]
     assert "${" in json.dumps(result.definition)  # the original is untouched
 
 

@@ -31,9 +31,7 @@ def test_reference_export_is_accepted_unchanged_and_every_field_survives() -> No
     assert loaded.pipeline.model_dump(by_alias=True, exclude_unset=True, mode="json") == document["pipeline"]
 
 
-@pytest.mark.skipif(
-    not SHARED_REFERENCE.exists(), reason="the shared reference folder sits beside CI's clone"
-)
+@pytest.mark.skipif(not SHARED_REFERENCE.exists(), reason="the shared reference folder sits beside CI's clone")
 def test_example_is_the_shared_reference_file() -> None:
     assert (EXAMPLES / "friend-reminders.json").read_bytes() == SHARED_REFERENCE.read_bytes()
 

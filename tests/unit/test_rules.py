@@ -90,9 +90,7 @@ def test_action_names_are_unique_within_a_stage() -> None:
 
 def test_pipeline_variable_names_are_unique() -> None:
     document = {**minimal(), "variables": [{"name": "Env"}, {"name": "Env"}]}
-    assert_only_problem(
-        document, "variables[1].name", "pipeline variable 'Env' is already declared by variables[0]"
-    )
+    assert_only_problem(document, "variables[1].name", "pipeline variable 'Env' is already declared by variables[0]")
 
 
 # --- stages and providers ---------------------------------------------------------------------
@@ -147,16 +145,12 @@ def test_unknown_configuration_key_suggests_and_lists() -> None:
     document = with_change(minimal(), "stages[1].actions[0].configuration.Projectname", "x")
     [(path, message)] = problems_of(document)
     assert path == "stages[1].actions[0].configuration.Projectname"
-    assert message.startswith(
-        "is not a configuration key of Build/AWS/CodeBuild (did you mean 'ProjectName'?)"
-    )
+    assert message.startswith("is not a configuration key of Build/AWS/CodeBuild (did you mean 'ProjectName'?)")
     assert "it takes: BatchEnabled, BuildspecOverride" in message
 
 
 def test_configuration_key_that_step_functions_would_read_as_a_path() -> None:
-    document = with_change(
-        minimal(), "stages[1].actions[0].configuration", {"ProjectName": "p", "ProjectName.$": "$"}
-    )
+    document = with_change(minimal(), "stages[1].actions[0].configuration", {"ProjectName": "p", "ProjectName.$": "$"})
     assert (
         "stages[1].actions[0].configuration.ProjectName.$",
         "a configuration key must not end in '.$' (Step Functions reads such keys as paths)",
@@ -187,9 +181,7 @@ def test_configuration_values_are_checked(key: str, value: str, message: str) ->
 
 def test_configuration_values_with_variables_are_checked_when_resolved_not_now() -> None:
     # Given a value check (true/false) on a value that is a variable reference
-    document = with_change(
-        minimal(), "stages[1].actions[0].configuration.BatchEnabled", "#{SourceVariables.CommitId}"
-    )
+    document = with_change(minimal(), "stages[1].actions[0].configuration.BatchEnabled", "#{SourceVariables.CommitId}")
     # Then it is not judged now: its value is known only when the action starts
     assert problems_of(document) == []
 
@@ -219,9 +211,7 @@ def test_lambda_deploy_strategies(strategy: str, message: str | None) -> None:
         configuration={"FunctionName": "f", "DeployStrategy": strategy},
         inputs=["Built"],
     )
-    document = with_change(
-        minimal(), "stages", [*minimal()["stages"], {"name": "Deploy", "actions": [deploy]}]
-    )
+    document = with_change(minimal(), "stages", [*minimal()["stages"], {"name": "Deploy", "actions": [deploy]}])
     expected = [] if message is None else [("stages[2].actions[0].configuration.DeployStrategy", message)]
     assert problems_of(document) == expected
 
@@ -233,9 +223,7 @@ def test_artifact_counts_follow_the_provider() -> None:
         "stages[1].actions[0].inputArtifacts",
         "Build/AWS/CodeBuild actions take 1 to 5 input artifacts; this one has 0",
     )
-    two_outputs = with_change(
-        minimal(), "stages[0].actions[0].outputArtifacts", [{"name": "A"}, {"name": "B"}]
-    )
+    two_outputs = with_change(minimal(), "stages[0].actions[0].outputArtifacts", [{"name": "A"}, {"name": "B"}])
     assert (
         "stages[0].actions[0].outputArtifacts",
         "Source/Custom/Git actions take exactly 1 output artifact; this one has 2",
@@ -249,9 +237,7 @@ def test_commands_belong_to_the_commands_action_only() -> None:
     )
     commands_action = action("Run", "Compute", "Commands", inputs=["Source"])
     without = with_change(minimal(), "stages[1].actions", [commands_action])
-    assert_only_problem(
-        without, "stages[1].actions[0].commands", "is required by Compute/AWS/Commands actions"
-    )
+    assert_only_problem(without, "stages[1].actions[0].commands", "is required by Compute/AWS/Commands actions")
 
 
 def test_v2_only_providers_and_fields_on_a_v1_pipeline() -> None:
@@ -328,9 +314,7 @@ def test_an_input_from_a_later_stage_is_not_ready() -> None:
 
 
 def test_the_same_input_twice() -> None:
-    document = with_change(
-        minimal(), "stages[1].actions[0].inputArtifacts", [{"name": "Source"}, {"name": "Source"}]
-    )
+    document = with_change(minimal(), "stages[1].actions[0].inputArtifacts", [{"name": "Source"}, {"name": "Source"}])
     assert_only_problem(
         document, "stages[1].actions[0].inputArtifacts[1].name", "input artifact 'Source' is listed twice"
     )
@@ -416,12 +400,8 @@ def test_references_in_commands_use_the_commands_actions_output_variables() -> N
         namespace="Run",
         outputVariables=["VERSION"],
     )
-    use_ok = action(
-        "Use", "Compute", "Commands", inputs=["Built"], commands=["echo #{Run.VERSION}"], runOrder=2
-    )
-    use_bad = action(
-        "Bad", "Compute", "Commands", inputs=["Built"], commands=["echo #{Run.OTHER}"], runOrder=2
-    )
+    use_ok = action("Use", "Compute", "Commands", inputs=["Built"], commands=["echo #{Run.VERSION}"], runOrder=2)
+    use_bad = action("Bad", "Compute", "Commands", inputs=["Built"], commands=["echo #{Run.OTHER}"], runOrder=2)
     document = with_change(
         minimal(), "stages", [*minimal()["stages"], {"name": "Run", "actions": [run, use_ok, use_bad]}]
     )
@@ -518,9 +498,7 @@ def test_one_trigger_per_source_action_and_only_on_git_sources() -> None:
         "triggers[1].gitConfiguration.sourceActionName",
         "source action 'Checkout' already has a trigger (triggers[0]); use one trigger per source action",
     )
-    s3 = action(
-        "Checkout", "Source", "S3", configuration={"S3Bucket": "b", "S3ObjectKey": "k"}, outputs=["Source"]
-    )
+    s3 = action("Checkout", "Source", "S3", configuration={"S3Bucket": "b", "S3ObjectKey": "k"}, outputs=["Source"])
     on_s3 = with_change({**minimal(), "triggers": [_trigger(push=push)]}, "stages[0].actions", [s3])
     assert_only_problem(
         on_s3,
@@ -563,7 +541,4 @@ def test_the_reference_export_only_warns_about_superseding() -> None:
     assert [str(w) for w in report.warnings] == [
         "pipeline.executionMode: SUPERSEDED is not yet supported: executions run side by side, as in PARALLEL"
     ]
-    assert (
-        json.loads((EXAMPLES / "friend-reminders.json").read_text())["pipeline"]["executionMode"]
-        == "SUPERSEDED"
-    )
+    assert json.loads((EXAMPLES / "friend-reminders.json").read_text())["pipeline"]["executionMode"] == "SUPERSEDED"

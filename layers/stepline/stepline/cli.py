@@ -150,9 +150,7 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    adapter: TypeAdapter[PipelineDeclaration | GetPipelineOutput] = TypeAdapter(
-        PipelineDeclaration | GetPipelineOutput
-    )
+    adapter: TypeAdapter[PipelineDeclaration | GetPipelineOutput] = TypeAdapter(PipelineDeclaration | GetPipelineOutput)
     schema = adapter.json_schema(by_alias=True)
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

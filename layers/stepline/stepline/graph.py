@@ -65,9 +65,7 @@ def render_mermaid(pipeline: PipelineDeclaration) -> str:
             for action in group:
                 node = f"s{stage_index}a{stage.actions.index(action)}"
                 current.append(node)
-                lines.append(
-                    f'    {node}["{_label(action.name)}<br/><small>{action.action_type_id}</small>"]'
-                )
+                lines.append(f'    {node}["{_label(action.name)}<br/><small>{action.action_type_id}</small>"]')
             edges.extend(f"  {source} --> {target}" for source in previous for target in current)
             previous = current
         lines.append("  end")

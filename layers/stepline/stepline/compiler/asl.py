@@ -67,9 +67,7 @@ class CompilationError(Exception):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__(
-            "the compiled state machine is not usable:\n" + "\n".join(f"  {p}" for p in problems)
-        )
+        super().__init__("the compiled state machine is not usable:\n" + "\n".join(f"  {p}" for p in problems))
 
 
 @dataclass(frozen=True)
@@ -139,9 +137,7 @@ class _Builder:
         groups = [
             (stage, list(actions))
             for stage in self.pipeline.stages
-            for _, actions in groupby(
-                sorted(stage.actions, key=lambda a: a.run_order), key=lambda a: a.run_order
-            )
+            for _, actions in groupby(sorted(stage.actions, key=lambda a: a.run_order), key=lambda a: a.run_order)
         ]
         # Name every group's entry state first, so each group knows where to go next.
         entries = [self._entry_name(stage, actions) for stage, actions in groups]
@@ -209,9 +205,7 @@ class _Builder:
             "Next": first,
         }
 
-    def _add_single(
-        self, stage: StageDeclaration, action: ActionDeclaration, name: str, following: str
-    ) -> None:
+    def _add_single(self, stage: StageDeclaration, action: ActionDeclaration, name: str, following: str) -> None:
         failed = self.names.claim(f"{stage.name}.{action.name}", " failed")
         merge = self.names.claim(f"{stage.name}.{action.name}", " outputs")
         task = self._task(stage, action, name, failed)
@@ -273,9 +267,7 @@ class _Builder:
         self.states[check] = {"Type": "Choice", "Choices": choices, "Default": merge}
         self.states[merge] = _merge_state([f"$.group.a{i}" for i in range(len(actions))], following)
 
-    def _task(
-        self, stage: StageDeclaration, action: ActionDeclaration, name: str, failed: str
-    ) -> dict[str, Any]:
+    def _task(self, stage: StageDeclaration, action: ActionDeclaration, name: str, failed: str) -> dict[str, Any]:
         provider = find_provider(action.action_type_id)
         if provider is None:  # validation refuses unknown providers before compilation
             raise CompilationError([f"{stage.name}.{action.name}: no provider {action.action_type_id}"])

@@ -33,9 +33,7 @@ def check_definition(definition: Mapping[str, Any]) -> list[str]:
     _check_scope(definition, "the state machine", problems, names)
     size = len(json.dumps(definition).encode())
     if size > MAX_DEFINITION_BYTES:
-        problems.append(
-            f"the definition is {size:,} bytes; Step Functions accepts at most {MAX_DEFINITION_BYTES:,}"
-        )
+        problems.append(f"the definition is {size:,} bytes; Step Functions accepts at most {MAX_DEFINITION_BYTES:,}")
     if not problems:
         bound = history_event_bound(definition)
         if bound > MAX_HISTORY_EVENTS:
@@ -59,9 +57,7 @@ def _check_scope(scope: Mapping[str, Any], where: str, problems: list[str], name
             problems.append(f"state name {name!r} is used twice ({names[name]} and {where})")
         names[name] = where
         if len(name) > MAX_STATE_NAME:
-            problems.append(
-                f"state {name!r} has a name of {len(name)} characters; the limit is {MAX_STATE_NAME}"
-            )
+            problems.append(f"state {name!r} has a name of {len(name)} characters; the limit is {MAX_STATE_NAME}")
         for field, target in _transitions(state):
             if target not in states:
                 problems.append(f"state {name!r}: {field} {target!r} is not a state in {where}")

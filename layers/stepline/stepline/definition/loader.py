@@ -187,9 +187,7 @@ def _problem_from(detail: ErrorDetails) -> Problem:
     elif kind == "too_long":
         message = f"has {context.get('actual_length')} items; at most {context.get('max_length')} are allowed"
     elif kind == "too_short":
-        message = (
-            f"has {context.get('actual_length')} items; at least {context.get('min_length')} are required"
-        )
+        message = f"has {context.get('actual_length')} items; at least {context.get('min_length')} are required"
     elif kind == "enum":
         message = f"{given!r} is not one of {context.get('expected')}"
     elif kind in {"greater_than_equal", "less_than_equal"}:

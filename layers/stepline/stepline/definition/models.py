@@ -170,9 +170,7 @@ class ActionDeclaration(Model):
     region: RegionName | None = None
     namespace: Namespace | None = None
     timeout_in_minutes: Annotated[int | None, Field(ge=5, le=86400)] = None
-    environment_variables: Annotated[list[EnvironmentVariable] | None, Field(min_length=1, max_length=10)] = (
-        None
-    )
+    environment_variables: Annotated[list[EnvironmentVariable] | None, Field(min_length=1, max_length=10)] = None
 
 
 class RuleTypeId(Model):
@@ -287,9 +285,7 @@ class PipelineDeclaration(Model):
     version: Annotated[int, Field(ge=1)] = 1
     pipeline_type: PipelineType = PipelineType.V1
     execution_mode: ExecutionMode = ExecutionMode.SUPERSEDED
-    variables: Annotated[list[PipelineVariableDeclaration], Field(max_length=50)] = Field(
-        default_factory=list
-    )
+    variables: Annotated[list[PipelineVariableDeclaration], Field(max_length=50)] = Field(default_factory=list)
     triggers: Annotated[list[PipelineTriggerDeclaration], Field(max_length=50)] = Field(default_factory=list)
 
     def actions(self) -> list[tuple[int, StageDeclaration, int, ActionDeclaration]]:

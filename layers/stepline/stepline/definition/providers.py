@@ -136,9 +136,7 @@ def _codebuild_environment(value: str) -> str | None:
     return None
 
 
-_GIT_VARIABLES = frozenset(
-    {"CommitId", "CommitMessage", "BranchName", "AuthorDate", "CommitterDate", "RepositoryName"}
-)
+_GIT_VARIABLES = frozenset({"CommitId", "CommitMessage", "BranchName", "AuthorDate", "CommitterDate", "RepositoryName"})
 
 
 def _source(owner: str, provider: str, summary: str, **details: Any) -> Provider:

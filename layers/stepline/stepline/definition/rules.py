@@ -146,8 +146,7 @@ def sources_only_in_first_stage(pipeline: PipelineDeclaration) -> Iterator[Probl
         elif placed.stage_index > 0 and is_source:
             yield Problem(
                 f"{placed.path}.actionTypeId.category",
-                f"source actions belong in the first stage; {placed.label} is in stage "
-                f"{placed.stage_index + 1}",
+                f"source actions belong in the first stage; {placed.label} is in stage {placed.stage_index + 1}",
             )
 
 
@@ -170,8 +169,7 @@ def _check_action_against_provider(pipeline: PipelineDeclaration, placed: _Place
     if type_id.version not in provider.versions:
         yield Problem(
             f"{path}.actionTypeId.version",
-            f"version {type_id.version!r} of {type_id} is not supported; use "
-            + ", ".join(sorted(provider.versions)),
+            f"version {type_id.version!r} of {type_id} is not supported; use " + ", ".join(sorted(provider.versions)),
         )
     if provider.v2_only and pipeline.pipeline_type is PipelineType.V1:
         yield Problem(f"{path}.actionTypeId", f"{type_id} actions need pipelineType V2")
@@ -275,9 +273,7 @@ def artifacts_flow_forward(pipeline: PipelineDeclaration) -> Iterator[Problem]:
 
 @rule
 def namespaces(pipeline: PipelineDeclaration) -> Iterator[Problem]:
-    artifact_names = {
-        artifact.name for _, _, _, action in pipeline.actions() for artifact in action.output_artifacts
-    }
+    artifact_names = {artifact.name for _, _, _, action in pipeline.actions() for artifact in action.output_artifacts}
     seen: dict[str, _Placed] = {}
     for placed in _placed(pipeline):
         namespace = placed.action.namespace
@@ -295,16 +291,12 @@ def namespaces(pipeline: PipelineDeclaration) -> Iterator[Problem]:
 
 @rule
 def variable_references(pipeline: PipelineDeclaration) -> Iterator[Problem]:
-    producers: dict[str, _Placed] = {
-        p.action.namespace: p for p in _placed(pipeline) if p.action.namespace is not None
-    }
+    producers: dict[str, _Placed] = {p.action.namespace: p for p in _placed(pipeline) if p.action.namespace is not None}
     declared = {variable.name for variable in pipeline.variables}
     for placed in _placed(pipeline):
         for path, text in _texts_with_variables(placed):
             for reference in references_in(text):
-                reason = _reference_problem(
-                    pipeline, placed, producers, declared, reference.namespace, reference.key
-                )
+                reason = _reference_problem(pipeline, placed, producers, declared, reference.namespace, reference.key)
                 if reason:
                     yield Problem(path, f"{reference}: {reason}")
 
@@ -342,10 +334,7 @@ def _reference_problem(
         known = sorted(producers)
         return f"no action declares the namespace {namespace!r}{_did_you_mean(namespace, known)}"
     if producer is placed or not producer.finishes_before(placed):
-        return (
-            f"namespace {namespace!r} belongs to {producer.label}, which has not finished when "
-            f"{placed.label} starts"
-        )
+        return f"namespace {namespace!r} belongs to {producer.label}, which has not finished when {placed.label} starts"
     offered = _variables_offered(producer.action)
     if offered is not None and key not in offered:
         listing = ", ".join(sorted(offered)) or "no variables"
@@ -483,8 +472,7 @@ def not_yet_supported(pipeline: PipelineDeclaration) -> Iterator[Problem]:
     if pipeline.execution_mode is not ExecutionMode.PARALLEL:
         yield _warning(
             "executionMode",
-            f"{pipeline.execution_mode.value} is not yet supported: executions run side by side, "
-            "as in PARALLEL",
+            f"{pipeline.execution_mode.value} is not yet supported: executions run side by side, as in PARALLEL",
         )
     for index, stage in enumerate(pipeline.stages):
         for field, value in (

@@ -49,9 +49,7 @@ def resolve(text: str, variables: Mapping[str, Mapping[str, str]]) -> str:
         reference = VariableReference(match["namespace"], match["key"])
         namespace = variables.get(reference.namespace)
         if namespace is None:
-            raise UnresolvedVariableError(
-                reference, f"no namespace {reference.namespace!r} has been produced"
-            )
+            raise UnresolvedVariableError(reference, f"no namespace {reference.namespace!r} has been produced")
         value = namespace.get(reference.key)
         if value is None:
             known = ", ".join(sorted(namespace)) or "none"
@@ -64,7 +62,5 @@ def resolve(text: str, variables: Mapping[str, Mapping[str, str]]) -> str:
     return _REFERENCE.sub(value_of, text)
 
 
-def resolve_all(
-    configuration: Mapping[str, str], variables: Mapping[str, Mapping[str, str]]
-) -> dict[str, str]:
+def resolve_all(configuration: Mapping[str, str], variables: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     return {key: resolve(value, variables) for key, value in configuration.items()}

@@ -1,0 +1,39 @@
+"""The embedded ASL engine: any state machine, durably, on one machine. Knows nothing of pipelines."""
+
+from stepline.engine.clock import Clock, ManualClock, SystemClock
+from stepline.engine.definition import DefinitionError, parse_definition
+from stepline.engine.integrations import Functions, LambdaContext
+from stepline.engine.runtime import (
+    Engine,
+    EngineError,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    InvalidDefinition,
+    InvalidExecutionInput,
+    InvalidOutput,
+    StateMachineDoesNotExist,
+    TaskDoesNotExist,
+    TaskTimedOut,
+)
+from stepline.engine.store import Store
+
+__all__ = [
+    "Clock",
+    "DefinitionError",
+    "Engine",
+    "EngineError",
+    "ExecutionAlreadyExists",
+    "ExecutionDoesNotExist",
+    "Functions",
+    "InvalidDefinition",
+    "InvalidExecutionInput",
+    "InvalidOutput",
+    "LambdaContext",
+    "ManualClock",
+    "StateMachineDoesNotExist",
+    "Store",
+    "SystemClock",
+    "TaskDoesNotExist",
+    "TaskTimedOut",
+    "parse_definition",
+]

@@ -1,0 +1,38 @@
+"""Errors as Step Functions names them, and the exceptions that carry them through the engine."""
+
+from __future__ import annotations
+
+ALL = "States.ALL"
+RUNTIME = "States.Runtime"
+DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
+TIMEOUT = "States.Timeout"
+HEARTBEAT_TIMEOUT = "States.HeartbeatTimeout"
+TASK_FAILED = "States.TaskFailed"
+NO_CHOICE_MATCHED = "States.NoChoiceMatched"
+RESULT_PATH_MATCH_FAILURE = "States.ResultPathMatchFailure"
+PARAMETER_PATH_FAILURE = "States.ParameterPathFailure"
+BRANCH_FAILED = "States.BranchFailed"
+EXCEED_TOLERATED_FAILURE_THRESHOLD = "States.ExceedToleratedFailureThreshold"
+PERMISSIONS = "States.Permissions"
+
+# States.ALL matches every error except these terminal ones (AWS: "States.ALL … can't catch
+# the States.DataLimitExceeded terminal error or the Runtime error types").
+UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
+
+# Step Functions' payload quota: 256 KiB of UTF-8 per state input, output and task result.
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+class StatesError(Exception):
+    """An error raised in an execution: its name is what Retry and Catch match."""
+
+    def __init__(self, error: str, cause: str | None = None) -> None:
+        self.error = error
+        self.cause = cause
+        super().__init__(f"{error}: {cause}" if cause else error)
+
+
+def matches(error_equals: list[str], error: str) -> bool:
+    if error in error_equals:
+        return True
+    return ALL in error_equals and error not in UNCATCHABLE

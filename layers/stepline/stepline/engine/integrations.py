@@ -1,0 +1,140 @@
+"""Task resources the engine can run, and the in-process Lambda functions behind them.
+
+Supported resources (anything else is refused when an execution starts, naming the state):
+
+- ``arn:aws:states:::lambda:invoke`` — the function's result wrapped as Step Functions
+  wraps it (``{"Payload": …, "StatusCode": 200, "ExecutedVersion": "$LATEST"}``);
+- ``arn:aws:states:::lambda:invoke.waitForTaskToken`` — the function is called, then the
+  task waits for SendTaskSuccess/SendTaskFailure with its token;
+- ``arn:aws:lambda:<region>:<account>:function:<name>`` — the function's result as it is;
+- ``arn:aws:states:::states:startExecution`` with ``.sync``, ``.sync:2`` or no suffix — a
+  nested execution on the same engine.
+
+A Python exception raised by a function becomes a task failure whose error is the
+exception's class name and whose cause is Lambda's error JSON, as on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+Handler = Callable[[Any, Any], Any]
+
+
+class Pattern(StrEnum):
+    REQUEST = "request"  # the call's result is the task's result
+    CALLBACK = "callback"  # the call starts work; SendTask* with the token finishes it
+    EXECUTION = "execution"  # a nested execution; its end finishes the task
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    arn: str
+    pattern: Pattern
+    kind: str  # "lambda" or "states"
+    action: str  # for history events: "invoke", "invoke.waitForTaskToken", "startExecution.sync:2" …
+    wraps_payload: bool = False
+    nested_output: str = ""  # "", "sync" (Output as a string) or "sync:2" (Output as JSON)
+    function: str | None = None  # for a Lambda ARN resource: the function's name
+
+
+class UnknownResourceError(LookupError):
+    pass
+
+
+def parse_resource(arn: str) -> Resource:
+    if arn == "arn:aws:states:::lambda:invoke":
+        return Resource(arn, Pattern.REQUEST, "lambda", "invoke", wraps_payload=True)
+    if arn == "arn:aws:states:::lambda:invoke.waitForTaskToken":
+        return Resource(arn, Pattern.CALLBACK, "lambda", "invoke.waitForTaskToken")
+    if arn.startswith("arn:aws:states:::states:startExecution"):
+        suffix = arn.removeprefix("arn:aws:states:::states:startExecution")
+        if suffix in {"", ".sync", ".sync:2"}:
+            return Resource(
+                arn, Pattern.EXECUTION, "states", f"startExecution{suffix}", nested_output=suffix.lstrip(".")
+            )
+    parts = arn.split(":")
+    if len(parts) >= 7 and parts[:3] == ["arn", "aws", "lambda"] and parts[5] == "function":
+        return Resource(arn, Pattern.REQUEST, "lambda", arn, function=parts[6])
+    raise UnknownResourceError(arn)
+
+
+class LambdaContext:
+    """What a Python Lambda handler receives as ``context``, as far as handlers use it."""
+
+    def __init__(self, function_name: str, deadline: float | None, now: Callable[[], float]) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
+        self.memory_limit_in_mb = 128
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = deadline
+        self._now = now
+
+    def get_remaining_time_in_millis(self) -> int:
+        if self._deadline is None:
+            return 900_000
+        return max(0, int((self._deadline - self._now()) * 1000))
+
+
+class FunctionError(Exception):
+    """A Lambda function's failure, as Step Functions reports it."""
+
+    def __init__(self, error: str, cause: str) -> None:
+        self.error = error
+        self.cause = cause
+        super().__init__(f"{error}: {cause}")
+
+
+class Functions:
+    """In-process Lambda functions by name (an ARN's last part names the function too)."""
+
+    def __init__(self, handlers: Mapping[str, Handler] | None = None) -> None:
+        self._handlers: dict[str, Handler] = dict(handlers or {})
+
+    def register(self, name: str, handler: Handler) -> None:
+        self._handlers[name] = handler
+
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def resolve(self, name_or_arn: str) -> Handler | None:
+        name = name_or_arn
+        if name.startswith("arn:"):
+            parts = name.split(":")
+            name = parts[6] if len(parts) >= 7 else name
+        return self._handlers.get(name)
+
+    def invoke(self, name_or_arn: str, payload: Any, context: LambdaContext) -> Any:
+        handler = self.resolve(name_or_arn)
+        if handler is None:
+            raise FunctionError(
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: {name_or_arn} (known: {', '.join(self.names()) or 'none'})",
+            )
+        # A Lambda event is JSON: hand the function its own copy, as the service would.
+        event = json.loads(json.dumps(payload))
+        try:
+            result = handler(event, context)
+        except Exception as error:
+            kind = type(error).__name__
+            cause = {
+                "errorMessage": str(error),
+                "errorType": kind,
+                "stackTrace": traceback.format_tb(error.__traceback__)[-5:],
+            }
+            raise FunctionError(kind, json.dumps(cause)) from error
+        try:
+            return json.loads(json.dumps(result))
+        except (TypeError, ValueError) as error:
+            raise FunctionError(
+                "Lambda.InvalidResponse", f"the function returned a value that is not JSON: {error}"
+            ) from None

@@ -1,0 +1,98 @@
+"""Where the engine keeps everything that must survive a crash: SQLite, one writer.
+
+Tables: state machines, executions, their history events (Step Functions' shapes), and
+*frames* — one per thread of control (the execution itself, each Parallel branch, each Map
+iteration) holding the state it is at, its input and what it is waiting for. Every transition
+is one transaction, so a killed process resumes from its last committed transition.
+
+``path=None`` keeps the database in memory: the same code with durability off.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS state_machines (
+    arn TEXT PRIMARY KEY, name TEXT NOT NULL, definition TEXT NOT NULL, role_arn TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS executions (
+    arn TEXT PRIMARY KEY, state_machine_arn TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
+    input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, started REAL NOT NULL, stopped REAL,
+    parent_frame INTEGER, event_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, started);
+CREATE TABLE IF NOT EXISTS events (
+    execution_arn TEXT NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, timestamp REAL NOT NULL,
+    previous INTEGER NOT NULL, details TEXT, PRIMARY KEY (execution_arn, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS frames (
+    id INTEGER PRIMARY KEY, execution_arn TEXT NOT NULL, parent INTEGER, slot INTEGER NOT NULL,
+    scope TEXT NOT NULL, state TEXT NOT NULL, phase TEXT NOT NULL, input TEXT NOT NULL,
+    data TEXT NOT NULL, token TEXT UNIQUE, active INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS active_frames ON frames (active) WHERE active = 1;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Store:
+    def __init__(self, path: str | None = None, *, synchronous: str = "NORMAL") -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(path or ":memory:", isolation_level=None, check_same_thread=False)
+        if path:
+            # WAL with synchronous=NORMAL: a commit survives the process being killed; FULL also
+            # survives power loss, at an fsync per transition.
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self.db.executescript(SCHEMA)
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of change; nested uses join the outer transaction."""
+        with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.db
+                finally:
+                    self._depth -= 1
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.db
+            except BaseException:
+                self._depth = 0
+                self.db.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self.db.execute("COMMIT")
+
+    def query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return self.db.execute(sql, parameters).fetchall()
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
