@@ -384,7 +384,7 @@ class _Builder:
         if isinstance(raw, list):
             items = [self.compile_template(item, f"{where}[{i}]") for i, item in enumerate(raw)]
             return lambda data, context: [evaluate(data, context) for evaluate in items]
-        return lambda data, context, constant=raw: constant
+        return _constant(raw)
 
     def dynamic_field(self, name: str, value: Any, where: str) -> Evaluator:
         if not isinstance(value, str):
@@ -505,6 +505,10 @@ class _Builder:
             self.problem(where, f"{operator} needs a {kind} value, not {json.dumps(expected)}")
             return None
         return _comparison(path, kind, compare, literal=expected)
+
+
+def _constant(value: Any) -> Evaluator:
+    return lambda data, context: value
 
 
 def _nothing(data: Any, context: Any) -> Any:
