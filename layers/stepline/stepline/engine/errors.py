@@ -14,6 +14,8 @@ PARAMETER_PATH_FAILURE = "States.ParameterPathFailure"
 BRANCH_FAILED = "States.BranchFailed"
 EXCEED_TOLERATED_FAILURE_THRESHOLD = "States.ExceedToleratedFailureThreshold"
 PERMISSIONS = "States.Permissions"
+# What Step Functions raises when a Map's items are not an array (LocalStack's recordings of AWS).
+QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 
 # States.ALL matches every error except these terminal ones (AWS: "States.ALL … can't catch
 # the States.DataLimitExceeded terminal error or the Runtime error types").

@@ -26,6 +26,8 @@ class IntrinsicSyntaxError(ValueError):
 @dataclass(frozen=True, slots=True)
 class _Literal:
     value: Any
+    # A string literal as written, escapes kept: States.Format must tell "\\{}" from "{}".
+    escaped: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,9 @@ def _evaluate(node: _Argument, data: Any, context: Any, text: str) -> Any:
                 RUNTIME, f"The JSONPath {node.path.text!r} in {text!r} could not be found in the input"
             ) from None
     arguments = [_evaluate(argument, data, context, text) for argument in node.arguments]
+    first = node.arguments[0] if node.arguments else None
+    if node.name == "States.Format" and isinstance(first, _Literal) and first.escaped is not None:
+        arguments[0] = first.escaped
     try:
         return FUNCTIONS[node.name](*arguments)
     except _ArgumentError as error:
@@ -129,7 +134,8 @@ class _Parser:
         self.skip_space()
         rest = self.text[self.position :]
         if rest.startswith("'"):
-            return _Literal(self.string())
+            value, escaped = self.string()
+            return _Literal(value, escaped)
         if rest.startswith("States."):
             return self.call()
         if rest.startswith("$"):
@@ -147,19 +153,23 @@ class _Parser:
         except json.JSONDecodeError:
             raise IntrinsicSyntaxError(f"{self.text!r}: cannot read an argument at character {start}") from None
 
-    def string(self) -> str:
+    def string(self) -> tuple[str, str]:
+        """The literal's value, and its text with the escapes Format interprets still in place."""
         self.position += 1
-        value = ""
+        value = escaped = ""
         while self.position < len(self.text):
             char = self.text[self.position]
             if char == "\\" and self.position + 1 < len(self.text):
-                value += self.text[self.position + 1]
+                following = self.text[self.position + 1]
+                value += following
+                escaped += following if following == "'" else char + following
                 self.position += 2
                 continue
             if char == "'":
                 self.position += 1
-                return value
+                return value, escaped
             value += char
+            escaped += char
             self.position += 1
         raise IntrinsicSyntaxError(f"{self.text!r}: a string argument is never closed")
 

@@ -1221,7 +1221,10 @@ class Engine:
         selected = _select(state.input_path, raw)
         items = _lookup(state.items_path, selected, "ItemsPath", state.name) if state.items_path else selected
         if not isinstance(items, list):
-            raise StatesError(errors.RUNTIME, f"The ItemsPath of state {state.name!r} did not select an array")
+            raise StatesError(
+                errors.QUERY_EVALUATION_ERROR,
+                f"Map state input must be an array: the ItemsPath of {state.name!r} selected {dumps(items)[:100]}",
+            )
         limit = state.max_concurrency
         if state.max_concurrency_path is not None:
             limit = int(_lookup(state.max_concurrency_path, selected, "MaxConcurrencyPath", state.name))
