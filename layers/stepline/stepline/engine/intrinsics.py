@@ -140,10 +140,10 @@ class _Parser:
             return self.call()
         if rest.startswith("$"):
             return _Path(compile_path(self.path_text()))
-        for word, value in (("true", True), ("false", False), ("null", None)):
+        for word, constant in (("true", True), ("false", False), ("null", None)):
             if rest.startswith(word):
                 self.position += len(word)
-                return _Literal(value)
+                return _Literal(constant)
         start = self.position
         while self.position < len(self.text) and self.text[self.position] in "+-.0123456789eE":
             self.position += 1
