@@ -1,0 +1,518 @@
+"""The embedded engine on its own: time driven by a ManualClock, state in SQLite, no sleeping."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stepline.engine import (
+    Engine,
+    ExecutionAlreadyExists,
+    Functions,
+    InvalidDefinition,
+    InvalidOutput,
+    ManualClock,
+    Store,
+    TaskDoesNotExist,
+    TaskTimedOut,
+)
+from stepline.engine.clock import iso
+
+DAY = 24 * 3600
+CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+
+
+def machine(**states: dict[str, Any]) -> dict[str, Any]:
+    return {"StartAt": next(iter(states)), "States": states}
+
+
+def callback_task(**extra: Any) -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": CALLBACK,
+        "Parameters": {"FunctionName": "park", "Payload": {"token.$": "$$.Task.Token"}},
+        "End": True,
+        **extra,
+    }
+
+
+class Parked:
+    """A callback function that keeps the tokens it is given, for the test to answer."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self.tokens.append(event["token"])
+        return {}
+
+
+def engine_with(clock: ManualClock | None = None, store: Store | None = None, **functions: Any) -> Engine:
+    return Engine(store=store, clock=clock or ManualClock(), functions=Functions(functions))
+
+
+def start(engine: Engine, definition: dict[str, Any], given: Any = None, name: str = "run") -> str:
+    arn = engine.create_state_machine("m", definition)["stateMachineArn"]
+    return str(engine.start_execution(arn, name, json.dumps(given if given is not None else {}))["executionArn"])
+
+
+def history_types(engine: Engine, execution: str) -> list[str]:
+    return [event["type"] for event in engine.get_execution_history(execution)["events"]]
+
+
+# --- waits and the clock ------------------------------------------------------------------
+
+
+def test_a_wait_of_days_passes_with_the_clock_not_with_sleep() -> None:
+    clock = ManualClock()
+    engine = engine_with(clock)
+    execution = start(engine, machine(W={"Type": "Wait", "Seconds": 3 * DAY, "End": True}), {"a": 1})
+    engine.run()
+    assert engine.describe_execution(execution)["status"] == "RUNNING"
+    clock.advance(3 * DAY - 1)
+    engine.run()
+    assert engine.describe_execution(execution)["status"] == "RUNNING"
+    clock.advance(1)
+    engine.run()
+    described = engine.describe_execution(execution)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"a": 1})
+
+
+def test_a_wait_survives_a_restart(tmp_path: Path) -> None:
+    # Given an execution waiting two days in a store on disk
+    clock = ManualClock()
+    first = engine_with(clock, Store(str(tmp_path / "engine.db")))
+    execution = start(
+        first,
+        machine(
+            W={"Type": "Wait", "Seconds": 2 * DAY, "Next": "Done"}, Done={"Type": "Pass", "Result": "done", "End": True}
+        ),
+    )
+    first.run()
+    first.store.close()
+    # When a new engine opens the same store after the two days
+    clock.advance(2 * DAY)
+    second = engine_with(clock, Store(str(tmp_path / "engine.db")))
+    second.run()
+    # Then the execution continues where it was and finishes
+    described = second.describe_execution(execution)
+    assert (described["status"], described["output"]) == ("SUCCEEDED", '"done"')
+    assert history_types(second, execution).count("WaitStateEntered") == 1
+
+
+def test_skip_waits_moves_a_manual_clock_to_each_timer() -> None:
+    clock = ManualClock()
+    engine = engine_with(clock)
+    began = clock.now()
+    execution = start(
+        engine, machine(W={"Type": "Wait", "Timestamp": iso(began + 10 * DAY).replace(".000", ""), "End": True})
+    )
+    assert engine.run_until_done(execution, skip_waits=True)["status"] == "SUCCEEDED"
+    assert clock.now() == began + 10 * DAY
+
+
+# --- tasks: timeouts, heartbeats, callbacks ---------------------------------------------------
+
+
+def test_a_callback_that_never_answers_times_out() -> None:
+    clock, parked = ManualClock(), Parked()
+    engine = engine_with(clock, park=parked)
+    execution = start(engine, machine(T=callback_task(TimeoutSeconds=300)))
+    engine.run()
+    clock.advance(299)
+    engine.run()
+    assert engine.describe_execution(execution)["status"] == "RUNNING"
+    clock.advance(1)
+    engine.run()
+    described = engine.describe_execution(execution)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Timeout")
+    with pytest.raises(TaskTimedOut):
+        engine.send_task_success(parked.tokens[0], "{}")
+
+
+def test_heartbeats_keep_a_task_alive_until_they_stop() -> None:
+    clock, parked = ManualClock(), Parked()
+    engine = engine_with(clock, park=parked)
+    execution = start(engine, machine(T=callback_task(TimeoutSeconds=3600, HeartbeatSeconds=10)))
+    engine.run()
+    for _ in range(3):
+        clock.advance(8)
+        engine.send_task_heartbeat(parked.tokens[0])
+        engine.run()
+        assert engine.describe_execution(execution)["status"] == "RUNNING"
+    clock.advance(10)
+    engine.run()
+    assert engine.describe_execution(execution)["error"] == "States.HeartbeatTimeout"
+
+
+def test_callback_answers_are_checked() -> None:
+    parked = Parked()
+    engine = engine_with(park=parked)
+    execution = start(engine, machine(T=callback_task(ResultPath="$.answer")), {"q": 1})
+    engine.run()
+    with pytest.raises(TaskDoesNotExist):
+        engine.send_task_success("no-such-token", "{}")
+    with pytest.raises(InvalidOutput):
+        engine.send_task_success(parked.tokens[0], "not json")
+    engine.send_task_success(parked.tokens[0], '{"ok": true}')
+    with pytest.raises(TaskTimedOut):
+        engine.send_task_success(parked.tokens[0], "{}")  # answered once already
+    assert json.loads(engine.run_until_done(execution)["output"]) == {"q": 1, "answer": {"ok": True}}
+
+
+def test_an_answer_given_while_the_handler_still_runs_is_kept() -> None:
+    engine = engine_with()
+
+    def answers_at_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        engine.send_task_success(event["token"], '"built"')
+        return {}
+
+    engine.functions.register("park", answers_at_once)
+    execution = start(engine, machine(T=callback_task()))
+    assert engine.run_until_done(execution)["output"] == '"built"'
+    assert history_types(engine, execution)[-4:] == [
+        "TaskSubmitted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+
+
+def test_retry_back_off_follows_interval_rate_and_cap() -> None:
+    clock = ManualClock()
+    calls: list[float] = []
+
+    def failing(event: Any, context: Any) -> Any:
+        calls.append(clock.now())
+        raise RuntimeError("still down")
+
+    engine = engine_with(clock, down=failing)
+    retry = [
+        {
+            "ErrorEquals": ["RuntimeError"],
+            "IntervalSeconds": 2,
+            "BackoffRate": 2,
+            "MaxAttempts": 4,
+            "MaxDelaySeconds": 5,
+        }
+    ]
+    task = {"Type": "Task", "Resource": "arn:aws:lambda:local:000000000000:function:down", "Retry": retry, "End": True}
+    execution = start(engine, machine(T=task))
+    described = engine.run_until_done(execution, skip_waits=True)
+    assert described["error"] == "RuntimeError"
+    assert [round(t - calls[0]) for t in calls] == [0, 2, 6, 11, 16]  # waits 2, 4, 5 (capped), 5
+
+
+def test_full_jitter_waits_at_most_the_computed_delay() -> None:
+    clock = ManualClock()
+    calls: list[float] = []
+
+    def failing(event: Any, context: Any) -> Any:
+        calls.append(clock.now())
+        raise RuntimeError("down")
+
+    engine = Engine(clock=clock, functions=Functions({"down": failing}), jitter=random.Random(7))
+    retry = [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": 3, "JitterStrategy": "FULL"}]
+    execution = start(
+        engine,
+        machine(
+            T={
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:local:000000000000:function:down",
+                "Retry": retry,
+                "End": True,
+            }
+        ),
+    )
+    engine.run_until_done(execution, skip_waits=True)
+    waits = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert len(waits) == 3
+    assert all(0 <= wait <= bound for wait, bound in zip(waits, [10, 20, 40], strict=True))
+    assert waits != [10, 20, 40]
+
+
+def test_the_lambda_context_counts_down_to_the_task_timeout() -> None:
+    clock = ManualClock()
+    seen: list[int] = []
+    engine = engine_with(clock, look=lambda event, context: seen.append(context.get_remaining_time_in_millis()))
+    execution = start(
+        engine,
+        machine(
+            T={
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:local:000000000000:function:look",
+                "TimeoutSeconds": 30,
+                "End": True,
+            }
+        ),
+    )
+    engine.run_until_done(execution)
+    assert seen == [30_000]
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+def test_starting_with_the_same_name_is_idempotent_for_the_same_input() -> None:
+    engine = engine_with()
+    arn = engine.create_state_machine("m", machine(P={"Type": "Pass", "End": True}))["stateMachineArn"]
+    first = engine.start_execution(arn, "deploy-3f2a9c1", '{"commit": "3f2a9c1"}')
+    again = engine.start_execution(arn, "deploy-3f2a9c1", '{"commit": "3f2a9c1"}')
+    assert first["executionArn"] == again["executionArn"]
+    assert len(engine.list_executions(arn)["executions"]) == 1
+    with pytest.raises(ExecutionAlreadyExists):
+        engine.start_execution(arn, "deploy-3f2a9c1", '{"commit": "other"}')
+
+
+def test_stop_aborts_and_invalidates_tokens() -> None:
+    parked = Parked()
+    engine = engine_with(park=parked)
+    execution = start(engine, machine(T=callback_task()))
+    engine.run()
+    engine.stop_execution(execution, error="Cancelled", cause="superseded")
+    described = engine.describe_execution(execution)
+    assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "Cancelled", "superseded")
+    assert history_types(engine, execution)[-1] == "ExecutionAborted"
+    with pytest.raises(TaskTimedOut):
+        engine.send_task_success(parked.tokens[0], "{}")
+
+
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        (
+            "arn:aws:states:::dynamodb:putItem",
+            "state 'T': Resource 'arn:aws:states:::dynamodb:putItem' is not one the local engine runs",
+        ),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:missing",
+            "state 'T': no local function 'missing' (registered: none)",
+        ),
+    ],
+)
+def test_an_unrunnable_resource_is_refused_at_start_naming_the_state(resource: str, message: str) -> None:
+    engine = engine_with()
+    arn = engine.create_state_machine("m", machine(T={"Type": "Task", "Resource": resource, "End": True}))[
+        "stateMachineArn"
+    ]
+    with pytest.raises(InvalidDefinition) as caught:
+        engine.start_execution(arn, "x")
+    assert message in str(caught.value)
+    assert engine.list_executions(arn)["executions"] == []
+
+
+@pytest.mark.parametrize(
+    ("definition", "problem"),
+    [
+        ("{not json", "the definition is not valid JSON: line 1, column 2"),
+        ({"States": {"A": {"Type": "Succeed"}}}, "the state machine: StartAt is missing or not a string"),
+        (machine(A={"Type": "Pass", "Next": "B"}), "state 'A': Next 'B' is not a state in the state machine"),
+        (machine(A={"Type": "Sleep", "End": True}), "state 'A': Type 'Sleep' is not one of"),
+        (
+            machine(A={"Type": "Pass", "InputPath": "items", "End": True}),
+            "state 'A': InputPath: 'items' is not a path: paths start with $",
+        ),
+        (machine(A={"Type": "Pass", "Parameters": {"x.$": "$.a[?(@.b >"}, "End": True}), "state 'A': Parameters.x.$"),
+        (
+            machine(A={"Type": "Pass", "Parameters": {"x.$": "States.Nope(1)"}, "End": True}),
+            "'States.Nope' is not an intrinsic function",
+        ),
+        (
+            machine(A={"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": True}),
+            "state 'A': needs exactly one of Seconds",
+        ),
+        (
+            machine(A={"Type": "Pass", "ResultPath": "$.a[0]", "End": True}),
+            "state 'A': ResultPath: '$.a[0]' is not a reference path",
+        ),
+        (
+            machine(A={"Type": "Task", "Resource": "r", "End": True, "Retry": [{"ErrorEquals": ["States.ALL", "X"]}]}),
+            "state 'A': Retry[0]: States.ALL must appear alone",
+        ),
+        (
+            machine(A={"Type": "Choice", "Choices": [{"Variable": "$.a", "Next": "A"}]}),
+            "state 'A': Choices[0]: needs exactly one comparison operator",
+        ),
+        (
+            machine(A={"Type": "Choice", "Choices": [{"Variable": "$.a", "NumericEquals": "1", "Next": "A"}]}),
+            'NumericEquals needs a Numeric value, not "1"',
+        ),
+        (
+            machine(P={"Type": "Parallel", "Branches": [machine(P={"Type": "Succeed"})], "End": True}),
+            "state 'P': the name is used twice (the state machine and branch 0 of state 'P')",
+        ),
+    ],
+)
+def test_definition_errors_name_the_state_and_field(definition: Any, problem: str) -> None:
+    with pytest.raises(InvalidDefinition) as caught:
+        engine_with().create_state_machine("m", definition)
+    assert problem in str(caught.value)
+
+
+# --- Parallel, Map and nested executions ------------------------------------------------------
+
+
+def test_map_respects_max_concurrency() -> None:
+    parked = Parked()
+    engine = engine_with(park=parked)
+    processor = machine(
+        T={**callback_task(), "Parameters": {"FunctionName": "park", "Payload": {"token.$": "$$.Task.Token"}}}
+    )
+    execution = start(
+        engine,
+        machine(M={"Type": "Map", "MaxConcurrency": 2, "ItemProcessor": processor, "End": True}),
+        [1, 2, 3, 4, 5],
+    )
+    engine.run()
+    assert len(parked.tokens) == 2
+    engine.send_task_success(parked.tokens[0], '"a"')
+    engine.run()
+    assert len(parked.tokens) == 3
+    for token in parked.tokens[1:]:
+        engine.send_task_success(token, '"b"')
+    engine.run()
+    for token in parked.tokens[3:]:
+        engine.send_task_success(token, '"c"')
+    described = engine.run_until_done(execution)
+    assert json.loads(described["output"]) == ["a", "b", "b", "c", "c"]
+
+
+def test_a_failed_branch_cancels_its_siblings_waiting_tokens() -> None:
+    parked = Parked()
+    engine = engine_with(park=parked)
+    branches = [machine(Wait1=callback_task()), machine(Boom={"Type": "Fail", "Error": "Boom"})]
+    execution = start(engine, machine(P={"Type": "Parallel", "Branches": branches, "End": True}))
+    engine.run()
+    assert engine.describe_execution(execution)["error"] == "Boom"
+    with pytest.raises(TaskTimedOut):
+        engine.send_task_success(parked.tokens[0], "{}")
+
+
+@pytest.mark.parametrize(("suffix", "output"), [(".sync:2", {"doubled": 8}), (".sync", '{"doubled":8}')])
+def test_a_nested_execution_runs_on_the_same_engine(suffix: str, output: Any) -> None:
+    engine = engine_with()
+    child = engine.create_state_machine(
+        "child", machine(D={"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True})
+    )
+    parent = machine(
+        Run={
+            "Type": "Task",
+            "Resource": f"arn:aws:states:::states:startExecution{suffix}",
+            "Parameters": {"StateMachineArn": child["stateMachineArn"], "Input": {"n.$": "$.n"}},
+            "ResultSelector": {"output.$": "$.Output", "status.$": "$.Status"},
+            "End": True,
+        }
+    )
+    execution = start(engine, parent, {"n": 4})
+    described = engine.run_until_done(execution)
+    assert json.loads(described["output"]) == {"output": output, "status": "SUCCEEDED"}
+    children = engine.list_executions(child["stateMachineArn"])["executions"]
+    assert [c["status"] for c in children] == ["SUCCEEDED"]
+
+
+def test_a_failed_nested_execution_fails_the_task() -> None:
+    engine = engine_with()
+    child = engine.create_state_machine("child", machine(F={"Type": "Fail", "Error": "ChildBroke"}))["stateMachineArn"]
+    parent = machine(
+        Run={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": child},
+            "End": True,
+        }
+    )
+    described = engine.run_until_done(start(engine, parent))
+    assert described["error"] == "States.TaskFailed"
+    assert json.loads(described["cause"])["error"] == "ChildBroke"
+
+
+def test_workers_run_parallel_branches_at_the_same_time() -> None:
+    # Each branch blocks until the other has started: with one branch at a time this would fail.
+    meeting = threading.Barrier(2, timeout=10)
+
+    def meet(event: Any, context: Any) -> str:
+        meeting.wait()
+        return "met"
+
+    engine = Engine(clock=ManualClock(), functions=Functions({"meet": meet}), workers=2)
+    task = {"Type": "Task", "Resource": "arn:aws:lambda:local:000000000000:function:meet", "End": True}
+    definition = machine(P={"Type": "Parallel", "Branches": [machine(A=task), machine(B=task)], "End": True})
+    described = engine.run_until_done(start(engine, definition), timeout=20)
+    engine.close()
+    assert json.loads(described["output"]) == ["met", "met"]
+
+
+# --- limits and history -------------------------------------------------------------------
+
+
+def test_an_output_over_256_kib_fails_with_data_limit_exceeded_even_if_caught() -> None:
+    engine = engine_with(big=lambda event, context: "x" * (256 * 1024 + 1))
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:lambda:local:000000000000:function:big",
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+        "End": True,
+    }
+    described = engine.run_until_done(start(engine, machine(T=task, Caught={"Type": "Succeed"})))
+    assert described["error"] == "States.DataLimitExceeded"
+
+
+def test_history_has_step_functions_event_shapes_and_links() -> None:
+    engine = engine_with(echo=lambda event, context: event)
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "echo", "Payload.$": "$"},
+        "OutputPath": "$.Payload",
+        "End": True,
+    }
+    execution = start(engine, machine(T=task), {"x": 1})
+    engine.run_until_done(execution)
+    events = engine.get_execution_history(execution)["events"]
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert [e["id"] for e in events] == list(range(1, 8))
+    assert [e["previousEventId"] for e in events] == [0, 1, 2, 3, 4, 5, 6]
+    scheduled = events[2]["taskScheduledEventDetails"]
+    assert (scheduled["resourceType"], scheduled["resource"], json.loads(scheduled["parameters"])) == (
+        "lambda",
+        "invoke",
+        {"FunctionName": "echo", "Payload": {"x": 1}},
+    )
+    assert json.loads(events[-1]["executionSucceededEventDetails"]["output"]) == {"x": 1}
+    assert events[1]["stateEnteredEventDetails"]["name"] == "T"
+    assert engine.get_execution_history(execution, reverse_order=True)["events"][0]["type"] == "ExecutionSucceeded"
+
+
+def test_the_context_object() -> None:
+    clock = ManualClock(1_767_225_600.0)
+    engine = engine_with(clock)
+    state = {
+        "Type": "Pass",
+        "Parameters": {
+            "name.$": "$$.Execution.Name",
+            "start.$": "$$.Execution.StartTime",
+            "state.$": "$$.State.Name",
+            "machine.$": "$$.StateMachine.Name",
+        },
+        "End": True,
+    }
+    described = engine.run_until_done(start(engine, machine(Look=state), name="exec-7"))
+    assert json.loads(described["output"]) == {
+        "name": "exec-7",
+        "start": "2026-01-01T00:00:00.000Z",
+        "state": "Look",
+        "machine": "m",
+    }
