@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -230,7 +231,7 @@ def test_full_jitter_waits_at_most_the_computed_delay() -> None:
         ),
     )
     engine.run_until_done(execution, skip_waits=True)
-    waits = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    waits = [b - a for a, b in itertools.pairwise(calls)]
     assert len(waits) == 3
     assert all(0 <= wait <= bound for wait, bound in zip(waits, [10, 20, 40], strict=True))
     assert waits != [10, 20, 40]
