@@ -17,6 +17,8 @@ from typing import Any, TextIO
 from pydantic import TypeAdapter
 
 from stepline import __version__
+from stepline.asl_cli import AslUsageError
+from stepline.asl_cli import add_commands as add_asl_commands
 from stepline.compiler import CompilationError, compile_checked
 from stepline.definition import DefinitionError, Report, check_file, load_valid_pipeline
 from stepline.definition.models import GetPipelineOutput, PipelineDeclaration
@@ -42,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CompilationError as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except UsageError as error:
+    except (UsageError, AslUsageError) as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -80,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("file", metavar="FILE")
     graph.add_argument("--format", choices=["text", "mermaid"], default="text")
     graph.set_defaults(handler=_graph)
+
+    add_asl_commands(commands)
 
     schema = commands.add_parser("schema", help="print a JSON Schema of pipeline files, for editors")
     schema.set_defaults(handler=_schema)

@@ -65,6 +65,8 @@ class State:
     retry: list[Retrier] = field(default_factory=list)
     catch: list[Catcher] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+    # Whether any template or path of the state reads the context object ($$): building it costs.
+    needs_context: bool = True
     # Pass
     result: Any = UNSET
     # Task
@@ -186,6 +188,10 @@ class _Builder:
             self.problem(where, f"Type {kind!r} is not one of {', '.join(sorted(STATE_TYPES))}")
             return None
         state = State(name=name, type=kind, raw=body)
+        dynamic = {
+            key: body.get(key) for key in ("Parameters", "ResultSelector", "ItemSelector", "ErrorPath", "CausePath")
+        }
+        state.needs_context = "$$" in json.dumps(dynamic) or kind == "Map"
         terminal = kind in {"Choice", "Succeed", "Fail"}
         if not terminal:
             state.next = body.get("Next")

@@ -58,6 +58,7 @@ from stepline.engine.paths import PathNotFound, ResultPathError, place_result
 from stepline.engine.store import Store, dumps
 
 DEFAULT_TASK_TIMEOUT = 99_999_999  # Step Functions' default TimeoutSeconds
+MAX_GROUP = 64  # steps committed together at most, bounding what a crash makes the engine redo
 
 
 class EngineError(Exception):
@@ -115,6 +116,8 @@ class Frame:
     data: dict[str, Any]
     token: str | None = None
     active: bool = True
+    # ``input`` as JSON when already written out: each value is serialized once, not three times.
+    input_text: str | None = None
 
 
 @dataclass(slots=True)
@@ -164,7 +167,11 @@ class Engine:
         account: str = "000000000000",
         workers: int = 0,
         jitter: random.Random | None = None,
+        durability: str = "group",
     ) -> None:
+        if durability not in {"group", "transition"}:
+            raise ValueError("durability is 'group' (commit before anything leaves the engine) or 'transition'")
+        self._group = 1 if durability == "transition" else MAX_GROUP
         self.store = store or Store()
         self.clock: Clock = clock or SystemClock()
         self.functions = functions or Functions()
@@ -236,14 +243,21 @@ class Engine:
         self._check_resources(definition)
         name = name or str(uuid.uuid4())
         arn = f"arn:aws:states:{self.region}:{self.account}:execution:{machine_name}:{name}"
+        input_text = dumps(data)
         with self.store.transaction():
-            existing = self._load_execution(arn)
-            if existing is not None:
+            now = self.clock.now()
+            inserted = self.store.db.execute(
+                "INSERT INTO executions (arn, state_machine_arn, name, status, input, started, parent_frame) "
+                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?) ON CONFLICT (arn) DO NOTHING",
+                (arn, state_machine_arn, name, input_text, now, _parent_frame),
+            ).rowcount
+            if not inserted:
+                existing = self._load_execution(arn)
+                assert existing is not None
                 # Standard workflows: the same name and input is the same execution.
                 if existing.input == data:
                     return {"executionArn": arn, "startDate": _datetime(existing.started)}
                 raise ExecutionAlreadyExists(f"Execution already exists: {arn}")
-            now = self.clock.now()
             execution = _Execution(
                 arn,
                 state_machine_arn,
@@ -256,18 +270,13 @@ class Engine:
                 parent_frame=_parent_frame,
             )
             self._executions[arn] = execution
-            self.store.db.execute(
-                "INSERT INTO executions (arn, state_machine_arn, name, status, input, started, parent_frame) "
-                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?)",
-                (arn, state_machine_arn, name, dumps(data), now, _parent_frame),
-            )
             with self._batch():
                 self._event(
                     execution,
                     None,
                     "ExecutionStarted",
                     "executionStartedEventDetails",
-                    {"input": dumps(data), "inputDetails": {"truncated": False}, "roleArn": role},
+                    {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": role},
                 )
                 self._new_frame(execution, None, 0, "", definition.root.start_at, data, {})
         self._notify()
@@ -327,11 +336,12 @@ class Engine:
     def get_execution_history(self, execution_arn: str, reverse_order: bool = False) -> dict[str, Any]:
         self.describe_execution(execution_arn)
         rows = self.store.query(
-            "SELECT id, type, timestamp, previous, details FROM events WHERE execution_arn = ? ORDER BY id",
+            "SELECT id, type, timestamp, previous, details, payload_field, payload FROM events "
+            "WHERE execution_arn = ? ORDER BY id",
             (execution_arn,),
         )
         events = []
-        for event_id, kind, timestamp, previous, details in rows:
+        for event_id, kind, timestamp, previous, details, payload_field, payload in rows:
             event: dict[str, Any] = {
                 "timestamp": _datetime(timestamp),
                 "type": kind,
@@ -340,6 +350,8 @@ class Engine:
             }
             if details:
                 key, body = json.loads(details)
+                if payload_field:
+                    body[payload_field] = payload
                 event[key] = body
             events.append(event)
         return {"events": events[::-1] if reverse_order else events}
@@ -426,27 +438,49 @@ class Engine:
             invocation = None
             with self._lock:
                 self._fire_due_timers()
-                frame_id = self._ready.popleft() if self._ready else None
-                if frame_id is None:
+                if not self._ready:
                     if not self._idle_wait(skip_waits, block, deadline):
                         return
                     continue
-            try:
-                invocation = self._step(frame_id)
-            except _Fault as fault:
-                self._fail_after_fault(fault.execution, fault.message)
-                continue
+                try:
+                    invocation = self._burst()
+                except _Fault as fault:
+                    self._fail_after_fault(fault.execution, fault.message)
+                    continue
             if invocation is not None:
                 self._dispatch(invocation)
+
+    def stalled(self) -> bool:
+        """Nothing can move without an outside call: no ready step, no timer, no task in flight."""
+        with self._lock:
+            return not self._ready and not self._inflight and self._next_timer() is None
+
+    def _burst(self) -> _Invocation | None:
+        """Ready steps in one transaction, committed before any of them reaches outside.
+
+        A step that calls a task ends the group (the commit comes before the call), as do API
+        calls and waits, which commit on their own. So a crash can lose only steps that nothing
+        outside has seen, and recovery redoes them. ``durability="transition"`` commits every
+        step by itself instead.
+        """
+        with self.store.transaction(), self._batch():
+            for _ in range(self._group):
+                if not self._ready:
+                    break
+                invocation = self._step(self._ready.popleft())
+                if invocation is not None:
+                    return invocation
+        return None
 
     def run_until_done(
         self, execution_arn: str, *, skip_waits: bool = False, timeout: float | None = None
     ) -> dict[str, Any]:
         def done() -> bool:
             execution = self._executions.get(execution_arn)
-            return execution is None or execution.status != "RUNNING"
+            return execution is None or execution.status != "RUNNING" or (not block and self.stalled())
 
-        self.run(until=done, skip_waits=skip_waits, block=not skip_waits, timeout=timeout)
+        block = not skip_waits
+        self.run(until=done, skip_waits=skip_waits, block=block, timeout=timeout)
         return self.describe_execution(execution_arn)
 
     def _idle_wait(self, skip_waits: bool, block: bool, deadline: float | None) -> bool:
@@ -518,24 +552,25 @@ class Engine:
         db = self.store.db
         if pending.events:
             db.executemany(
-                "INSERT INTO events (execution_arn, id, type, timestamp, previous, details) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (execution_arn, id, type, timestamp, previous, details, payload_field, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 pending.events,
             )
         for frame in pending.frames.values():
+            if frame.input_text is None:
+                frame.input_text = dumps(frame.input)
             db.execute(
                 "UPDATE frames SET state = ?, phase = ?, input = ?, data = ?, token = ?, active = ? WHERE id = ?",
                 (
                     frame.state,
                     frame.phase,
-                    dumps(frame.input),
+                    frame.input_text,
                     dumps(frame.data),
                     frame.token,
                     int(frame.active),
                     frame.id,
                 ),
             )
-        for execution in pending.executions.values():
-            db.execute("UPDATE executions SET event_count = ? WHERE arn = ?", (execution.event_count, execution.arn))
 
     def _touch(self, frame: Frame) -> None:
         assert self._pending is not None
@@ -559,8 +594,17 @@ class Engine:
             self._touch(frame)
         elif event_id > 1:
             previous = event_id - 1
+        payload_field = payload = None
+        if details:
+            for name in _PAYLOAD_FIELDS:
+                if isinstance(details.get(name), str):
+                    payload_field, payload = name, details[name]
+                    details = {field: value for field, value in details.items() if field != name}
+                    break
         body = dumps([key, details]) if key is not None else None
-        self._pending.events.append((execution.arn, event_id, kind, self.clock.now(), previous, body))
+        self._pending.events.append(
+            (execution.arn, event_id, kind, self.clock.now(), previous, body, payload_field, payload)
+        )
         self._pending.executions[execution.arn] = execution
 
     def _new_frame(
@@ -580,10 +624,11 @@ class Engine:
             data["last_event"] = parent.data.get("last_event", 0)
             if "map_item" in parent.data and "map_item" not in data:
                 data["map_item"] = parent.data["map_item"]
+        input_text = dumps(data_in)
         cursor = self.store.db.execute(
             "INSERT INTO frames (execution_arn, parent, slot, scope, state, phase, input, data, active) "
             "VALUES (?, ?, ?, ?, ?, 'enter', ?, ?, 1)",
-            (execution.arn, parent.id if parent else None, slot, scope, state, dumps(data_in), dumps(data)),
+            (execution.arn, parent.id if parent else None, slot, scope, state, input_text, dumps(data)),
         )
         frame = Frame(
             int(cursor.lastrowid or 0),
@@ -595,6 +640,7 @@ class Engine:
             "enter",
             data_in,
             data,
+            input_text=input_text,
         )
         self._frames[frame.id] = frame
         self._ready.append(frame.id)
@@ -622,15 +668,23 @@ class Engine:
         return None
 
     def _fail_after_fault(self, execution_arn: str, message: str) -> None:
-        """The faulty step was rolled back; forget what memory held of it and fail the execution."""
+        """The faulty group was rolled back: reload what memory held from disk, then fail the execution."""
+        self._frames.clear()
+        self._tokens.clear()
+        self._executions.clear()
+        self._ready.clear()
+        self._timers.clear()
+        self._recover()
         with self.store.transaction():
-            for frame in [f for f in self._frames.values() if f.execution == execution_arn]:
-                self._frames.pop(frame.id, None)
-                if frame.token:
-                    self._tokens.pop(frame.token, None)
-            self._executions.pop(execution_arn, None)
             execution = self._load_execution(execution_arn)
             if execution is not None and execution.status == "RUNNING":
+                for frame in [f for f in self._frames.values() if f.execution == execution_arn]:
+                    self._frames.pop(frame.id, None)
+                # Some of this execution's frames may exist only on disk: end them there.
+                self.store.db.execute(
+                    "UPDATE frames SET active = 0, phase = 'cancelled' WHERE execution_arn = ? AND active = 1",
+                    (execution_arn,),
+                )
                 with self._batch():
                     self._fail_execution(execution, errors.RUNTIME, message)
         self._notify()
@@ -653,6 +707,8 @@ class Engine:
         return None
 
     def _context(self, execution: _Execution, frame: Frame, state: State, token: str | None = None) -> dict[str, Any]:
+        if not state.needs_context and token is None:
+            return _NO_CONTEXT
         context: dict[str, Any] = {
             "Execution": {
                 "Id": execution.arn,
@@ -684,7 +740,7 @@ class Engine:
             frame,
             f"{state.type}StateEntered",
             "stateEnteredEventDetails",
-            {"name": state.name, "input": dumps(raw), "inputDetails": {"truncated": False}},
+            {"name": state.name, "input": frame.input_text or dumps(raw), "inputDetails": {"truncated": False}},
         )
         try:
             handler = getattr(self, f"_enter_{state.type.lower()}")
@@ -731,7 +787,7 @@ class Engine:
             return
         frame.data = {key: frame.data[key] for key in ("last_event", "map_item") if key in frame.data}
         frame.token = None
-        frame.state, frame.input, frame.phase = target, output, "enter"
+        frame.state, frame.input, frame.input_text, frame.phase = target, output, text, "enter"
         self._touch(frame)
         self._ready.append(frame.id)
 
@@ -1118,11 +1174,6 @@ class Engine:
             (status, dumps(output) if status == "SUCCEEDED" else None, error, cause, now, execution.arn),
         )
         self._cancel_frames(execution.arn)
-        # Memory and disk agree even if a fault left frames out of the cache.
-        self.store.db.execute(
-            "UPDATE frames SET active = 0, phase = 'cancelled' WHERE execution_arn = ? AND active = 1",
-            (execution.arn,),
-        )
         self._executions.pop(execution.arn, None)
         if execution.parent_frame is not None:
             parent = self._frames.get(execution.parent_frame)
@@ -1402,7 +1453,8 @@ class Engine:
         if cached is not None:
             return cached
         rows = self.store.db.execute(
-            "SELECT state_machine_arn, name, status, input, started, parent_frame, event_count FROM executions "
+            "SELECT state_machine_arn, name, status, input, started, parent_frame, "
+            "(SELECT coalesce(max(id), 0) FROM events WHERE execution_arn = executions.arn) FROM executions "
             "WHERE arn = ?",
             (arn,),
         ).fetchall()
@@ -1456,6 +1508,10 @@ class Engine:
             if frame.phase == "waiting_execution":
                 with self.store.transaction(), self._batch():
                     self._deliver_finished_child(frame)
+
+
+_NO_CONTEXT: dict[str, Any] = {}
+_PAYLOAD_FIELDS = ("input", "output", "parameters")
 
 
 class _Fault(Exception):

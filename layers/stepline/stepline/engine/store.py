@@ -25,12 +25,15 @@ CREATE TABLE IF NOT EXISTS state_machines (
 CREATE TABLE IF NOT EXISTS executions (
     arn TEXT PRIMARY KEY, state_machine_arn TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
     input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT, started REAL NOT NULL, stopped REAL,
-    parent_frame INTEGER, event_count INTEGER NOT NULL DEFAULT 0
+    parent_frame INTEGER
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, started);
 CREATE TABLE IF NOT EXISTS events (
     execution_arn TEXT NOT NULL, id INTEGER NOT NULL, type TEXT NOT NULL, timestamp REAL NOT NULL,
-    previous INTEGER NOT NULL, details TEXT, PRIMARY KEY (execution_arn, id)
+    previous INTEGER NOT NULL, details TEXT,
+    -- An event's input/output/parameters JSON, kept as it is rather than escaped inside details.
+    payload_field TEXT, payload TEXT,
+    PRIMARY KEY (execution_arn, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS frames (
     id INTEGER PRIMARY KEY, execution_arn TEXT NOT NULL, parent INTEGER, slot INTEGER NOT NULL,
@@ -42,17 +45,24 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+class StoreError(Exception):
+    """The engine's database cannot be opened or used."""
+
+
 class Store:
     def __init__(self, path: str | None = None, *, synchronous: str = "NORMAL") -> None:
         self.path = path
         self.lock = threading.RLock()
-        self.db = sqlite3.connect(path or ":memory:", isolation_level=None, check_same_thread=False)
-        if path:
-            # WAL with synchronous=NORMAL: a commit survives the process being killed; FULL also
-            # survives power loss, at an fsync per transition.
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute(f"PRAGMA synchronous={synchronous}")
-        self.db.executescript(SCHEMA)
+        try:
+            self.db = sqlite3.connect(path or ":memory:", isolation_level=None, check_same_thread=False)
+            if path:
+                # WAL with synchronous=NORMAL: a commit survives the process being killed; FULL also
+                # survives power loss, at an fsync per transition.
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute(f"PRAGMA synchronous={synchronous}")
+            self.db.executescript(SCHEMA)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the engine's database {path!r}: {error}") from None
         self._depth = 0
 
     @contextmanager

@@ -1,0 +1,108 @@
+"""``stepline asl run``: any state machine on the embedded engine, no AWS, output as JSON.
+
+Prints ``{"status", "output", "error", "cause"}``; exits 0 when the execution succeeded,
+1 when it failed, was aborted or is still waiting, 2 for bad input (definition, input JSON,
+function specification).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+from stepline.engine import Engine, EngineError, Functions, ManualClock, Store, SystemClock
+from stepline.engine.store import StoreError
+
+
+class AslUsageError(Exception):
+    pass
+
+
+def add_commands(commands: Any) -> None:
+    asl = commands.add_parser("asl", help="run any Amazon States Language definition locally")
+    asl_commands = asl.add_subparsers(title="asl commands", required=True, metavar="COMMAND")
+    run = asl_commands.add_parser("run", help="run DEFINITION once and print its outcome as JSON")
+    run.add_argument("definition", metavar="DEFINITION", help="the state machine (ASL JSON file)")
+    run.add_argument("--input", default="{}", metavar="JSON", help="execution input; @FILE reads a file")
+    run.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        metavar="NAME=MODULE:CALLABLE",
+        help="a Lambda function the definition calls, as a Python handler (module or path/to/file.py)",
+    )
+    run.add_argument("--skip-waits", action="store_true", help="let Wait states and retry back-offs pass at once")
+    run.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after SECONDS")
+    run.add_argument("--data", metavar="FILE", help="keep the engine's state in this SQLite file")
+    run.add_argument("--name", metavar="NAME", help="the execution name (default: a new UUID)")
+    run.set_defaults(handler=run_definition)
+
+
+def run_definition(args: argparse.Namespace) -> int:
+    try:
+        definition = Path(args.definition).read_text(encoding="utf-8")
+    except OSError as error:
+        raise AslUsageError(f"{args.definition}: cannot be read: {error.strerror}") from None
+    given = _read_input(args.input)
+    functions = Functions({name: handler for name, handler in map(_load_function, args.function)})
+    clock = ManualClock(SystemClock().now()) if args.skip_waits else SystemClock()
+    try:
+        engine = Engine(Store(args.data), clock=clock, functions=functions)
+    except StoreError as error:
+        raise AslUsageError(str(error)) from None
+    try:
+        machine = engine.create_state_machine(Path(args.definition).stem or "machine", definition)
+        started = engine.start_execution(machine["stateMachineArn"], args.name, given)
+    except EngineError as error:
+        raise AslUsageError(f"{args.definition}: {error.message}") from None
+    described = engine.run_until_done(started["executionArn"], skip_waits=args.skip_waits, timeout=args.timeout)
+    output = described.get("output")
+    verdict = {
+        "status": described["status"],
+        "output": json.loads(output) if output is not None else None,
+        "error": described.get("error"),
+        "cause": described.get("cause"),
+    }
+    if described["status"] == "RUNNING":
+        verdict["cause"] = "still running: it waits for a task token or a timer that has not come (see --timeout)"
+    print(json.dumps(verdict, indent=2))
+    return 0 if described["status"] == "SUCCEEDED" else 1
+
+
+def _read_input(text: str) -> str:
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise AslUsageError(f"--input {text}: cannot be read: {error.strerror}") from None
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        raise AslUsageError(f"--input is not JSON: line {error.lineno}, column {error.colno}: {error.msg}") from None
+    return text
+
+
+def _load_function(spec: str) -> tuple[str, Any]:
+    name, _, target = spec.partition("=")
+    module_name, _, attribute = target.rpartition(":")
+    if not name or not module_name or not attribute:
+        raise AslUsageError(f"--function {spec!r}: write NAME=MODULE:CALLABLE, e.g. notify=app.handlers:notify")
+    try:
+        if module_name.endswith(".py"):
+            location = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            if location is None or location.loader is None:
+                raise ImportError(module_name)
+            module = importlib.util.module_from_spec(location)
+            location.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except (ImportError, OSError, SyntaxError) as error:
+        raise AslUsageError(f"--function {spec!r}: cannot load {module_name}: {error}") from None
+    handler = getattr(module, attribute, None)
+    if not callable(handler):
+        raise AslUsageError(f"--function {spec!r}: {module_name} has no callable {attribute!r}")
+    return name, handler
