@@ -11,6 +11,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def run_definition(args: argparse.Namespace) -> int:
         started = engine.start_execution(machine["stateMachineArn"], args.name, given)
     except EngineError as error:
         raise AslUsageError(f"{args.definition}: {error.message}") from None
-    described = engine.run_until_done(started["executionArn"], skip_waits=args.skip_waits, timeout=args.timeout)
+    described = _run(engine, started["executionArn"], args.skip_waits, args.timeout)
     output = described.get("output")
     verdict = {
         "status": described["status"],
@@ -71,6 +72,27 @@ def run_definition(args: argparse.Namespace) -> int:
         verdict["cause"] = "still running: it waits for a task token or a timer that has not come (see --timeout)"
     print(json.dumps(verdict, indent=2))
     return 0 if described["status"] == "SUCCEEDED" else 1
+
+
+# How long an execution may sit waiting only for an outside answer (a task token) before the
+# command reports it as still running: long enough for a handler's own thread to answer.
+OUTSIDE_ANSWER_GRACE_SECONDS = 1.0
+
+
+def _run(engine: Engine, execution_arn: str, skip_waits: bool, timeout: float | None) -> dict[str, Any]:
+    waiting_since: list[float] = []
+
+    def finished() -> bool:
+        if engine.describe_execution(execution_arn)["status"] != "RUNNING":
+            return True
+        if not engine.awaiting_outside():
+            waiting_since.clear()
+            return False
+        waiting_since[:1] = waiting_since[:1] or [time.monotonic()]
+        return time.monotonic() - waiting_since[0] >= OUTSIDE_ANSWER_GRACE_SECONDS
+
+    engine.run(until=finished, skip_waits=skip_waits, block=True, timeout=timeout)
+    return engine.describe_execution(execution_arn)
 
 
 def _read_input(text: str) -> str:

@@ -450,10 +450,10 @@ class Engine:
             if invocation is not None:
                 self._dispatch(invocation)
 
-    def stalled(self) -> bool:
-        """Nothing can move without an outside call: no ready step, no timer, no task in flight."""
+    def awaiting_outside(self) -> bool:
+        """Only an outside answer (a task token, a heartbeat) or a task's timeout can move things now."""
         with self._lock:
-            return not self._ready and not self._inflight and self._next_timer() is None
+            return not self._ready and not self._inflight and self._next_skippable_timer() is None
 
     def _burst(self) -> _Invocation | None:
         """Ready steps in one transaction, committed before any of them reaches outside.
@@ -477,7 +477,7 @@ class Engine:
     ) -> dict[str, Any]:
         def done() -> bool:
             execution = self._executions.get(execution_arn)
-            return execution is None or execution.status != "RUNNING" or (not block and self.stalled())
+            return execution is None or execution.status != "RUNNING" or (not block and self.awaiting_outside())
 
         block = not skip_waits
         self.run(until=done, skip_waits=skip_waits, block=block, timeout=timeout)
@@ -492,9 +492,10 @@ class Engine:
             self._changed.wait(timeout=min(remaining or 0.05, 0.05))
             return True
         next_due = self._next_timer()
-        if next_due is not None and skip_waits and isinstance(self.clock, ManualClock):
-            self.clock.set(next_due)
-            self.store.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?)", (str(next_due),))
+        skippable = self._next_skippable_timer() if skip_waits and isinstance(self.clock, ManualClock) else None
+        if skippable is not None and isinstance(self.clock, ManualClock):
+            self.clock.set(skippable)
+            self.store.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?)", (str(skippable),))
             return True
         if not block:
             return False
@@ -1392,6 +1393,23 @@ class Engine:
                 return due
             heapq.heappop(self._timers)
         return None
+
+    def _next_skippable_timer(self) -> float | None:
+        """The next Wait state or retry back-off: what ``skip_waits`` may jump the clock to.
+
+        A task's timeout is not skipped: jumping years ahead because nobody has answered a
+        token yet would turn every unanswered callback into a timeout.
+        """
+        self._next_timer()
+        due_times = [
+            due
+            for due, frame_id, version in self._timers
+            if (frame := self._frames.get(frame_id)) is not None
+            and frame.active
+            and frame.data.get("timer") == version
+            and frame.phase in {"waiting_timer", "waiting_retry"}
+        ]
+        return min(due_times, default=None)
 
     def _fire_due_timers(self) -> None:
         now = self.clock.now()
