@@ -517,3 +517,37 @@ def test_the_context_object() -> None:
         "state": "Look",
         "machine": "m",
     }
+
+
+def test_an_engine_fault_fails_only_its_execution_and_leaves_the_rest_consistent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given two executions stepping in one commit group, and a bug that strikes one state once
+    engine = engine_with(store=Store(str(tmp_path / "engine.db")))
+    healthy = start(
+        engine,
+        machine(A={"Type": "Pass", "Next": "B"}, B={"Type": "Pass", "Result": "ok", "End": True}),
+        name="healthy",
+    )
+    doomed = engine.start_execution(
+        engine.create_state_machine("buggy", machine(Bug={"Type": "Pass", "End": True}))["stateMachineArn"], "doomed"
+    )["executionArn"]
+    original = Engine._enter_pass
+
+    def sometimes_broken(self: Engine, execution: Any, frame: Any, state: Any, raw: Any) -> None:
+        if state.name == "Bug":
+            raise KeyError("simulated engine bug")
+        original(self, execution, frame, state, raw)
+
+    monkeypatch.setattr(Engine, "_enter_pass", sometimes_broken)
+    # When the engine runs them
+    engine.run()
+    # Then the faulty execution fails with a clear States.Runtime, and the other one finishes
+    failed = engine.describe_execution(doomed)
+    assert (failed["status"], failed["error"]) == ("FAILED", "States.Runtime")
+    assert "internal engine error in state 'Bug': KeyError" in failed["cause"]
+    assert engine.describe_execution(healthy)["output"] == '"ok"'
+    # And what is on disk agrees: a fresh engine finds nothing left to do
+    fresh = engine_with(store=Store(str(tmp_path / "engine.db")))
+    assert fresh.awaiting_outside()
+    assert fresh.store.query("SELECT count(*) FROM frames WHERE active = 1") == [(0,)]
