@@ -351,9 +351,10 @@ class _Builder:
             return None
         return self.value_expression(body[key], f"{where}: {key}")
 
-    def value_expression(self, text: Any, where: str) -> Evaluator | None:
+    def value_expression(self, text: Any, where: str, field: str | None = None) -> Evaluator | None:
+        """A path or intrinsic call as an evaluator; ``field`` names the ``.$`` key it fills, if any."""
         if not isinstance(text, str):
-            self.problems.append(f"{where}: must be a path or an intrinsic function")
+            self.problems.append(f"{where}: needs a path or an intrinsic function")
             return None
         try:
             if looks_intrinsic(text):
@@ -362,13 +363,15 @@ class _Builder:
         except (PathSyntaxError, IntrinsicSyntaxError) as error:
             self.problems.append(f"{where}: {error}")
             return None
+        target = f" specified for the field {field!r}" if field else ""
 
         def evaluate(data: Any, context: Any) -> Any:
             try:
                 return path.evaluate(data, context)
             except PathNotFound:
+                source = "the context object" if path.context_rooted else f"the input {_short(data)}"
                 raise StatesError(
-                    RUNTIME, f"The JSONPath {path.text!r} could not be found in the input {_short(data)}"
+                    RUNTIME, f"The JSONPath {path.text!r}{target} could not be found in {source}"
                 ) from None
 
         return evaluate
@@ -393,28 +396,7 @@ class _Builder:
         return _constant(raw)
 
     def dynamic_field(self, name: str, value: Any, where: str) -> Evaluator:
-        if not isinstance(value, str):
-            self.problems.append(f"{where}.{name}: a field ending in .$ needs a path or an intrinsic function")
-            return _nothing
-        try:
-            if looks_intrinsic(value):
-                return Intrinsic(value).evaluate
-            path = compile_path(value)
-        except (PathSyntaxError, IntrinsicSyntaxError) as error:
-            self.problems.append(f"{where}.{name}: {error}")
-            return _nothing
-
-        def evaluate(data: Any, context: Any) -> Any:
-            try:
-                return path.evaluate(data, context)
-            except PathNotFound:
-                source = "the context object" if path.context_rooted else f"the input {_short(data)}"
-                raise StatesError(
-                    RUNTIME,
-                    f"The JSONPath {path.text!r} specified for the field {name!r} could not be found in {source}",
-                ) from None
-
-        return evaluate
+        return self.value_expression(value, f"{where}.{name}", field=name) or _nothing
 
     def retriers(self, raw: Any, where: str) -> list[Retrier]:
         retriers: list[Retrier] = []
