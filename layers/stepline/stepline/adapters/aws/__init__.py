@@ -1,0 +1,1 @@
+"""Adapters on AWS services; the only part of Stepline that imports boto3."""

@@ -1,0 +1,70 @@
+"""The S3 artifact store and Secrets Manager secret store, under moto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from stepline.adapters.aws.artifacts import S3ArtifactStore
+from stepline.adapters.aws.secrets import SecretsManagerSecretStore
+from stepline.ports import ArtifactNotFound, get_into, put_directory
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
+def test_artifacts_go_to_the_bucket_encrypted_and_come_back(aws: None, tmp_path: Path) -> None:
+    s3: Any = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="stepline-artifacts")
+    store = S3ArtifactStore(s3, "stepline-artifacts")
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "index.js").write_text("exports.handler = () => 1;")
+    reference = put_directory(store, "FriendReminders", "exec-9", "SourceArtifact", source)
+    assert reference == {"type": "S3", "location": "s3://stepline-artifacts/FriendReminders/exec-9/SourceArtifact.zip"}
+    head = s3.head_object(Bucket="stepline-artifacts", Key="FriendReminders/exec-9/SourceArtifact.zip")
+    assert head["ServerSideEncryption"] == "AES256"
+    assert get_into(store, reference, tmp_path / "out") == ["index.js"]
+    with pytest.raises(ArtifactNotFound):
+        store.get({"type": "S3", "location": "s3://stepline-artifacts/missing.zip"}, tmp_path / "m.zip")
+
+
+def test_kms_encryption_when_a_key_is_given(aws: None, tmp_path: Path) -> None:
+    s3: Any = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="stepline-artifacts")
+    key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
+    store = S3ArtifactStore(s3, "stepline-artifacts", kms_key_id=key)
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    store.put("p", "e", "Out", archive)
+    head = s3.head_object(Bucket="stepline-artifacts", Key="p/e/Out.zip")
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"].split("/")[-1]) == ("aws:kms", key)
+
+
+def test_secrets_whole_or_by_json_key(aws: None) -> None:
+    client: Any = boto3.client("secretsmanager", region_name="us-east-1")
+    client.create_secret(Name="stepline/github", SecretString='{"token": "ghp_x", "webhook": "s3cr3t"}')
+    client.create_secret(Name="plain", SecretString="value")
+    store = SecretsManagerSecretStore(client)
+    assert store.get("plain") == "value"
+    assert store.get("stepline/github:webhook") == "s3cr3t"
+    with pytest.raises(LookupError, match="has no JSON key 'nope'"):
+        store.get("stepline/github:nope")
+    with pytest.raises(LookupError, match="ResourceNotFoundException"):
+        store.get("absent")
