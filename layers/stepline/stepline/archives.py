@@ -38,17 +38,21 @@ DEFAULT_LIMITS = Limits()
 
 
 def pack_directory(source: Path, archive: Path, files: Iterable[Path] | None = None) -> int:
-    """Zip ``files`` (paths relative to ``source``; default: everything) into ``archive``.
+    """Zip ``files`` (paths relative to ``source``; default: everything) into ``archive``."""
+    chosen = sorted(files) if files is not None else sorted(_walk(source))
+    return pack_entries(source, archive, [(relative, PurePosixPath(*relative.parts).as_posix()) for relative in chosen])
+
+
+def pack_entries(source: Path, archive: Path, entries: Iterable[tuple[Path, str]]) -> int:
+    """Zip each (path relative to ``source``, name in the archive); returns the entries written.
 
     Files are streamed, never read whole into memory; symbolic links are stored as links, as
-    ``git archive`` and CodeBuild store them. Returns the number of entries written.
+    ``git archive`` and CodeBuild store them.
     """
-    chosen = sorted(files) if files is not None else sorted(_walk(source))
     count = 0
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as bundle:
-        for relative in chosen:
+        for relative, name in entries:
             path = source / relative
-            name = PurePosixPath(*relative.parts).as_posix()
             if path.is_symlink():
                 info = zipfile.ZipInfo(name)
                 info.create_system = 3

@@ -1,0 +1,1 @@
+"""What each pipeline action does, written against stepline.ports only."""
