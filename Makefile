@@ -8,8 +8,17 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test lint typecheck unit functional e2e bench clean
 
+# Debian packages the project uses: git (sources and their tests).
+DEBIAN_PACKAGES := git
+
 $(STAMP): pyproject.toml layers/stepline/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Stepline needs Python 3.11 or newer")'
+	@missing=""; for tool in $(DEBIAN_PACKAGES); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		else echo "Stepline needs:$$missing (install them with your package manager)"; exit 1; fi; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'

@@ -137,3 +137,9 @@ def write(tmp_path: Path, document: Any, name: str = "pipeline.json") -> Path:
     else:
         path.write_text(json.dumps(document, indent=2))
     return path
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    """A sample event from events/ — the same files `sam local invoke -e` uses."""
+    loaded: dict[str, Any] = json.loads((EVENTS / relative).read_text())
+    return loaded

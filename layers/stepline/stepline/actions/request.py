@@ -1,0 +1,46 @@
+"""What a Task state sends an action (see compiler/asl.py), parsed at the edge into a model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stepline.definition.models import ActionDeclaration
+from stepline.definition.variables import resolve_all
+
+
+class ExecutionRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: str
+
+
+class ActionRequest(BaseModel):
+    """The payload every action handler receives."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    pipeline: str
+    stage: str
+    action: ActionDeclaration
+    execution: ExecutionRef
+    trigger: dict[str, Any] = Field(default_factory=dict)
+    artifacts: dict[str, dict[str, str]] = Field(default_factory=dict)
+    variables: dict[str, dict[str, str]] = Field(default_factory=dict)
+    task_token: str | None = Field(None, alias="taskToken")
+
+    def configuration(self) -> dict[str, str]:
+        """The action's configuration with every #{…} variable resolved, as when CodePipeline starts it."""
+        return resolve_all(self.action.configuration, self.variables)
+
+    def revision(self) -> dict[str, Any]:
+        """What the trigger says about this source action (commit, reference), if anything."""
+        revisions = self.trigger.get("revisions", {})
+        found = revisions.get(self.action.name, {}) if isinstance(revisions, dict) else {}
+        return found if isinstance(found, dict) else {}
+
+
+def action_result(artifacts: dict[str, dict[str, str]], variables: dict[str, str]) -> dict[str, Any]:
+    """What an action returns (or sends with its task token): the compiled ResultSelector reads it."""
+    return {"artifacts": artifacts, "variables": variables}
