@@ -1,0 +1,191 @@
+"""Build and Commands actions on one machine: from a source artifact to packaged outputs."""
+
+from __future__ import annotations
+
+import copy
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stepline.actions.build.local import LocalBuildSettings, run_local_build
+from stepline.actions.errors import ArtifactError, BuildFailedError, ConfigurationError
+from stepline.actions.request import ActionRequest
+from stepline.actions.source import LocalGitSources, run_source_action
+from stepline.adapters.local.artifacts import LocalArtifactStore
+from tests.gitrepo import Repo
+from tests.helpers import load_event
+
+BUILDSPEC = """\
+version: 0.2
+env:
+  exported-variables: [VERSION, RELEASE_COMMIT]
+phases:
+  build:
+    commands:
+      - mkdir -p dist
+      - cp app.py dist/
+      - echo "built $RELEASE_COMMIT" > dist/BUILD_INFO
+      - export VERSION="1.4.$CODEBUILD_BUILD_NUMBER"
+artifacts:
+  base-directory: dist
+  files: ['**/*']
+"""
+
+
+class World:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.store = LocalArtifactStore(tmp_path / "artifacts")
+        self.repo = Repo(tmp_path / "sample-app")
+        self.settings = LocalBuildSettings(workspaces=tmp_path / "workspaces", logs=tmp_path / "logs")
+
+    def source(self, files: dict[str, str | bytes]) -> dict[str, Any]:
+        self.repo.commit("change", files)
+        event = copy.deepcopy(load_event("source/git-push.json"))
+        event["action"]["configuration"]["RepositoryUrl"] = str(self.repo.path)
+        event["trigger"] = {}
+        return run_source_action(
+            ActionRequest.model_validate(event), LocalGitSources(self.tmp, self.tmp / "cache"), self.store
+        )
+
+    def build_request(self, source: dict[str, Any], **action: Any) -> ActionRequest:
+        event = copy.deepcopy(load_event("build/codebuild-local.json"))
+        event["artifacts"] = source["artifacts"]
+        event["variables"]["SourceVariables"] = source["variables"]
+        event["action"].update(action)
+        return ActionRequest.model_validate(event)
+
+    def unpacked(self, reference: dict[str, str]) -> dict[str, str]:
+        with zipfile.ZipFile(reference["location"].removeprefix("file://")) as bundle:
+            return {name: bundle.read(name).decode() for name in bundle.namelist()}
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def test_a_codebuild_action_builds_the_source_and_packages_its_artifact(world: World) -> None:
+    source = world.source({"app.py": "print('hi')\n", "buildspec.yml": BUILDSPEC})
+    result = run_local_build(world.build_request(source), world.store, world.settings)
+    commit = source["variables"]["CommitId"]
+    assert result["variables"] == {"VERSION": "1.4.1", "RELEASE_COMMIT": commit}
+    assert world.unpacked(result["artifacts"]["Package"]) == {
+        "app.py": "print('hi')\n",
+        "BUILD_INFO": f"built {commit}\n",
+    }
+    log = world.tmp / "logs" / "sample-app" / "push-3e9ecf5" / "Build.TestAndPackage.log"
+    assert log.exists()
+
+
+def test_a_buildspec_override_path_or_inline(world: World) -> None:
+    source = world.source({"app.py": "x", "ci/other.yml": BUILDSPEC.replace("1.4.", "9.9.")})
+    by_path = world.build_request(source, configuration={"ProjectName": "p", "BuildspecOverride": "ci/other.yml"})
+    assert run_local_build(by_path, world.store, world.settings)["variables"]["VERSION"] == "9.9.1"
+    inline = world.build_request(
+        source,
+        configuration={
+            "ProjectName": "p",
+            "BuildspecOverride": "version: 0.2\nenv:\n  exported-variables: [V]\nphases:\n  build:\n    commands: ['export V=inline']\n",
+        },
+        outputArtifacts=[],
+    )
+    assert run_local_build(inline, world.store, world.settings)["variables"] == {"V": "inline"}
+
+
+def test_a_failing_build_names_phase_command_and_log(world: World) -> None:
+    failing = "version: 0.2\nphases:\n  pre_build:\n    commands: ['python3 -c \"import sys; sys.exit(3)\"']\n"
+    source = world.source({"buildspec.yml": failing})
+    with pytest.raises(BuildFailedError) as caught:
+        run_local_build(world.build_request(source), world.store, world.settings)
+    message = str(caught.value)
+    assert message.startswith(
+        'Build.TestAndPackage: phase PRE_BUILD failed: `python3 -c "import sys; sys.exit(3)"` exited with status 3'
+    )
+    assert "Build.TestAndPackage.log" in message
+
+
+@pytest.mark.parametrize(
+    ("files", "error", "message"),
+    [
+        (
+            {"app.py": "x"},
+            ConfigurationError,
+            "Build.TestAndPackage: buildspec.yml in SourceCode: (document): no buildspec file here",
+        ),
+        (
+            {"buildspec.yml": "version: 0.2\nphases:\n  buld: {}\n"},
+            ConfigurationError,
+            "phases.buld: is not a buildspec key (did you mean 'build'?)",
+        ),
+        (
+            {"buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands: ['true']\n"},
+            ArtifactError,
+            "the buildspec has no artifacts section, but the action outputs Package",
+        ),
+        (
+            {
+                "buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands: ['true']\nartifacts:\n  files: ['*.jar']\n"
+            },
+            ArtifactError,
+            "output artifact 'Package': no files match the artifact patterns (*.jar)",
+        ),
+    ],
+)
+def test_build_setup_problems_are_named(
+    world: World, files: dict[str, str | bytes], error: type[Exception], message: str
+) -> None:
+    source = world.source(files)
+    with pytest.raises(error) as caught:
+        run_local_build(world.build_request(source), world.store, world.settings)
+    assert message in str(caught.value)
+
+
+def test_a_missing_input_artifact_is_named(world: World) -> None:
+    source = world.source({"buildspec.yml": BUILDSPEC, "app.py": "x"})
+    request = world.build_request({**source, "artifacts": {}})
+    with pytest.raises(ArtifactError, match="input artifact 'SourceCode' was not produced in this execution"):
+        run_local_build(request, world.store, world.settings)
+
+
+def test_secondary_sources_and_secondary_artifacts(world: World) -> None:
+    spec = BUILDSPEC + "  secondary-artifacts:\n    Reports:\n      files: [report.txt]\n"
+    spec = spec.replace(
+        "      - mkdir -p dist\n",
+        "      - mkdir -p dist\n      - cp $CODEBUILD_SRC_DIR_Config/settings.ini dist/\n      - echo ok > report.txt\n",
+    )
+    source = world.source({"app.py": "x", "buildspec.yml": spec})
+    config_repo = Repo(world.tmp / "config")
+    config_repo.commit("cfg", {"settings.ini": "[app]\n"})
+    event = copy.deepcopy(load_event("source/git-push.json"))
+    event["action"]["configuration"]["RepositoryUrl"] = str(config_repo.path)
+    event["action"]["outputArtifacts"] = [{"name": "Config"}]
+    event["trigger"] = {}
+    config = run_source_action(
+        ActionRequest.model_validate(event), LocalGitSources(world.tmp, world.tmp / "cache"), world.store
+    )
+    request = world.build_request(
+        {**source, "artifacts": {**source["artifacts"], **config["artifacts"]}},
+        inputArtifacts=[{"name": "SourceCode"}, {"name": "Config"}],
+        outputArtifacts=[{"name": "Package"}, {"name": "Reports"}],
+    )
+    result = run_local_build(request, world.store, world.settings)
+    assert "settings.ini" in world.unpacked(result["artifacts"]["Package"])
+    assert world.unpacked(result["artifacts"]["Reports"]) == {"report.txt": "ok\n"}
+
+
+def test_a_commands_action(world: World) -> None:
+    source = world.source({"app.py": "print('hi')\n"})
+    request = world.build_request(
+        source,
+        actionTypeId={"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+        configuration={},
+        commands=["mkdir -p out", "cp app.py out/", "export RELEASE_DIR=$PWD/out", "export NOT_DECLARED=1"],
+        outputVariables=["RELEASE_DIR"],
+        outputArtifacts=[{"name": "Package", "files": ["out/**/*"]}],
+    )
+    result = run_local_build(request, world.store, world.settings)
+    assert list(result["variables"]) == ["RELEASE_DIR"]
+    assert world.unpacked(result["artifacts"]["Package"]) == {"out/app.py": "print('hi')\n"}
