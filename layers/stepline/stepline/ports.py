@@ -36,6 +36,32 @@ class SecretStore(Protocol):
         ...
 
 
+class TaskTokens(Protocol):
+    """Task tokens waiting for an outside event (a build, a deployment), by that event's key."""
+
+    def remember(self, key: str, record: Mapping[str, object]) -> None: ...
+
+    def claim(self, key: str) -> dict[str, object] | None:
+        """The record, once: a second claim (a redelivered event) gets None."""
+        ...
+
+
+class TaskCallbacks(Protocol):
+    """Completing a waiting task: Step Functions on AWS, the embedded engine locally."""
+
+    def succeed(self, token: str, output: Mapping[str, object]) -> None: ...
+
+    def fail(self, token: str, error: str, cause: str) -> None: ...
+
+
+class BuildService(Protocol):
+    def start(self, parameters: Mapping[str, object]) -> str:
+        """Start a build (CodeBuild's StartBuild parameters); return the build id."""
+        ...
+
+    def exported_variables(self, build_id: str) -> dict[str, str]: ...
+
+
 def put_directory(
     store: ArtifactStore, pipeline: str, execution: str, name: str, directory: Path, files: Iterable[Path] | None = None
 ) -> dict[str, str]:

@@ -1,0 +1,35 @@
+"""CodeBuild as the build service on AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stepline.actions.errors import ConfigurationError, TransientActionError
+
+
+class CodeBuildService:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def start(self, parameters: Mapping[str, object]) -> str:
+        try:
+            build = self.client.start_build(**parameters)["build"]
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in {"ThrottlingException", "AccountLimitExceededException", "ServiceUnavailable"}:
+                raise TransientActionError(f"CodeBuild could not start a build now: {code}") from None
+            if code == "ResourceNotFoundException":
+                raise ConfigurationError(
+                    f"CodeBuild project {parameters.get('projectName')!r} does not exist"
+                ) from None
+            raise ConfigurationError(f"CodeBuild refused the build: {code}: {error}") from None
+        return str(build["id"])
+
+    def exported_variables(self, build_id: str) -> dict[str, str]:
+        builds = self.client.batch_get_builds(ids=[build_id]).get("builds", [])
+        if not builds:
+            return {}
+        return {item["name"]: item.get("value", "") for item in builds[0].get("exportedEnvironmentVariables", [])}
