@@ -1,1 +1,14 @@
 """Adapters on AWS services; the only part of Stepline that imports boto3."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+
+@lru_cache(maxsize=16)
+def aws_client(service: str, region: str) -> Any:
+    """One client per service and Region, built once and reused across invocations."""
+    return boto3.client(service, region_name=region)

@@ -1,0 +1,64 @@
+"""Configuration from the environment, validated once (template.yaml sets it on AWS)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from stepline.actions.errors import ConfigurationError
+
+
+class Settings(BaseModel):
+    runtime: Literal["aws", "local"] = "aws"
+    region: str = "us-east-1"
+    artifact_bucket: str = ""
+    artifact_kms_key_id: str | None = None
+    task_tokens_table: str = ""
+    github_token_secret: str = "stepline/github-token"  # noqa: S105 - the secret's name, not its value
+    commands_project: str | None = None
+    # Local runtime: where state, artifacts, workspaces and logs live, and mapped repositories.
+    data: Path = Path(".stepline")
+    base: Path = Path()
+    sources: dict[str, str] = {}
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data / "artifacts"
+
+
+def _sources(text: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ConfigurationError(f"STEPLINE_SOURCES {text!r}: write NAME=PATH pairs separated by commas")
+    return {name.strip(): path.strip() for name, path in pairs}
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    environment = os.environ
+    try:
+        return Settings(
+            runtime=environment.get("STEPLINE_RUNTIME", "aws"),
+            region=environment.get("AWS_REGION", environment.get("AWS_DEFAULT_REGION", "us-east-1")),
+            artifact_bucket=environment.get("ARTIFACT_BUCKET", ""),
+            artifact_kms_key_id=environment.get("ARTIFACT_KMS_KEY_ID") or None,
+            task_tokens_table=environment.get("TASK_TOKENS_TABLE", ""),
+            github_token_secret=environment.get("GITHUB_TOKEN_SECRET", "stepline/github-token"),
+            commands_project=environment.get("COMMANDS_PROJECT") or None,
+            data=Path(environment.get("STEPLINE_DATA", ".stepline")),
+            base=Path(environment.get("STEPLINE_BASE", ".")),
+            sources=_sources(environment.get("STEPLINE_SOURCES", "")),
+        )
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise ConfigurationError(f"setting {problem['loc'][0]}: {problem['msg']}") from None
+
+
+def require(value: str, name: str) -> str:
+    if not value:
+        raise ConfigurationError(f"{name} is not set: the stack sets it for every function (template.yaml)")
+    return value

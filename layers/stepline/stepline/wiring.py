@@ -1,0 +1,95 @@
+"""The composition root: which adapter serves each port, from the settings. Handlers ask here.
+
+On AWS every port is a boto3-backed adapter with one client per service (built once, reused
+across invocations). Locally, files and git serve the same ports; the local runtime installs
+the callbacks that answer its engine's task tokens.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from stepline.actions.errors import ConfigurationError
+from stepline.actions.source import LocalGitSources, SourceProvider
+from stepline.adapters.aws import aws_client
+from stepline.adapters.aws.artifacts import S3ArtifactStore
+from stepline.adapters.aws.codebuild import CodeBuildService
+from stepline.adapters.aws.secrets import SecretsManagerSecretStore
+from stepline.adapters.aws.sources import CodeCommitSource, S3ObjectSource
+from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
+from stepline.adapters.aws.tokens import DynamoTaskTokens
+from stepline.adapters.github import GitHubSource, UrllibHttpClient
+from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.adapters.local.secrets import EnvironmentSecretStore
+from stepline.ports import ArtifactStore, BuildService, SecretStore, TaskCallbacks, TaskTokens
+from stepline.settings import require, settings
+
+_local_callbacks: list[TaskCallbacks] = []
+
+
+def install_local_callbacks(callbacks: TaskCallbacks) -> None:
+    """The local runtime says how to answer its engine's tokens (stepline run / serve)."""
+    _local_callbacks[:] = [callbacks]
+
+
+def reset() -> None:
+    """Forget every built adapter and the settings (tests change the environment)."""
+    for cached in (settings, aws_client, artifact_store, secret_store, task_tokens, build_service):
+        cached.cache_clear()
+    _local_callbacks.clear()
+
+
+def client(service: str) -> Any:
+    return aws_client(service, settings().region)
+
+
+@lru_cache(maxsize=1)
+def artifact_store() -> ArtifactStore:
+    if settings().runtime == "local":
+        return LocalArtifactStore(settings().artifacts_dir)
+    return S3ArtifactStore(
+        client("s3"), require(settings().artifact_bucket, "ARTIFACT_BUCKET"), settings().artifact_kms_key_id
+    )
+
+
+@lru_cache(maxsize=1)
+def secret_store() -> SecretStore:
+    if settings().runtime == "local":
+        return EnvironmentSecretStore()
+    return SecretsManagerSecretStore(client("secretsmanager"))
+
+
+def source_provider(provider: str) -> SourceProvider:
+    current = settings()
+    if current.runtime == "local":
+        return LocalGitSources(current.base, current.data / "git-cache", current.sources)
+    if provider == "CodeCommit":
+        return CodeCommitSource(client("codecommit"))
+    if provider == "S3":
+        return S3ObjectSource(client("s3"))
+    if provider in {"CodeStarSourceConnection", "GitHub"}:
+        return GitHubSource(UrllibHttpClient(), secret_store(), current.github_token_secret)
+    raise ConfigurationError(
+        f"Source/{provider} runs only on one machine (stepline run); on AWS use CodeCommit, S3 or a connection"
+    )
+
+
+@lru_cache(maxsize=1)
+def task_tokens() -> TaskTokens:
+    return DynamoTaskTokens(client("dynamodb"), require(settings().task_tokens_table, "TASK_TOKENS_TABLE"))
+
+
+@lru_cache(maxsize=1)
+def build_service() -> BuildService:
+    return CodeBuildService(client("codebuild"))
+
+
+def task_callbacks() -> TaskCallbacks:
+    if settings().runtime == "local":
+        if not _local_callbacks:
+            raise ConfigurationError(
+                "no local engine answers task tokens here: run the pipeline with stepline run or serve"
+            )
+        return _local_callbacks[0]
+    return StepFunctionsCallbacks(client("stepfunctions"))

@@ -1,0 +1,128 @@
+"""The Lambda handlers, driven with the sample events in events/ (the ones `sam local invoke -e` uses)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from stepline import wiring
+from stepline.actions.errors import ConfigurationError
+from stepline.adapters.aws.tokens import DynamoTaskTokens
+from tests.gitrepo import Repo
+from tests.handlers import load_handler
+from tests.helpers import load_event
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture(autouse=True)
+def fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    wiring.reset()
+    yield
+    wiring.reset()
+
+
+@pytest.fixture
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    monkeypatch.setenv("STEPLINE_RUNTIME", "local")
+    monkeypatch.setenv("STEPLINE_DATA", str(tmp_path / ".stepline"))
+    monkeypatch.setenv("STEPLINE_BASE", str(tmp_path))
+    repo = Repo(tmp_path / ".stepline" / "demo" / "sample-app")
+    repo.commit(
+        "Sample app",
+        {
+            "app.py": "print('hi')\n",
+            "buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands: ['echo $RELEASE_COMMIT > commit.txt']\nartifacts:\n  files: [commit.txt, app.py]\n",
+        },
+    )
+    return repo
+
+
+class Recorded:
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, Mapping[str, object]]] = []
+
+    def succeed(self, token: str, output: Mapping[str, object]) -> None:
+        self.answers.append((token, output))
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        self.answers.append((token, {"error": error, "cause": cause}))
+
+
+def test_the_source_and_build_handlers_run_locally(local: Repo) -> None:
+    # Given the sample push event, unchanged (its repository path is where the fixture made one)
+    event = load_event("source/git-push.json")
+    event["trigger"] = {}
+    source = load_handler("source").lambda_handler(event, None)
+    commit = local.git("rev-parse", "HEAD").strip()
+    assert source["variables"]["CommitId"] == commit
+    # When the build handler gets the sample build event with that source
+    build_event = load_event("build/codebuild-local.json")
+    build_event["artifacts"] = source["artifacts"]
+    build_event["variables"]["SourceVariables"] = source["variables"]
+    callbacks = Recorded()
+    wiring.install_local_callbacks(callbacks)
+    assert load_handler("build").lambda_handler(build_event, None) == {"status": "SUCCEEDED"}
+    # Then its task token is answered with the packaged output
+    [(token, output)] = callbacks.answers
+    assert token == build_event["taskToken"]
+    artifacts = output["artifacts"]
+    assert isinstance(artifacts, dict)
+    assert set(artifacts) == {"Package"}
+
+
+def test_a_malformed_event_is_named_not_a_traceback(local: Repo) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_handler("source").lambda_handler({"pipeline": "x"}, None)
+    assert "the event is not a ActionRequest: stage: Field required" in str(caught.value)
+
+
+def test_the_build_handler_locally_needs_the_local_engine(local: Repo) -> None:
+    event = load_event("source/git-push.json")
+    event["trigger"] = {}
+    source = load_handler("source").lambda_handler(event, None)
+    build_event = load_event("build/codebuild-local.json")
+    build_event["artifacts"] = source["artifacts"]
+    with pytest.raises(ConfigurationError, match="run the pipeline with stepline run or serve"):
+        load_handler("build").lambda_handler(build_event, None)
+
+
+def test_the_callbacks_handler_answers_a_finished_build_on_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASK_TOKENS_TABLE", "stepline-task-tokens")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="stepline-task-tokens",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        build_id = "FriendRemindersBuild:8745a7a9-c340-456a-9166-edf953571bEX"
+        DynamoTaskTokens(dynamodb, "stepline-task-tokens").remember(
+            build_id, {"taskToken": "token-1", "action": "Build.Build", "artifacts": {}, "variables": None}
+        )
+        codebuild = boto3.client("codebuild", region_name="us-east-1")
+        stepfunctions = boto3.client("stepfunctions", region_name="us-east-1")
+        clients: dict[str, Any] = {"dynamodb": dynamodb, "codebuild": codebuild, "stepfunctions": stepfunctions}
+        monkeypatch.setattr(wiring, "client", clients.__getitem__)
+        # moto runs no builds: CodeBuild and Step Functions answer through the Stubber
+        with Stubber(codebuild) as builds, Stubber(stepfunctions) as states:
+            builds.add_response("batch_get_builds", {"builds": [{"id": build_id}]}, {"ids": [build_id]})
+            states.add_response(
+                "send_task_success",
+                {},
+                {"taskToken": "token-1", "output": json.dumps({"artifacts": {}, "variables": {}})},
+            )
+            answer = load_handler("callbacks").lambda_handler(load_event("callbacks/codebuild-succeeded.json"), None)
+            states.assert_no_pending_responses()
+    assert answer == {"outcome": f"succeeded: Build.Build (build {build_id})"}

@@ -1,0 +1,64 @@
+"""template.yaml: least privilege, and every function wired to a handler and sample events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from tests.helpers import EVENTS, REPO
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short tags (!Ref, !Sub, !GetAtt …) as plain values."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)  # type: ignore[arg-type]
+
+
+_CloudFormationLoader.add_multi_constructor("!", _any_tag)
+TEMPLATE: dict[str, Any] = yaml.load((REPO / "template.yaml").read_text(), Loader=_CloudFormationLoader)
+
+
+def allow_statements() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for name, resource in TEMPLATE["Resources"].items():
+        properties = resource.get("Properties", {})
+        documents = [policy for policy in properties.get("Policies", []) if isinstance(policy, dict)]
+        documents = [document.get("PolicyDocument", document) for document in documents]
+        for document in documents:
+            for statement in document.get("Statement", []):
+                if statement.get("Effect") == "Allow":
+                    found.append((name, statement))
+    return found
+
+
+def test_no_policy_statement_allows_every_action() -> None:
+    statements = allow_statements()
+    assert statements, "the template grants nothing? the walk found no statements"
+    for name, statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions), f"{name} allows {actions}"
+
+
+def test_every_function_has_its_handler_and_sample_events() -> None:
+    functions = {
+        name: resource
+        for name, resource in TEMPLATE["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert functions
+    for name, resource in functions.items():
+        folder = REPO / resource["Properties"]["CodeUri"]
+        module, handler = resource["Properties"]["Handler"].split(".")
+        assert f"def {handler}(" in (folder / f"{module}.py").read_text(), name
+        assert list((EVENTS / folder.name).glob("*.json")), f"{name}: no sample events in events/{folder.name}/"
+
+
+def test_the_lambda_runtime_is_python_3_12() -> None:
+    assert TEMPLATE["Globals"]["Function"]["Runtime"] == "python3.12"
