@@ -126,3 +126,34 @@ def test_the_callbacks_handler_answers_a_finished_build_on_aws(monkeypatch: pyte
             answer = load_handler("callbacks").lambda_handler(load_event("callbacks/codebuild-succeeded.json"), None)
             states.assert_no_pending_responses()
     assert answer == {"outcome": f"succeeded: Build.Build (build {build_id})"}
+
+
+def test_the_build_handler_starts_codebuild_on_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASK_TOKENS_TABLE", "stepline-task-tokens")
+    monkeypatch.setenv("ARTIFACT_BUCKET", "stepline-artifacts-111122223333")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="stepline-task-tokens",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        codebuild = boto3.client("codebuild", region_name="us-east-1")
+        monkeypatch.setattr(wiring, "client", {"dynamodb": dynamodb, "codebuild": codebuild}.__getitem__)
+        with Stubber(codebuild) as builds:  # moto runs no builds
+            builds.add_response("start_build", {"build": {"id": "FriendRemindersBuild:b1"}})
+            answer = load_handler("build").lambda_handler(load_event("build/codebuild-aws.json"), None)
+        assert answer == {"buildId": "FriendRemindersBuild:b1"}
+        assert DynamoTaskTokens(dynamodb, "stepline-task-tokens").claim("FriendRemindersBuild:b1") is not None
+
+
+def test_local_sources_come_from_a_file_and_pairs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sources.json").write_text(json.dumps({"FriendReminders": "repos/reminders", "Other": "repos/other"}))
+    monkeypatch.setenv("STEPLINE_SOURCES_FILE", str(tmp_path / "sources.json"))
+    monkeypatch.setenv("STEPLINE_SOURCES", "Other=elsewhere")
+    assert wiring.settings().sources == {"FriendReminders": "repos/reminders", "Other": "elsewhere"}
+    wiring.reset()
+    (tmp_path / "sources.json").write_text("[1, 2]")
+    with pytest.raises(ConfigurationError, match="must be a JSON object of name → path"):
+        wiring.settings()

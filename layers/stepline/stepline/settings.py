@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -30,11 +31,23 @@ class Settings(BaseModel):
         return self.data / "artifacts"
 
 
-def _sources(text: str) -> dict[str, str]:
+def _sources(text: str, file: str | None) -> dict[str, str]:
+    """Local repositories for CodeCommit, connection and GitHub sources: a JSON file of
+    name → path (STEPLINE_SOURCES_FILE), then NAME=PATH pairs (STEPLINE_SOURCES), which win."""
+    mapping: dict[str, str] = {}
+    if file:
+        try:
+            loaded = json.loads(Path(file).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConfigurationError(f"STEPLINE_SOURCES_FILE {file}: {error}") from None
+        if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+            raise ConfigurationError(f"STEPLINE_SOURCES_FILE {file}: must be a JSON object of name → path")
+        mapping.update(loaded)
     pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
     if any(len(pair) != 2 for pair in pairs):
         raise ConfigurationError(f"STEPLINE_SOURCES {text!r}: write NAME=PATH pairs separated by commas")
-    return {name.strip(): path.strip() for name, path in pairs}
+    mapping.update({name.strip(): path.strip() for name, path in pairs})
+    return mapping
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +64,7 @@ def settings() -> Settings:
             commands_project=environment.get("COMMANDS_PROJECT") or None,
             data=Path(environment.get("STEPLINE_DATA", ".stepline")),
             base=Path(environment.get("STEPLINE_BASE", ".")),
-            sources=_sources(environment.get("STEPLINE_SOURCES", "")),
+            sources=_sources(environment.get("STEPLINE_SOURCES", ""), environment.get("STEPLINE_SOURCES_FILE")),
         )
     except ValidationError as error:
         problem = error.errors()[0]
