@@ -1,0 +1,28 @@
+"""Build, Test and Commands actions (Task: lambda:invoke.waitForTaskToken).
+
+On AWS: start the CodeBuild build; the callbacks function answers the token when it ends.
+Locally: run the buildspec here and answer the token at once.
+"""
+
+from typing import Any
+
+from stepline.actions.build.codebuild import start_codebuild
+from stepline.actions.build.local import LocalBuildSettings, run_local_build
+from stepline.actions.request import ActionRequest
+from stepline.handlers import parse
+from stepline.observability import correlate
+from stepline.settings import settings
+from stepline.wiring import artifact_store, build_service, secret_store, task_callbacks, task_tokens
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse(ActionRequest, event)
+    correlate(request.execution.id)
+    current = settings()
+    if current.runtime == "local":
+        local = LocalBuildSettings(current.data / "workspaces", current.data / "logs", secrets=secret_store().get)
+        result = run_local_build(request, artifact_store(), local)
+        task_callbacks().succeed(request.task_token or "", result)
+        return {"status": "SUCCEEDED"}
+    build_id = start_codebuild(request, build_service(), task_tokens(), current.artifact_bucket, current.commands_project)
+    return {"buildId": build_id}

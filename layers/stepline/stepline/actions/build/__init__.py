@@ -1,0 +1,1 @@
+"""Build actions: the buildspec model and the local runner (CodeBuild on AWS comes with its adapter)."""
