@@ -157,3 +157,34 @@ def test_local_sources_come_from_a_file_and_pairs(tmp_path: Path, monkeypatch: p
     (tmp_path / "sources.json").write_text("[1, 2]")
     with pytest.raises(ConfigurationError, match="must be a JSON object of name → path"):
         wiring.settings()
+
+
+def test_the_callbacks_handler_routes_ecs_events_and_refuses_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASK_TOKENS_TABLE", "stepline-task-tokens")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="stepline-task-tokens",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        monkeypatch.setattr(wiring, "client", {"dynamodb": dynamodb}.__getitem__)
+        callbacks = Recorded()
+        monkeypatch.setattr(wiring, "task_callbacks", lambda: callbacks)
+        handler = load_handler("callbacks").lambda_handler
+        DynamoTaskTokens(dynamodb, "stepline-task-tokens").remember(
+            "ecs#ecs-svc/4982135427151813286",
+            {
+                "taskToken": "t-ecs",
+                "action": "Deploy.Deploy",
+                "variables": {"DeploymentId": "ecs-svc/4982135427151813286"},
+            },
+        )
+        answer = handler(load_event("callbacks/ecs-deployment-completed.json"), None)
+    assert answer["outcome"].startswith("succeeded: Deploy.Deploy")
+    assert callbacks.answers == [
+        ("t-ecs", {"artifacts": {}, "variables": {"DeploymentId": "ecs-svc/4982135427151813286"}})
+    ]
+    with pytest.raises(ConfigurationError, match="not 'Object Created'"):
+        handler({"detail-type": "Object Created", "detail": {}}, None)

@@ -62,6 +62,28 @@ class BuildService(Protocol):
     def exported_variables(self, build_id: str) -> dict[str, str]: ...
 
 
+class Records(Protocol):
+    """Small records by key, so a retried action finds what its first attempt already did."""
+
+    def get(self, key: str) -> dict[str, object] | None: ...
+
+    def put(self, key: str, record: Mapping[str, object]) -> None: ...
+
+
+class ContainerService(Protocol):
+    def current_task_definition(self, cluster: str, service: str) -> dict[str, object]:
+        """The task definition the service runs now, with its tags."""
+        ...
+
+    def register(self, definition: Mapping[str, object]) -> str:
+        """Register a task definition revision; return its ARN."""
+        ...
+
+    def update(self, cluster: str, service: str, task_definition_arn: str) -> str:
+        """Point the service at a revision; return the deployment id that rolls it out."""
+        ...
+
+
 def put_directory(
     store: ArtifactStore, pipeline: str, execution: str, name: str, directory: Path, files: Iterable[Path] | None = None
 ) -> dict[str, str]:

@@ -15,14 +15,24 @@ from stepline.actions.source import LocalGitSources, SourceProvider
 from stepline.adapters.aws import aws_client
 from stepline.adapters.aws.artifacts import S3ArtifactStore
 from stepline.adapters.aws.codebuild import CodeBuildService
+from stepline.adapters.aws.ecs import EcsService
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
 from stepline.adapters.aws.sources import CodeCommitSource, S3ObjectSource
 from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
-from stepline.adapters.aws.tokens import DynamoTaskTokens
+from stepline.adapters.aws.tokens import DynamoRecords, DynamoTaskTokens
 from stepline.adapters.github import GitHubSource, UrllibHttpClient
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.secrets import EnvironmentSecretStore
-from stepline.ports import ArtifactStore, BuildService, SecretStore, TaskCallbacks, TaskTokens
+from stepline.ports import (
+    ArtifactStore,
+    BuildService,
+    ContainerService,
+    Records,
+    SecretStore,
+    TaskCallbacks,
+    TaskTokens,
+)
 from stepline.settings import require, settings
 
 _local_callbacks: list[TaskCallbacks] = []
@@ -35,7 +45,7 @@ def install_local_callbacks(callbacks: TaskCallbacks) -> None:
 
 def reset() -> None:
     """Forget every built adapter and the settings (tests change the environment)."""
-    for cached in (settings, aws_client, artifact_store, secret_store, task_tokens, build_service):
+    for cached in (settings, aws_client, artifact_store, secret_store, task_tokens, build_service, records):
         cached.cache_clear()
     _local_callbacks.clear()
 
@@ -93,3 +103,15 @@ def task_callbacks() -> TaskCallbacks:
             )
         return _local_callbacks[0]
     return StepFunctionsCallbacks(client("stepfunctions"))
+
+
+@lru_cache(maxsize=1)
+def records() -> Records:
+    if settings().runtime == "local":
+        return FileRecords(settings().data / "records")
+    return DynamoRecords(client("dynamodb"), require(settings().task_tokens_table, "TASK_TOKENS_TABLE"))
+
+
+def container_service() -> ContainerService:
+    # ECS has no local stand-in: a local run deploys to ECS when AWS credentials are present.
+    return EcsService(client("ecs"))

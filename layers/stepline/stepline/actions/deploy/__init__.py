@@ -1,0 +1,1 @@
+"""Deploy actions: ECS services (rolling updates) and, next, Lambda traffic shifting."""

@@ -1,0 +1,180 @@
+"""Deploy/AWS/ECS, as CodePipeline's standard ECS deployment does it.
+
+Read ``FileName`` (default ``imagedefinitions.json``: ``[{"name", "imageUri"}]``) from the
+input artifact; take the service's current task definition; replace the image of each named
+container, changing nothing else; register that as a new revision; point the service at it.
+The task token waits for ECS's "ECS Deployment State Change" event for that deployment:
+COMPLETED succeeds, FAILED (the circuit breaker, which may roll back) fails with ECS's reason.
+A retried attempt finds what the first one registered and deploys that: no second revision.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stepline.actions.errors import ArtifactError, ConfigurationError
+from stepline.actions.request import ActionRequest, action_result
+from stepline.archives import ArchiveError
+from stepline.ports import (
+    ArtifactNotFound,
+    ArtifactStore,
+    ContainerService,
+    Records,
+    TaskCallbacks,
+    TaskTokens,
+    get_into,
+)
+
+# CodePipeline's limit on the image definitions file.
+MAX_IMAGE_DEFINITIONS_BYTES = 100 * 1024
+# Fields describe_task_definition returns that register_task_definition does not take.
+READ_ONLY = (
+    "taskDefinitionArn",
+    "revision",
+    "status",
+    "requiresAttributes",
+    "compatibilities",
+    "registeredAt",
+    "registeredBy",
+    "deregisteredAt",
+)
+
+
+def read_image_definitions(folder: Path, file_name: str, label: str) -> dict[str, str]:
+    path = (folder / file_name).resolve()
+    if folder.resolve() not in path.parents:
+        raise ArtifactError(f"{label}: FileName {file_name!r} points outside the artifact")
+    if not path.is_file():
+        present = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())[:10]
+        raise ArtifactError(
+            f"{label}: {file_name} is not in the input artifact (it has: {', '.join(present) or 'nothing'})"
+        )
+    if path.stat().st_size > MAX_IMAGE_DEFINITIONS_BYTES:
+        raise ArtifactError(
+            f"{label}: {file_name} is larger than CodePipeline's {MAX_IMAGE_DEFINITIONS_BYTES // 1024} KB"
+        )
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        where = (
+            f"line {error.lineno}, column {error.colno}: {error.msg}"
+            if isinstance(error, json.JSONDecodeError)
+            else str(error)
+        )
+        raise ArtifactError(f"{label}: {file_name} is not valid JSON ({where})") from None
+    if not isinstance(entries, list):
+        raise ArtifactError(f'{label}: {file_name} must be a JSON list of {{"name", "imageUri"}} objects')
+    if not entries:
+        raise ArtifactError(f"{label}: {file_name} is an empty list: it names no container to update")
+    images: dict[str, str] = {}
+    for index, entry in enumerate(entries):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(entry.get("imageUri"), str)
+        ):
+            raise ArtifactError(
+                f'{label}: {file_name} entry {index} must be an object with string "name" and "imageUri"'
+            )
+        images[entry["name"]] = entry["imageUri"]
+    return images
+
+
+def rewrite_task_definition(current: dict[str, Any], images: dict[str, str], label: str) -> dict[str, Any]:
+    """The same task definition with new images for the named containers, and nothing else changed."""
+    containers = current.get("containerDefinitions", [])
+    names = [container["name"] for container in containers]
+    unknown = sorted(set(images) - set(names))
+    if unknown:
+        raise ConfigurationError(
+            f"{label}: imagedefinitions names {', '.join(repr(n) for n in unknown)}, but the task definition "
+            f"{current.get('family')!r} has only these containers: {', '.join(names)}"
+        )
+    definition = {key: value for key, value in current.items() if key not in READ_ONLY}
+    definition["containerDefinitions"] = [
+        {**container, "image": images[container["name"]]} if container["name"] in images else container
+        for container in containers
+    ]
+    return definition
+
+
+def deploy_ecs(
+    request: ActionRequest,
+    store: ArtifactStore,
+    ecs: ContainerService,
+    tokens: TaskTokens,
+    records: Records,
+) -> dict[str, str]:
+    """Start the rolling update; returns the task definition and deployment (the token waits)."""
+    label = f"{request.stage}.{request.action.name}"
+    if request.task_token is None:
+        raise ConfigurationError(f"{label}: an ECS deployment waits for a task token, and none came")
+    configuration = request.configuration()
+    cluster, service = configuration["ClusterName"], configuration["ServiceName"]
+    key = f"{request.execution.id}/{label}"
+    done = records.get(key) or {}
+    arn = str(done.get("taskDefinitionArn", ""))
+    if not arn:
+        images = _images(request, store, configuration.get("FileName") or "imagedefinitions.json", label)
+        definition = rewrite_task_definition(ecs.current_task_definition(cluster, service), images, label)
+        arn = ecs.register(definition)
+        records.put(key, {"taskDefinitionArn": arn})
+    deployment = str(done.get("deploymentId", "")) or ecs.update(cluster, service, arn)
+    records.put(key, {"taskDefinitionArn": arn, "deploymentId": deployment})
+    variables = {"TaskDefinitionArn": arn, "DeploymentId": deployment}
+    tokens.remember(f"ecs#{deployment}", {"taskToken": request.task_token, "action": label, "variables": variables})
+    return variables
+
+
+def _images(request: ActionRequest, store: ArtifactStore, file_name: str, label: str) -> dict[str, str]:
+    artifact = request.action.input_artifacts[0].name
+    reference = request.artifacts.get(artifact)
+    if reference is None:
+        raise ArtifactError(f"{label}: input artifact {artifact!r} was not produced in this execution")
+    with tempfile.TemporaryDirectory(prefix="stepline-deploy-") as scratch:
+        folder = Path(scratch)
+        try:
+            get_into(store, reference, folder)
+        except (ArtifactNotFound, ArchiveError) as error:
+            raise ArtifactError(f"{label}: input artifact {artifact!r}: {error}") from None
+        return read_image_definitions(folder, file_name, f"{label} ({artifact})")
+
+
+class DeploymentDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    event_type: str = Field(alias="eventType")
+    event_name: str = Field(alias="eventName")
+    deployment_id: str = Field(alias="deploymentId")
+    reason: str = ""
+
+
+class DeploymentStateChange(BaseModel):
+    """EventBridge's "ECS Deployment State Change" event (source aws.ecs)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    detail_type: str = Field(alias="detail-type")
+    resources: list[str] = Field(default_factory=list)
+    detail: DeploymentDetail
+
+
+def finish_ecs_deployment(event: DeploymentStateChange, tokens: TaskTokens, callbacks: TaskCallbacks) -> str:
+    detail = event.detail
+    if detail.event_name not in {"SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"}:
+        return f"ignored: deployment {detail.deployment_id} is {detail.event_name}"
+    record = tokens.claim(f"ecs#{detail.deployment_id}")
+    if record is None:
+        return f"ignored: no task waits for deployment {detail.deployment_id}"
+    token = str(record["taskToken"])
+    service = event.resources[0] if event.resources else "the service"
+    if detail.event_name == "SERVICE_DEPLOYMENT_COMPLETED":
+        variables = record.get("variables")
+        callbacks.succeed(token, action_result({}, variables if isinstance(variables, dict) else {}))
+        return f"succeeded: {record.get('action')} (deployment {detail.deployment_id})"
+    cause = f"deployment {detail.deployment_id} of {service} failed: {detail.reason or 'no reason given'}"
+    callbacks.fail(token, "DeploymentFailed", cause)
+    return f"failed: {record.get('action')}: {cause}"
