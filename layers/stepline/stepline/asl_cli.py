@@ -8,13 +8,13 @@ function specification).
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+from stepline.actions.errors import ConfigurationError
+from stepline.adapters.local.functions import load_callable
 from stepline.engine import Engine, EngineError, Functions, ManualClock, Store, SystemClock
 from stepline.engine.store import StoreError
 
@@ -110,21 +110,9 @@ def _read_input(text: str) -> str:
 
 def _load_function(spec: str) -> tuple[str, Any]:
     name, _, target = spec.partition("=")
-    module_name, _, attribute = target.rpartition(":")
-    if not name or not module_name or not attribute:
+    if not name or ":" not in target:
         raise AslUsageError(f"--function {spec!r}: write NAME=MODULE:CALLABLE, e.g. notify=app.handlers:notify")
     try:
-        if module_name.endswith(".py"):
-            location = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
-            if location is None or location.loader is None:
-                raise ImportError(module_name)
-            module = importlib.util.module_from_spec(location)
-            location.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except (ImportError, OSError, SyntaxError) as error:
-        raise AslUsageError(f"--function {spec!r}: cannot load {module_name}: {error}") from None
-    handler = getattr(module, attribute, None)
-    if not callable(handler):
-        raise AslUsageError(f"--function {spec!r}: {module_name} has no callable {attribute!r}")
-    return name, handler
+        return name, load_callable(target, f"--function {spec!r}")
+    except ConfigurationError as error:
+        raise AslUsageError(str(error)) from None

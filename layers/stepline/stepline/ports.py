@@ -84,6 +84,12 @@ class ContainerService(Protocol):
         ...
 
 
+class FunctionInvoker(Protocol):
+    def invoke(self, function: str, payload: Mapping[str, object]) -> object:
+        """Call a function and return its result; a function error raises InvokedFunctionError."""
+        ...
+
+
 def put_directory(
     store: ArtifactStore, pipeline: str, execution: str, name: str, directory: Path, files: Iterable[Path] | None = None
 ) -> dict[str, str]:

@@ -30,3 +30,7 @@ class ArtifactError(ActionError):
 
 class BuildFailedError(ActionError):
     """The build ran and failed; the message names the phase and command."""
+
+
+class InvokedFunctionError(ActionError):
+    """The user's function ran and failed; the message is the function's own."""
