@@ -90,6 +90,28 @@ class FunctionInvoker(Protocol):
         ...
 
 
+class LambdaFunctions(Protocol):
+    """What a Lambda deployment does to a function and its alias."""
+
+    def update_code(self, function: str, artifact: ArtifactRef) -> None: ...
+
+    def publish(self, function: str, description: str) -> str: ...
+
+    def alias_version(self, function: str, alias: str) -> str: ...
+
+    def route(self, function: str, alias: str, stable: str, canary: str, weight: float) -> None:
+        """Serve ``weight`` (0–1) of the alias's traffic from ``canary``, the rest from ``stable``."""
+        ...
+
+    def promote(self, function: str, alias: str, version: str) -> None:
+        """All of the alias's traffic to ``version``."""
+        ...
+
+    def alarming(self, alarms: list[str]) -> list[str]:
+        """Which of these CloudWatch alarms are in ALARM."""
+        ...
+
+
 def put_directory(
     store: ArtifactStore, pipeline: str, execution: str, name: str, directory: Path, files: Iterable[Path] | None = None
 ) -> dict[str, str]:

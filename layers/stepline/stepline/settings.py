@@ -25,6 +25,8 @@ class Settings(BaseModel):
     data: Path = Path(".stepline")
     base: Path = Path()
     sources: dict[str, str] = {}
+    # Local runtime: the user's Lambda functions as Python callables, name → module:callable.
+    functions: dict[str, str] = {}
 
     @property
     def artifacts_dir(self) -> Path:
@@ -50,6 +52,13 @@ def _sources(text: str, file: str | None) -> dict[str, str]:
     return mapping
 
 
+def _functions(text: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 or ":" not in pair[1] for pair in pairs):
+        raise ConfigurationError(f"STEPLINE_FUNCTIONS {text!r}: write NAME=MODULE:CALLABLE pairs separated by commas")
+    return {name.strip(): target.strip() for name, target in pairs}
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     environment = os.environ
@@ -65,6 +74,7 @@ def settings() -> Settings:
             data=Path(environment.get("STEPLINE_DATA", ".stepline")),
             base=Path(environment.get("STEPLINE_BASE", ".")),
             sources=_sources(environment.get("STEPLINE_SOURCES", ""), environment.get("STEPLINE_SOURCES_FILE")),
+            functions=_functions(environment.get("STEPLINE_FUNCTIONS", "")),
         )
     except ValidationError as error:
         problem = error.errors()[0]

@@ -16,18 +16,23 @@ from stepline.adapters.aws import aws_client
 from stepline.adapters.aws.artifacts import S3ArtifactStore
 from stepline.adapters.aws.codebuild import CodeBuildService
 from stepline.adapters.aws.ecs import EcsService
+from stepline.adapters.aws.functions import LambdaInvoker
+from stepline.adapters.aws.lambdas import AwsLambdaFunctions
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
 from stepline.adapters.aws.sources import CodeCommitSource, S3ObjectSource
 from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.adapters.aws.tokens import DynamoRecords, DynamoTaskTokens
 from stepline.adapters.github import GitHubSource, UrllibHttpClient
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.adapters.local.functions import LocalFunctionInvoker, load_callable
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.secrets import EnvironmentSecretStore
 from stepline.ports import (
     ArtifactStore,
     BuildService,
     ContainerService,
+    FunctionInvoker,
+    LambdaFunctions,
     Records,
     SecretStore,
     TaskCallbacks,
@@ -115,3 +120,17 @@ def records() -> Records:
 def container_service() -> ContainerService:
     # ECS has no local stand-in: a local run deploys to ECS when AWS credentials are present.
     return EcsService(client("ecs"))
+
+
+def lambda_functions() -> LambdaFunctions:
+    # Lambda deployments go to AWS from either runtime; locally when credentials are present.
+    return AwsLambdaFunctions(client("lambda"), client("cloudwatch"))
+
+
+def function_invoker() -> FunctionInvoker:
+    if settings().runtime == "local":
+        mapping = {
+            name: load_callable(target, f"STEPLINE_FUNCTIONS {name}") for name, target in settings().functions.items()
+        }
+        return LocalFunctionInvoker(mapping)
+    return LambdaInvoker(client("lambda"))

@@ -315,7 +315,8 @@ PROVIDERS: tuple[Provider, ...] = (
         handler="LambdaDeployStateMachineArn",
         integration=Integration.NESTED,
         required=frozenset({"FunctionName"}),
-        optional=frozenset({"FunctionAlias", "PublishedTargetVersion", "DeployStrategy"}),
+        # Alarms (comma-separated CloudWatch alarm names that roll the shift back) is Stepline's.
+        optional=frozenset({"FunctionAlias", "PublishedTargetVersion", "DeployStrategy", "Alarms"}),
         inputs=(0, 1),
         output_variables=None,
         v2_only=True,
