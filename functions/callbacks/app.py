@@ -1,4 +1,5 @@
-"""EventBridge events that finish waiting tasks: CodeBuild build and ECS deployment state changes."""
+"""EventBridge events that finish waiting tasks: CodeBuild builds, ECS deployments and Step
+Functions executions reaching their end."""
 
 from typing import Any
 
@@ -6,6 +7,7 @@ from stepline import wiring
 from stepline.actions.build.codebuild import BuildStateChange, finish_codebuild
 from stepline.actions.deploy.ecs import DeploymentStateChange, finish_ecs_deployment
 from stepline.actions.errors import ConfigurationError
+from stepline.actions.invoke_states import ExecutionStatusChange, finish_state_machine
 from stepline.handlers import parse
 from stepline.observability import correlate, logger
 
@@ -20,7 +22,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
         deployment = parse(DeploymentStateChange, event)
         correlate(deployment.detail.deployment_id)
         outcome = finish_ecs_deployment(deployment, wiring.task_tokens(), wiring.task_callbacks())
+    elif kind == "Step Functions Execution Status Change":
+        execution = parse(ExecutionStatusChange, event)
+        correlate(execution.detail.execution_arn)
+        outcome = finish_state_machine(
+            execution, wiring.workflows(), wiring.artifact_store(), wiring.task_tokens(), wiring.task_callbacks()
+        )
     else:
-        raise ConfigurationError(f"the callbacks function handles CodeBuild and ECS state changes, not {kind!r}")
+        raise ConfigurationError(
+            f"the callbacks function handles CodeBuild, ECS and Step Functions state changes, not {kind!r}"
+        )
     logger.info(outcome)
     return {"outcome": outcome}

@@ -1,16 +1,21 @@
-"""Invoke/AWS/Lambda (Task: lambda:invoke): call the user's function; its outputVariables come back."""
+"""Invoke actions. Lambda (Task: lambda:invoke): call the user's function and return its
+outputVariables. StepFunctions (Task: lambda:invoke.waitForTaskToken): start the state machine;
+the callbacks function answers the token when the execution ends."""
 
 from typing import Any
 
 from stepline.actions.invoke import invoke_lambda
+from stepline.actions.invoke_states import start_state_machine
 from stepline.actions.request import ActionRequest
 from stepline.handlers import parse
 from stepline.observability import correlate
 from stepline.settings import settings
-from stepline.wiring import function_invoker
+from stepline.wiring import artifact_store, function_invoker, task_tokens, workflows
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse(ActionRequest, event)
     correlate(request.execution.id)
+    if request.action.action_type_id.provider == "StepFunctions":
+        return {"executionArn": start_state_machine(request, workflows(), artifact_store(), task_tokens())}
     return invoke_lambda(request, function_invoker(), settings().artifact_bucket)

@@ -188,3 +188,28 @@ def test_the_callbacks_handler_routes_ecs_events_and_refuses_others(monkeypatch:
     ]
     with pytest.raises(ConfigurationError, match="not 'Object Created'"):
         handler({"detail-type": "Object Created", "detail": {}}, None)
+
+
+def test_the_invoke_handler_calls_a_local_function_and_starts_a_local_state_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEPLINE_RUNTIME", "local")
+    monkeypatch.setenv("STEPLINE_DATA", str(tmp_path / ".stepline"))
+    (tmp_path / "announcer.py").write_text(
+        "def handler(event, context):\n    return {'outputVariables': {'Sent': 'yes'}}\n"
+    )
+    monkeypatch.setenv("STEPLINE_FUNCTIONS", f"payments-release-announcer={tmp_path / 'announcer.py'}:handler")
+    handler = load_handler("invoke").lambda_handler
+    assert handler(load_event("invoke/announce.json"), None)["variables"] == {"Sent": "yes"}
+    from stepline.adapters.local.workflows import EngineWorkflows
+    from stepline.engine import Engine, ManualClock
+
+    engine = Engine(clock=ManualClock())
+    machine = engine.create_state_machine(
+        "payments-smoke-tests", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    wiring.install_local_workflows(EngineWorkflows(engine))
+    event = load_event("invoke/step-functions.json")
+    event["action"]["configuration"]["StateMachineArn"] = machine["stateMachineArn"]
+    started = handler(event, None)
+    assert started["executionArn"].endswith(":release-push-3e9ecf5")

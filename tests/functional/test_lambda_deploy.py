@@ -180,3 +180,28 @@ def test_a_missing_alias_is_named(world: World) -> None:
     event["action"]["configuration"]["FunctionAlias"] = "prod"
     with pytest.raises(ConfigurationError, match="Lambda 'reminders-api:prod' does not exist"):
         run_step({"step": "prepare", "request": event}, Recording(world.lambdas, world.cloudwatch), world.records)
+
+
+def test_an_image_detail_artifact_deploys_a_container_image(world: World) -> None:
+    updates: list[str] = []
+
+    class Images(Recording):
+        def update_image(self, function: str, image_uri: str) -> None:
+            updates.append(image_uri)  # moto's Lambda has no image functions to update
+
+    folder = world.tmp / "image"
+    folder.mkdir()
+    (folder / "imageDetail.json").write_text(
+        '{"ImageURI": "111122223333.dkr.ecr.us-east-1.amazonaws.com/reminders:3e9ecf5"}'
+    )
+    event = world.payload("AllAtOnce")
+    event["artifacts"]["BuildArtifact"] = put_directory(
+        world.store, "FriendReminders", "manual-2", "BuildArtifact", folder
+    )
+    event["execution"]["id"] += "-image"
+    plan = run_step(
+        {"step": "prepare", "request": event}, Images(world.lambdas, world.cloudwatch), world.records, world.store
+    )
+    assert updates == ["111122223333.dkr.ecr.us-east-1.amazonaws.com/reminders:3e9ecf5"]
+    # The stub changed no code, so publishing returns the live version, as Lambda does: nothing to shift
+    assert (plan["target"], plan["previous"], plan["weights"]) == ("1", "1", [100])

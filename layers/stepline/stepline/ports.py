@@ -95,6 +95,8 @@ class LambdaFunctions(Protocol):
 
     def update_code(self, function: str, artifact: ArtifactRef) -> None: ...
 
+    def update_image(self, function: str, image_uri: str) -> None: ...
+
     def publish(self, function: str, description: str) -> str: ...
 
     def alias_version(self, function: str, alias: str) -> str: ...
@@ -110,6 +112,14 @@ class LambdaFunctions(Protocol):
     def alarming(self, alarms: list[str]) -> list[str]:
         """Which of these CloudWatch alarms are in ALARM."""
         ...
+
+
+class Workflows(Protocol):
+    def start(self, state_machine_arn: str, name: str, payload: str) -> str:
+        """Start (or find, for the same name and input) an execution; return its ARN."""
+        ...
+
+    def describe(self, execution_arn: str) -> dict[str, object]: ...
 
 
 def put_directory(

@@ -22,11 +22,13 @@ from stepline.adapters.aws.secrets import SecretsManagerSecretStore
 from stepline.adapters.aws.sources import CodeCommitSource, S3ObjectSource
 from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.adapters.aws.tokens import DynamoRecords, DynamoTaskTokens
+from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.adapters.github import GitHubSource, UrllibHttpClient
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.functions import LocalFunctionInvoker, load_callable
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.secrets import EnvironmentSecretStore
+from stepline.adapters.local.tokens import FileTaskTokens
 from stepline.ports import (
     ArtifactStore,
     BuildService,
@@ -37,10 +39,12 @@ from stepline.ports import (
     SecretStore,
     TaskCallbacks,
     TaskTokens,
+    Workflows,
 )
 from stepline.settings import require, settings
 
 _local_callbacks: list[TaskCallbacks] = []
+_local_workflows: list[Workflows] = []
 
 
 def install_local_callbacks(callbacks: TaskCallbacks) -> None:
@@ -48,11 +52,17 @@ def install_local_callbacks(callbacks: TaskCallbacks) -> None:
     _local_callbacks[:] = [callbacks]
 
 
+def install_local_workflows(workflows: Workflows) -> None:
+    """The local runtime says where user state machines run (its own engine)."""
+    _local_workflows[:] = [workflows]
+
+
 def reset() -> None:
     """Forget every built adapter and the settings (tests change the environment)."""
     for cached in (settings, aws_client, artifact_store, secret_store, task_tokens, build_service, records):
         cached.cache_clear()
     _local_callbacks.clear()
+    _local_workflows.clear()
 
 
 def client(service: str) -> Any:
@@ -92,6 +102,8 @@ def source_provider(provider: str) -> SourceProvider:
 
 @lru_cache(maxsize=1)
 def task_tokens() -> TaskTokens:
+    if settings().runtime == "local":
+        return FileTaskTokens(settings().data / "tokens")
     return DynamoTaskTokens(client("dynamodb"), require(settings().task_tokens_table, "TASK_TOKENS_TABLE"))
 
 
@@ -134,3 +146,13 @@ def function_invoker() -> FunctionInvoker:
         }
         return LocalFunctionInvoker(mapping)
     return LambdaInvoker(client("lambda"))
+
+
+def workflows() -> Workflows:
+    if settings().runtime == "local":
+        if not _local_workflows:
+            raise ConfigurationError(
+                "no local engine runs state machines here: run the pipeline with stepline run or serve"
+            )
+        return _local_workflows[0]
+    return StepFunctionsWorkflows(client("stepfunctions"))

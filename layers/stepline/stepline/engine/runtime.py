@@ -56,6 +56,7 @@ from stepline.engine.integrations import (
 )
 from stepline.engine.paths import PathNotFound, ResultPathError, place_result
 from stepline.engine.store import Store, dumps
+from stepline.observability import logger
 
 DEFAULT_TASK_TIMEOUT = 99_999_999  # Step Functions' default TimeoutSeconds
 MAX_GROUP = 64  # steps committed together at most, bounding what a crash makes the engine redo
@@ -189,6 +190,8 @@ class Engine:
         self._inflight = 0
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stepline-task") if workers else None
         self.transitions = 0
+        self._finished: list[str] = []
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
         self._recover()
 
     # ------------------------------------------------------------------ state machines ----
@@ -368,6 +371,7 @@ class Engine:
                     self._event(execution, None, "ExecutionAborted", "executionAbortedEventDetails", details)
                     self._end_execution(execution, "ABORTED", error=error, cause=cause)
         self._notify()
+        self._tell_listeners()
         return {"stopDate": _datetime(now)}
 
     # ------------------------------------------------------------------ callbacks ---------
@@ -418,6 +422,23 @@ class Engine:
                 self._touch(frame)
         self._notify()
 
+    def on_finished(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``listener`` with each execution's description once it ends (as EventBridge would)."""
+        self._listeners.append(listener)
+
+    def _tell_listeners(self) -> None:
+        while True:
+            with self._lock:
+                if not self._finished:
+                    return
+                arn = self._finished.pop(0)
+            described = self.describe_execution(arn)
+            for listener in self._listeners:
+                try:
+                    listener(described)
+                except Exception:  # a listener's fault must not stop the engine
+                    logger.exception("an execution listener failed", extra={"execution": arn})
+
     # ------------------------------------------------------------------ running -----------
 
     def run(
@@ -449,6 +470,8 @@ class Engine:
                     continue
             if invocation is not None:
                 self._dispatch(invocation)
+            if self._finished:
+                self._tell_listeners()
 
     def awaiting_outside(self) -> bool:
         """Only an outside answer (a task token, a heartbeat) or a task's timeout can move things now."""
@@ -1176,6 +1199,8 @@ class Engine:
         )
         self._cancel_frames(execution.arn)
         self._executions.pop(execution.arn, None)
+        if self._listeners:
+            self._finished.append(execution.arn)
         if execution.parent_frame is not None:
             parent = self._frames.get(execution.parent_frame)
             if parent is not None and parent.phase == "waiting_execution" and parent.data.get("child") == execution.arn:

@@ -13,12 +13,16 @@ starts as a nested execution (Step Functions on AWS, the embedded engine locally
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from stepline.actions.errors import ConfigurationError
+from stepline.actions.errors import ArtifactError, ConfigurationError
 from stepline.actions.request import ActionRequest
-from stepline.ports import LambdaFunctions, Records
+from stepline.archives import ArchiveError
+from stepline.ports import ArtifactNotFound, ArtifactStore, LambdaFunctions, Records, get_into
 
 _CANARY = re.compile(r"^Canary(\d+)Percent(\d+)Minutes?$")
 _LINEAR = re.compile(r"^Linear(\d+)PercentEvery(\d+)Minutes?$")
@@ -38,7 +42,29 @@ def plan_shift(strategy: str) -> tuple[list[int], int]:
     )
 
 
-def prepare(event: dict[str, Any], lambdas: LambdaFunctions, records: Records) -> dict[str, Any]:
+def _image_uri(store: ArtifactStore, reference: dict[str, str], label: str) -> str | None:
+    """An artifact holding imageDetail.json ({"ImageURI": ...}) deploys that container image."""
+    with tempfile.TemporaryDirectory(prefix="stepline-lambda-") as scratch:
+        folder = Path(scratch)
+        try:
+            get_into(store, reference, folder)
+        except (ArtifactNotFound, ArchiveError) as error:
+            raise ArtifactError(f"{label}: the input artifact: {error}") from None
+        detail = folder / "imageDetail.json"
+        if not detail.is_file():
+            return None
+        try:
+            uri = json.loads(detail.read_text(encoding="utf-8")).get("ImageURI")
+        except (json.JSONDecodeError, AttributeError):
+            uri = None
+        if not isinstance(uri, str) or not uri:
+            raise ArtifactError(f'{label}: imageDetail.json must be a JSON object with a string "ImageURI"')
+        return uri
+
+
+def prepare(
+    event: dict[str, Any], lambdas: LambdaFunctions, records: Records, store: ArtifactStore | None = None
+) -> dict[str, Any]:
     request = ActionRequest.model_validate(event)
     label = f"{request.stage}.{request.action.name}"
     key = f"{request.execution.id}/{label}"
@@ -58,7 +84,11 @@ def prepare(event: dict[str, Any], lambdas: LambdaFunctions, records: Records) -
         reference = request.artifacts.get(name)
         if reference is None:
             raise ConfigurationError(f"{label}: input artifact {name!r} was not produced in this execution")
-        lambdas.update_code(function, reference)
+        image = _image_uri(store, reference, label) if store is not None else None
+        if image:
+            lambdas.update_image(function, image)
+        else:
+            lambdas.update_code(function, reference)
         target = lambdas.publish(function, f"{request.pipeline} {request.execution.name}")
     previous = lambdas.alias_version(function, alias) if alias else ""
     if previous == target:
@@ -100,10 +130,12 @@ def rollback(plan: dict[str, Any], alarming: list[str], lambdas: LambdaFunctions
     }
 
 
-def run_step(event: dict[str, Any], lambdas: LambdaFunctions, records: Records) -> dict[str, Any]:
+def run_step(
+    event: dict[str, Any], lambdas: LambdaFunctions, records: Records, store: ArtifactStore | None = None
+) -> dict[str, Any]:
     step = event.get("step")
     if step == "prepare":
-        return prepare(event["request"], lambdas, records)
+        return prepare(event["request"], lambdas, records, store)
     if step == "shift":
         return shift(event["plan"], lambdas)
     if step == "check":

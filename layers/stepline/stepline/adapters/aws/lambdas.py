@@ -35,6 +35,17 @@ class AwsLambdaFunctions:
         except WaiterError as error:
             raise TransientActionError(f"the code update of {function!r} did not finish: {error}") from None
 
+    def update_image(self, function: str, image_uri: str) -> None:
+        try:
+            self.client.update_function_code(FunctionName=function, ImageUri=image_uri)
+            self.client.get_waiter("function_updated").wait(
+                FunctionName=function, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
+            )
+        except ClientError as error:
+            raise _lambda_error(error, function) from None
+        except WaiterError as error:
+            raise TransientActionError(f"the image update of {function!r} did not finish: {error}") from None
+
     def publish(self, function: str, description: str) -> str:
         try:
             return str(self.client.publish_version(FunctionName=function, Description=description[:256])["Version"])

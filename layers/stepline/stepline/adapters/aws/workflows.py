@@ -1,0 +1,33 @@
+"""Starting and reading Step Functions executions on AWS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stepline.actions.errors import ConfigurationError, TransientActionError
+
+
+class StepFunctionsWorkflows:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def start(self, state_machine_arn: str, name: str, payload: str) -> str:
+        try:
+            return str(
+                self.client.start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)["executionArn"]
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ExecutionAlreadyExists":
+                raise ConfigurationError(f"an execution named {name!r} already exists with another input") from None
+            if code in {"StateMachineDoesNotExist", "InvalidArn"}:
+                raise ConfigurationError(f"state machine {state_machine_arn!r} does not exist") from None
+            if code in {"ThrottlingException", "ExecutionLimitExceeded"}:
+                raise TransientActionError(f"Step Functions could not start {name!r} now: {code}") from None
+            raise ConfigurationError(f"Step Functions refused to start {name!r}: {code}") from None
+
+    def describe(self, execution_arn: str) -> dict[str, object]:
+        described: dict[str, object] = self.client.describe_execution(executionArn=execution_arn)
+        return described

@@ -1,0 +1,39 @@
+"""State machines on the embedded engine, and their ends as EventBridge would report them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepline.actions.errors import ConfigurationError
+from stepline.engine import Engine, EngineError
+
+
+class EngineWorkflows:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self, state_machine_arn: str, name: str, payload: str) -> str:
+        try:
+            return str(self.engine.start_execution(state_machine_arn, name, payload)["executionArn"])
+        except EngineError as error:
+            raise ConfigurationError(error.message) from None
+
+    def describe(self, execution_arn: str) -> dict[str, object]:
+        return self.engine.describe_execution(execution_arn)
+
+
+def status_change_event(described: dict[str, Any]) -> dict[str, Any]:
+    """A finished execution in the shape of "Step Functions Execution Status Change"."""
+    detail = {
+        "executionArn": described["executionArn"],
+        "stateMachineArn": described["stateMachineArn"],
+        "name": described["name"],
+        "status": described["status"],
+        "input": described.get("input"),
+        "output": described.get("output"),
+        "inputDetails": {"included": True},
+        "outputDetails": {"included": True},
+        "error": described.get("error"),
+        "cause": described.get("cause"),
+    }
+    return {"detail-type": "Step Functions Execution Status Change", "source": "aws.states", "detail": detail}
