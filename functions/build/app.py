@@ -24,5 +24,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result = run_local_build(request, artifact_store(), local)
         task_callbacks().succeed(request.task_token or "", result)
         return {"status": "SUCCEEDED"}
-    build_id = start_codebuild(request, build_service(), task_tokens(), current.artifact_bucket, current.commands_project)
+    build_id = start_codebuild(
+        request, build_service(), task_tokens(), current.artifact_bucket, current.commands_project
+    )
     return {"buildId": build_id}

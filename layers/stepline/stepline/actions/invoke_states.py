@@ -18,16 +18,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stepline.actions.artifacts import fetched_input
 from stepline.actions.errors import ArtifactError, ConfigurationError
 from stepline.actions.request import ActionRequest, action_result
-from stepline.archives import ArchiveError
 from stepline.ports import (
-    ArtifactNotFound,
     ArtifactStore,
     TaskCallbacks,
     TaskTokens,
     Workflows,
-    get_into,
     put_directory,
 )
 
@@ -75,16 +73,7 @@ def start_state_machine(request: ActionRequest, workflows: Workflows, store: Art
 def _read_input_file(request: ActionRequest, store: ArtifactStore, path: str, label: str) -> str:
     if not request.action.input_artifacts:
         raise ConfigurationError(f"{label}: InputType FilePath needs an input artifact holding {path}")
-    name = request.action.input_artifacts[0].name
-    reference = request.artifacts.get(name)
-    if reference is None:
-        raise ArtifactError(f"{label}: input artifact {name!r} was not produced in this execution")
-    with tempfile.TemporaryDirectory(prefix="stepline-input-") as scratch:
-        folder = Path(scratch)
-        try:
-            get_into(store, reference, folder)
-        except (ArtifactNotFound, ArchiveError) as error:
-            raise ArtifactError(f"{label}: input artifact {name!r}: {error}") from None
+    with fetched_input(request, store, label) as (name, folder):
         file = (folder / path).resolve()
         if folder.resolve() not in file.parents or not file.is_file():
             raise ArtifactError(f"{label}: {path} is not in input artifact {name!r}")

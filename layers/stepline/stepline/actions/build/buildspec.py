@@ -141,7 +141,12 @@ class Buildspec(_Model):
 
 
 _KNOWN = sorted(
-    {alias or name for model in (Buildspec, Env, Phases, Phase, Artifacts) for name, field in model.model_fields.items() for alias in [field.alias]}
+    {
+        alias or name
+        for model in (Buildspec, Env, Phases, Phase, Artifacts)
+        for name, field in model.model_fields.items()
+        for alias in [field.alias]
+    }
 )
 
 
@@ -151,7 +156,9 @@ def parse_buildspec(text: str, source: str) -> Buildspec:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise BuildspecError(source, [Problem("", f"is not valid YAML: {where}{getattr(error, 'problem', error)}")]) from None
+        raise BuildspecError(
+            source, [Problem("", f"is not valid YAML: {where}{getattr(error, 'problem', error)}")]
+        ) from None
     if not isinstance(document, dict):
         raise BuildspecError(source, [Problem("", "must be a YAML mapping with version and phases")])
     try:

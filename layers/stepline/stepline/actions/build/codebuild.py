@@ -32,7 +32,9 @@ def start_codebuild(
     request: ActionRequest, builds: BuildService, tokens: TaskTokens, bucket: str, commands_project: str | None = None
 ) -> str:
     if request.task_token is None:
-        raise ConfigurationError(f"{request.stage}.{request.action.name}: a build waits for a task token, and none came")
+        raise ConfigurationError(
+            f"{request.stage}.{request.action.name}: a build waits for a task token, and none came"
+        )
     configuration = request.configuration()
     action = request.action
     label = f"{request.stage}.{action.name}"
@@ -54,7 +56,9 @@ def start_codebuild(
         "idempotencyToken": hashlib.sha256(f"{request.execution.id}/{label}".encode()).hexdigest()[:64],
     }
     if not parameters["projectName"]:
-        raise ConfigurationError(f"{label}: no CodeBuild project runs Commands actions ({COMMANDS_PROJECT_SETTING} is unset)")
+        raise ConfigurationError(
+            f"{label}: no CodeBuild project runs Commands actions ({COMMANDS_PROJECT_SETTING} is unset)"
+        )
     if len(ordered) > 1:
         parameters["secondarySourcesOverride"] = [
             {"type": "S3", "location": location, "sourceIdentifier": name} for name, location in ordered[1:]
@@ -97,7 +101,9 @@ def _artifact(bucket: str, folder: str, name: str) -> dict[str, Any]:
 def _environment(configuration: dict[str, str], declared: list[Any]) -> list[dict[str, str]]:
     entries = json.loads(configuration["EnvironmentVariables"]) if configuration.get("EnvironmentVariables") else []
     entries += [variable.model_dump() for variable in declared]
-    return [{"name": str(e["name"]), "value": str(e["value"]), "type": str(e.get("type", "PLAINTEXT"))} for e in entries]
+    return [
+        {"name": str(e["name"]), "value": str(e["value"]), "type": str(e.get("type", "PLAINTEXT"))} for e in entries
+    ]
 
 
 def _commands_buildspec(request: ActionRequest) -> str:
@@ -140,7 +146,9 @@ class BuildStateChange(BaseModel):
     detail: BuildStateDetail
 
 
-def finish_codebuild(event: BuildStateChange, builds: BuildService, tokens: TaskTokens, callbacks: TaskCallbacks) -> str:
+def finish_codebuild(
+    event: BuildStateChange, builds: BuildService, tokens: TaskTokens, callbacks: TaskCallbacks
+) -> str:
     """Answer the task waiting for this build; returns what was done, for the log."""
     detail = event.detail
     if detail.build_status not in FINISHED:
@@ -159,7 +167,11 @@ def finish_codebuild(event: BuildStateChange, builds: BuildService, tokens: Task
         callbacks.succeed(token, action_result(artifacts if isinstance(artifacts, dict) else {}, exported))
         return f"succeeded: {record.get('action')} (build {build_id})"
     failed = next(
-        (phase for phase in detail.additional_information.phases if phase.phase_status in {"FAILED", "TIMED_OUT", "FAULT", "STOPPED"}),
+        (
+            phase
+            for phase in detail.additional_information.phases
+            if phase.phase_status in {"FAILED", "TIMED_OUT", "FAULT", "STOPPED"}
+        ),
         None,
     )
     where = f"phase {failed.phase_type} {failed.phase_status}" if failed else f"build {detail.build_status}"

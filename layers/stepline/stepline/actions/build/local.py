@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stepline.actions.artifacts import fetch_into
 from stepline.actions.build.buildspec import (
     Artifacts,
     ArtifactSpec,
@@ -35,8 +36,8 @@ from stepline.actions.build.runner import (
 )
 from stepline.actions.errors import ArtifactError, BuildFailedError, ConfigurationError
 from stepline.actions.request import ActionRequest, action_result
-from stepline.archives import ArchiveError, pack_entries
-from stepline.ports import ArtifactNotFound, ArtifactStore, get_into
+from stepline.archives import pack_entries
+from stepline.ports import ArtifactStore
 
 
 @dataclass
@@ -94,19 +95,13 @@ def _fetch_inputs(
     names = [artifact.name for artifact in request.action.input_artifacts]
     primary_name = configuration.get("PrimarySource") or names[0]
     if primary_name not in names:
-        raise ConfigurationError(f"{label}: PrimarySource {primary_name!r} is not one of the input artifacts ({', '.join(names)})")
+        raise ConfigurationError(
+            f"{label}: PrimarySource {primary_name!r} is not one of the input artifacts ({', '.join(names)})"
+        )
     folders: dict[str, Path] = {}
     for name in names:
-        reference = request.artifacts.get(name)
-        if reference is None:
-            raise ArtifactError(f"{label}: input artifact {name!r} was not produced in this execution")
         folder = workspace / ("src" if name == primary_name else f"src-{name}")
-        try:
-            get_into(store, reference, folder)
-        except ArtifactNotFound as error:
-            raise ArtifactError(f"{label}: input artifact {name!r}: {error}") from None
-        except ArchiveError as error:
-            raise ArtifactError(f"{label}: input artifact {name!r}: {error}") from None
+        fetch_into(request, store, name, folder, label)
         folders[name] = folder
     primary = folders.pop(primary_name)
     return primary, folders
@@ -154,13 +149,17 @@ def _environment(
             environment[name] = value
         elif kind == "SECRETS_MANAGER":
             if settings.secrets is None:
-                raise ConfigurationError(f"{label}: {name} is a SECRETS_MANAGER variable, but no secret store is configured")
+                raise ConfigurationError(
+                    f"{label}: {name} is a SECRETS_MANAGER variable, but no secret store is configured"
+                )
             try:
                 environment[name] = settings.secrets(value)
             except LookupError as error:
                 raise ConfigurationError(f"{label}: {name}: {error}") from None
         else:
-            raise ConfigurationError(f"{label}: {name} is a {kind} variable; local builds read PLAINTEXT and SECRETS_MANAGER")
+            raise ConfigurationError(
+                f"{label}: {name} is a {kind} variable; local builds read PLAINTEXT and SECRETS_MANAGER"
+            )
     return environment
 
 
@@ -180,7 +179,9 @@ def _pack_outputs(
         return {}
     specs: dict[str, ArtifactSpec] = {}
     if buildspec.artifacts is None:
-        raise ArtifactError(f"{label}: the buildspec has no artifacts section, but the action outputs {', '.join(outputs)}")
+        raise ArtifactError(
+            f"{label}: the buildspec has no artifacts section, but the action outputs {', '.join(outputs)}"
+        )
     specs[outputs[0]] = buildspec.artifacts
     for name in outputs[1:]:
         secondary = buildspec.artifacts.secondary_artifacts.get(name)

@@ -170,7 +170,7 @@ def _script(spec: Buildspec, status_file: Path) -> str:
         label = PHASE_NAMES[name]
         if phase is None:
             continue
-        lines += [f"if [ $__stop = 0 ]; then", f"  __mark PHASE {label}", "  __ok=1"]
+        lines += ["if [ $__stop = 0 ]; then", f"  __mark PHASE {label}", "  __ok=1"]
         for index, command in enumerate(phase.commands):
             lines += _command_lines(label, f"c{index}", command, guard=True)
         for index, command in enumerate(phase.finally_):
@@ -185,9 +185,8 @@ def _script(spec: Buildspec, status_file: Path) -> str:
         lines.append("fi")
     for variable in spec.env.exported_variables:
         quoted = shlex.quote(variable)
-        lines.append(
-            f'if [ -n "${{{variable}+set}}" ]; then __mark VAR {quoted} "$(printf %s "${{{variable}}}" | base64 | tr -d "\\n")"; fi'
-        )
+        encoded = f'"$(printf %s "${{{variable}}}" | base64 | tr -d "\\n")"'
+        lines.append(f'if [ -n "${{{variable}+set}}" ]; then __mark VAR {quoted} {encoded}; fi')
     lines.append("__mark DONE")
     return "\n".join(lines) + "\n"
 

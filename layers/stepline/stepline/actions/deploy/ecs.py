@@ -11,23 +11,20 @@ A retried attempt finds what the first one registered and deploys that: no secon
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stepline.actions.artifacts import fetched_input
 from stepline.actions.errors import ArtifactError, ConfigurationError
 from stepline.actions.request import ActionRequest, action_result
-from stepline.archives import ArchiveError
 from stepline.ports import (
-    ArtifactNotFound,
     ArtifactStore,
     ContainerService,
     Records,
     TaskCallbacks,
     TaskTokens,
-    get_into,
 )
 
 # CodePipeline's limit on the image definitions file.
@@ -132,16 +129,7 @@ def deploy_ecs(
 
 
 def _images(request: ActionRequest, store: ArtifactStore, file_name: str, label: str) -> dict[str, str]:
-    artifact = request.action.input_artifacts[0].name
-    reference = request.artifacts.get(artifact)
-    if reference is None:
-        raise ArtifactError(f"{label}: input artifact {artifact!r} was not produced in this execution")
-    with tempfile.TemporaryDirectory(prefix="stepline-deploy-") as scratch:
-        folder = Path(scratch)
-        try:
-            get_into(store, reference, folder)
-        except (ArtifactNotFound, ArchiveError) as error:
-            raise ArtifactError(f"{label}: input artifact {artifact!r}: {error}") from None
+    with fetched_input(request, store, label) as (artifact, folder):
         return read_image_definitions(folder, file_name, f"{label} ({artifact})")
 
 

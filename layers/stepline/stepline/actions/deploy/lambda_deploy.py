@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
+from stepline.actions.artifacts import fetched_input
 from stepline.actions.errors import ArtifactError, ConfigurationError
 from stepline.actions.request import ActionRequest
-from stepline.archives import ArchiveError
-from stepline.ports import ArtifactNotFound, ArtifactStore, LambdaFunctions, Records, get_into
+from stepline.ports import ArtifactStore, LambdaFunctions, Records
 
 _CANARY = re.compile(r"^Canary(\d+)Percent(\d+)Minutes?$")
 _LINEAR = re.compile(r"^Linear(\d+)PercentEvery(\d+)Minutes?$")
@@ -42,14 +40,9 @@ def plan_shift(strategy: str) -> tuple[list[int], int]:
     )
 
 
-def _image_uri(store: ArtifactStore, reference: dict[str, str], label: str) -> str | None:
+def _image_uri(request: ActionRequest, store: ArtifactStore, label: str) -> str | None:
     """An artifact holding imageDetail.json ({"ImageURI": ...}) deploys that container image."""
-    with tempfile.TemporaryDirectory(prefix="stepline-lambda-") as scratch:
-        folder = Path(scratch)
-        try:
-            get_into(store, reference, folder)
-        except (ArtifactNotFound, ArchiveError) as error:
-            raise ArtifactError(f"{label}: the input artifact: {error}") from None
+    with fetched_input(request, store, label) as (_, folder):
         detail = folder / "imageDetail.json"
         if not detail.is_file():
             return None
@@ -84,7 +77,7 @@ def prepare(
         reference = request.artifacts.get(name)
         if reference is None:
             raise ConfigurationError(f"{label}: input artifact {name!r} was not produced in this execution")
-        image = _image_uri(store, reference, label) if store is not None else None
+        image = _image_uri(request, store, label) if store is not None else None
         if image:
             lambdas.update_image(function, image)
         else:
