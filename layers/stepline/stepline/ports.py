@@ -9,9 +9,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from stepline.archives import DEFAULT_LIMITS, Limits, pack_directory, unpack
+
+if TYPE_CHECKING:
+    from stepline.actions.approval import Approval
+    from stepline.triggers.github import GitHubPush
 
 ArtifactRef = Mapping[str, str]
 
@@ -68,6 +72,46 @@ class Records(Protocol):
     def get(self, key: str) -> dict[str, object] | None: ...
 
     def put(self, key: str, record: Mapping[str, object]) -> None: ...
+
+
+class Approvals(Protocol):
+    """Approvals and the task tokens they answer; a decision is written once, from Pending."""
+
+    def put(self, approval: Approval, token: str) -> None:
+        """Store (or, for a retried request, replace) a pending approval."""
+        ...
+
+    def get(self, approval_id: str) -> tuple[Approval, str] | None: ...
+
+    def settle(self, decided: Approval) -> bool:
+        """Write the decision if the approval is still Pending; False when it no longer is."""
+        ...
+
+    def pending(self) -> list[Approval]: ...
+
+
+class Notifier(Protocol):
+    def publish(self, target: str, subject: str, message: Mapping[str, object]) -> None:
+        """Tell people: ``target`` is the action's NotificationArn (empty: the default channel)."""
+        ...
+
+
+class Deliveries(Protocol):
+    """Webhook delivery ids already taken, so GitHub's redeliveries start nothing twice."""
+
+    def first_time(self, delivery: str) -> bool: ...
+
+    def forget(self, delivery: str) -> None:
+        """Undo first_time when handling failed, so a redelivery is tried again."""
+        ...
+
+
+class Pushes(Protocol):
+    """Where verified pushes go: the trigger logic decides which pipelines they start."""
+
+    def received(self, push: GitHubPush) -> list[str]:
+        """The executions started (empty when no pipeline watches that branch)."""
+        ...
 
 
 class ContainerService(Protocol):

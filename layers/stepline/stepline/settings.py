@@ -21,6 +21,14 @@ class Settings(BaseModel):
     task_tokens_table: str = ""
     github_token_secret: str = "stepline/github-token"  # noqa: S105 - the secret's name, not its value
     commands_project: str | None = None
+    # Approvals and the HTTP API: where links point, where approvals live, which secrets sign.
+    api_url: str = "http://127.0.0.1:8080"
+    approvals_table: str = ""
+    notification_topic: str | None = None
+    notify_url: str | None = None
+    link_key_secret: str = "stepline/approval-link-key"  # noqa: S105 - names, not values
+    webhook_secret: str = "stepline/github-webhook-secret"  # noqa: S105
+    api_token_secret: str = "stepline/api-token"  # noqa: S105
     # Local runtime: where state, artifacts, workspaces and logs live, and mapped repositories.
     data: Path = Path(".stepline")
     base: Path = Path()
@@ -71,6 +79,13 @@ def settings() -> Settings:
             task_tokens_table=environment.get("TASK_TOKENS_TABLE", ""),
             github_token_secret=environment.get("GITHUB_TOKEN_SECRET", "stepline/github-token"),
             commands_project=environment.get("COMMANDS_PROJECT") or None,
+            api_url=environment.get("STEPLINE_API_URL", "http://127.0.0.1:8080"),
+            approvals_table=environment.get("APPROVALS_TABLE", ""),
+            notification_topic=environment.get("NOTIFICATION_TOPIC_ARN") or None,
+            notify_url=environment.get("STEPLINE_NOTIFY_URL") or None,
+            link_key_secret=environment.get("LINK_KEY_SECRET", "stepline/approval-link-key"),
+            webhook_secret=environment.get("GITHUB_WEBHOOK_SECRET", "stepline/github-webhook-secret"),
+            api_token_secret=environment.get("API_TOKEN_SECRET", "stepline/api-token"),
             data=Path(environment.get("STEPLINE_DATA", ".stepline")),
             base=Path(environment.get("STEPLINE_BASE", ".")),
             sources=_sources(environment.get("STEPLINE_SOURCES", ""), environment.get("STEPLINE_SOURCES_FILE")),

@@ -7,12 +7,18 @@ the callbacks that answer its engine's task tokens.
 
 from __future__ import annotations
 
+import secrets
+import time
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from stepline.actions.approval import LinkSigner
 from stepline.actions.errors import ConfigurationError
 from stepline.actions.source import LocalGitSources, SourceProvider
 from stepline.adapters.aws import aws_client
+from stepline.adapters.aws.approvals import DynamoApprovals, SnsNotifier
 from stepline.adapters.aws.artifacts import S3ArtifactStore
 from stepline.adapters.aws.codebuild import CodeBuildService
 from stepline.adapters.aws.ecs import EcsService
@@ -24,17 +30,23 @@ from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.adapters.aws.tokens import DynamoRecords, DynamoTaskTokens
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.adapters.github import GitHubSource, UrllibHttpClient
+from stepline.adapters.local.approvals import SqliteApprovals
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.functions import LocalFunctionInvoker, load_callable
+from stepline.adapters.local.notifications import TerminalNotifier
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.secrets import EnvironmentSecretStore
 from stepline.adapters.local.tokens import FileTaskTokens
 from stepline.ports import (
+    Approvals,
     ArtifactStore,
     BuildService,
     ContainerService,
+    Deliveries,
     FunctionInvoker,
     LambdaFunctions,
+    Notifier,
+    Pushes,
     Records,
     SecretStore,
     TaskCallbacks,
@@ -45,6 +57,32 @@ from stepline.settings import require, settings
 
 _local_callbacks: list[TaskCallbacks] = []
 _local_workflows: list[Workflows] = []
+_clocks: list[Callable[[], float]] = []
+_pushes: list[Pushes] = []
+
+
+def install_clock(clock: Callable[[], float]) -> None:
+    """Tests (and the local engine's driven clock) say what time approvals see."""
+    _clocks[:] = [clock]
+
+
+def clock() -> Callable[[], float]:
+    return _clocks[0] if _clocks else time.time
+
+
+def now() -> float:
+    return clock()()
+
+
+def install_pushes(pushes: Pushes) -> None:
+    """The trigger logic (or a test) says where verified GitHub pushes go."""
+    _pushes[:] = [pushes]
+
+
+def pushes() -> Pushes:
+    if not _pushes:
+        raise ConfigurationError("no trigger logic receives GitHub pushes in this process")
+    return _pushes[0]
 
 
 def install_local_callbacks(callbacks: TaskCallbacks) -> None:
@@ -59,10 +97,20 @@ def install_local_workflows(workflows: Workflows) -> None:
 
 def reset() -> None:
     """Forget every built adapter and the settings (tests change the environment)."""
-    for cached in (settings, aws_client, artifact_store, secret_store, task_tokens, build_service, records):
+    for cached in (
+        settings,
+        aws_client,
+        artifact_store,
+        secret_store,
+        task_tokens,
+        build_service,
+        records,
+        _approvals_store,
+        link_signer,
+    ):
         cached.cache_clear()
-    _local_callbacks.clear()
-    _local_workflows.clear()
+    for installed in (_local_callbacks, _local_workflows, _clocks, _pushes):
+        installed.clear()
 
 
 def client(service: str) -> Any:
@@ -156,3 +204,59 @@ def workflows() -> Workflows:
             )
         return _local_workflows[0]
     return StepFunctionsWorkflows(client("stepfunctions"))
+
+
+@lru_cache(maxsize=1)
+def _approvals_store() -> SqliteApprovals | DynamoApprovals:
+    if settings().runtime == "local":
+        return SqliteApprovals(settings().data / "approvals.sqlite")
+    return DynamoApprovals(client("dynamodb"), require(settings().approvals_table, "APPROVALS_TABLE"))
+
+
+def approvals() -> Approvals:
+    return _approvals_store()
+
+
+def deliveries() -> Deliveries:
+    return _approvals_store()
+
+
+def notifier() -> Notifier:
+    if settings().runtime == "local":
+        return TerminalNotifier(webhook_url=settings().notify_url)
+    return SnsNotifier(client("sns"), settings().notification_topic)
+
+
+def _local_secret(name: str, file: Path) -> str:
+    """A secret from the store, or one made once for this machine (0600) so serve just works."""
+    try:
+        return secret_store().get(name)
+    except LookupError:
+        pass
+    if not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        partial = file.with_suffix(".partial")
+        partial.touch(mode=0o600)
+        partial.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        partial.replace(file)
+    return file.read_text(encoding="utf-8").strip()
+
+
+@lru_cache(maxsize=1)
+def link_signer() -> LinkSigner:
+    current = settings()
+    if current.runtime == "local":
+        return LinkSigner(_local_secret(current.link_key_secret, current.data / "link-key").encode())
+    return LinkSigner(secret_store().get(current.link_key_secret).encode())
+
+
+def api_token() -> str:
+    """The bearer token of the JSON API (stepline approve/reject)."""
+    current = settings()
+    if current.runtime == "local":
+        return _local_secret(current.api_token_secret, current.data / "api-token")
+    return secret_store().get(current.api_token_secret)
+
+
+def webhook_secret() -> str:
+    return secret_store().get(settings().webhook_secret)

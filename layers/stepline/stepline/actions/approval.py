@@ -1,0 +1,200 @@
+"""Manual approvals: a request stores the task token out of sight and sends a signed review
+link; a decision, made once, answers the token.
+
+The link carries the approval's id, an expiry and an HMAC over both — never the task token,
+which only the approvals store and Step Functions ever see. A decision is a conditional write
+from Pending, so two reviewers (or a double click) cannot both decide.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from stepline.actions.errors import ConfigurationError
+from stepline.actions.request import ActionRequest
+from stepline.ports import Approvals, Notifier, TaskCallbacks
+
+DEFAULT_TIMEOUT_MINUTES = 7 * 24 * 60
+SUMMARY_LIMIT = 512  # PutApprovalResult's summary cap
+Status = Literal["Pending", "Approved", "Rejected"]
+Clock = Callable[[], float]
+
+
+class Approval(BaseModel):
+    """One approval as the review page and the JSON API show it (no task token here)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    pipeline: str
+    execution_id: str
+    execution_name: str
+    stage: str
+    action: str
+    custom_data: str = ""
+    external_link: str = ""
+    commit: str = ""
+    requested_at: float
+    expires_at: float
+    status: Status = "Pending"
+    decided_by: str = ""
+    decided_at: float | None = None
+    comment: str = ""
+
+    def expired(self, now: float) -> bool:
+        return self.status == "Pending" and now >= self.expires_at
+
+
+def approval_id(pipeline: str, execution_name: str, stage: str, action: str) -> str:
+    """Deterministic, so a retried request task updates its approval instead of sending a second."""
+    digest = hashlib.sha256("\0".join((pipeline, execution_name, stage, action)).encode()).digest()
+    return base64.b32encode(digest[:15]).decode().lower()
+
+
+class LinkSigner:
+    """HMAC-SHA256 over the approval id and expiry: a link cannot be forged, altered or stretched."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ConfigurationError("the approval link key must be at least 16 bytes")
+        self.key = key
+
+    def _mac(self, purpose: str, *parts: str) -> str:
+        message = "\0".join((purpose, *parts)).encode()
+        return base64.urlsafe_b64encode(hmac.new(self.key, message, hashlib.sha256).digest()).decode().rstrip("=")
+
+    def sign(self, approval: str, expires_at: float) -> str:
+        expiry = str(int(expires_at))
+        return f"{expiry}.{self._mac('approval', approval, expiry)}"
+
+    def check(self, approval: str, signature: str, now: float) -> str | None:
+        """None when the signature is good and current; otherwise what is wrong with it."""
+        expiry, _, mac = signature.partition(".")
+        if not expiry.isdigit() or not mac:
+            return "the link's signature is malformed"
+        if not hmac.compare_digest(mac, self._mac("approval", approval, expiry)):
+            return "the link's signature does not match this approval"
+        if now >= int(expiry):
+            return "the link has expired"
+        return None
+
+    def csrf_token(self, approval: str, nonce: str) -> str:
+        """A double-submit token: the review page sets it as a cookie and in the form."""
+        return f"{nonce}.{self._mac('csrf', approval, nonce)}"
+
+    def csrf_ok(self, approval: str, form_token: str, cookie_token: str) -> bool:
+        nonce, _, _ = form_token.partition(".")
+        return bool(
+            nonce
+            and hmac.compare_digest(form_token, cookie_token)
+            and hmac.compare_digest(form_token, self.csrf_token(approval, nonce))
+        )
+
+
+def _commit(request: ActionRequest) -> str:
+    for variables in request.variables.values():
+        if commit := variables.get("CommitId"):
+            return commit
+    return ""
+
+
+def request_approval(
+    request: ActionRequest,
+    approvals: Approvals,
+    notifier: Notifier,
+    signer: LinkSigner,
+    base_url: str,
+    clock: Clock = time.time,
+) -> Approval:
+    """Store the approval with its token, then notify with the signed review link."""
+    if request.task_token is None:
+        raise ConfigurationError("an approval request needs the task token (.waitForTaskToken)")
+    configuration = request.configuration()
+    now = clock()
+    minutes = request.action.timeout_in_minutes or DEFAULT_TIMEOUT_MINUTES
+    approval = Approval(
+        id=approval_id(request.pipeline, request.execution.name, request.stage, request.action.name),
+        pipeline=request.pipeline,
+        execution_id=request.execution.id,
+        execution_name=request.execution.name,
+        stage=request.stage,
+        action=request.action.name,
+        custom_data=configuration.get("CustomData", ""),
+        external_link=configuration.get("ExternalEntityLink", ""),
+        commit=_commit(request),
+        requested_at=now,
+        expires_at=now + minutes * 60,
+    )
+    approvals.put(approval, request.task_token)
+    link = f"{base_url.rstrip('/')}/approvals/{approval.id}?sig={signer.sign(approval.id, approval.expires_at)}"
+    expires = datetime.fromtimestamp(approval.expires_at, UTC).isoformat(timespec="seconds")
+    notifier.publish(
+        configuration.get("NotificationArn", ""),
+        f"APPROVAL NEEDED: {approval.pipeline} {approval.stage}/{approval.action}",
+        {
+            "approval": {
+                "pipelineName": approval.pipeline,
+                "executionId": approval.execution_name,
+                "stageName": approval.stage,
+                "actionName": approval.action,
+                "expires": expires,
+                "externalEntityLink": approval.external_link,
+                "approvalReviewLink": link,
+                "customData": approval.custom_data,
+            }
+        },
+    )
+    return approval
+
+
+class DecisionRefused(Exception):
+    """A decision that changes nothing: already decided, expired, or unknown."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def decide(
+    approval_id: str,
+    approved: bool,
+    comment: str,
+    reviewer: str,
+    approvals: Approvals,
+    callbacks: TaskCallbacks,
+    clock: Clock = time.time,
+) -> Approval:
+    """Record the decision exactly once, then answer the waiting task."""
+    found = approvals.get(approval_id)
+    if found is None:
+        raise DecisionRefused(404, f"there is no approval {approval_id}")
+    approval, token = found
+    now = clock()
+    if approval.status != "Pending":
+        raise DecisionRefused(409, f"this approval was already {approval.status.lower()} by {approval.decided_by}")
+    if approval.expired(now):
+        raise DecisionRefused(410, "this approval expired; the stage has failed as expired")
+    summary = comment.strip()[:SUMMARY_LIMIT]
+    status: Status = "Approved" if approved else "Rejected"
+    decided = approval.model_copy(
+        update={"status": status, "decided_by": reviewer.strip() or "anonymous", "decided_at": now, "comment": summary}
+    )
+    if not approvals.settle(decided):
+        raise DecisionRefused(409, "this approval was decided a moment ago by someone else")
+    if approved:
+        at = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+        result = {"status": status, "summary": summary, "approvedBy": decided.decided_by, "approvedAt": at}
+        callbacks.succeed(token, {"artifacts": {}, "variables": {}, "approval": result})
+    else:
+        # A rejection fails the action (CodePipeline's semantics), the comment is the cause.
+        cause = f"rejected by {decided.decided_by}" + (f": {summary}" if summary else "")
+        callbacks.fail(token, "ApprovalRejected", cause)
+    return decided

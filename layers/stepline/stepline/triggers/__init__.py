@@ -1,0 +1,1 @@
+"""What starts pipelines: pushes from GitHub webhooks, CodeCommit events and local git."""
