@@ -14,8 +14,7 @@ from stepline import wiring
 from stepline.actions.approval import Approval, DecisionRefused, LinkSigner, decide
 from stepline.api.pages import SECURITY_HEADERS, decided_page, review_page
 from stepline.api.problems import ApiProblem
-from stepline.api.requests import cookie, form, require_bearer
-from stepline.settings import settings
+from stepline.api.requests import cookie, form, header, require_bearer
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 CSRF_COOKIE = "stepline_csrf"
@@ -66,7 +65,8 @@ def review(approval_id: str) -> Response[str]:
         CSRF_COOKIE,
         csrf,
         path=f"/approvals/{approval.id}",
-        secure=settings().api_url.startswith("https://"),
+        # API Gateway says https here; a loopback `stepline serve` is plain http.
+        secure=(header(router.current_event, "x-forwarded-proto") or "") == "https",
         http_only=True,
         same_site=SameSite.STRICT_MODE,
         max_age=3600,
