@@ -9,14 +9,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stepline.actions.approval import Approval
+from stepline.adapters.aws import conditional_check_failed
 
 # Kept a while after the longest approval (60 days) so a late link still finds its answer.
 TTL_SECONDS = 90 * 24 * 3600
 DELIVERY_TTL_SECONDS = 7 * 24 * 3600  # GitHub redelivers for days at most
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 class DynamoApprovals:
@@ -42,7 +39,7 @@ class DynamoApprovals:
                 ExpressionAttributeValues={":pending": {"S": "Pending"}},
             )
         except ClientError as error:
-            if not _conditional_failed(error):  # already decided: a retried request changes nothing
+            if not conditional_check_failed(error):  # already decided: a retried request changes nothing
                 raise
 
     def get(self, approval_id: str) -> tuple[Approval, str] | None:
@@ -68,7 +65,7 @@ class DynamoApprovals:
                 },
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True
@@ -93,7 +90,7 @@ class DynamoApprovals:
                 ConditionExpression="attribute_not_exists(id)",
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True

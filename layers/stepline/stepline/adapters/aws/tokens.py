@@ -9,6 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stepline.adapters.aws import conditional_check_failed
+
 # A token outlives any build or deployment that can complete it (CodeBuild caps builds at 36 h).
 TTL_SECONDS = 8 * 24 * 3600
 
@@ -39,7 +41,7 @@ class DynamoTaskTokens:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if conditional_check_failed(error):
                 return None  # unknown, or already claimed by an earlier delivery
             raise
         loaded: dict[str, object] = json.loads(answer["Attributes"]["record"]["S"])

@@ -13,19 +13,19 @@ class FileRecords:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def _path(self, key: str) -> Path:
+    def path_of(self, key: str) -> Path:
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
 
     def get(self, key: str) -> dict[str, object] | None:
         try:
-            loaded: dict[str, object] = json.loads(self._path(key).read_text(encoding="utf-8"))
+            loaded: dict[str, object] = json.loads(self.path_of(key).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         return loaded
 
     def put(self, key: str, record: Mapping[str, object]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._path(key)
+        path = self.path_of(key)
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(record), encoding="utf-8")
         os.replace(partial, path)

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from stepline.adapters.local.records import FileRecords
+
 
 class FileTaskTokens:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    """Remembered as records are (one atomically written file per key); claimed by rename."""
 
-    def _path(self, key: str) -> Path:
-        return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    def __init__(self, folder: Path) -> None:
+        self.records = FileRecords(folder)
 
     def remember(self, key: str, record: Mapping[str, object]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._path(key)
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(record), encoding="utf-8")
-        os.replace(partial, path)
+        self.records.put(key, record)
 
     def claim(self, key: str) -> dict[str, object] | None:
-        path = self._path(key)
+        path = self.records.path_of(key)
         claimed = path.with_suffix(".claimed")
         try:
             os.rename(path, claimed)  # atomic: a second claim finds nothing to rename
