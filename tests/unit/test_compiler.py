@@ -133,7 +133,40 @@ def test_every_action_retries_transient_errors_and_catches_everything_else() -> 
                 "arn:aws:states:::states:"
             ), name
             assert "States.ALL" not in task["Retry"][0]["ErrorEquals"], name
-            assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{name} failed"}]
+            # The last catch takes everything to the failure record; only approvals catch more.
+            assert task["Catch"][-1] == {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.error",
+                "Next": f"{name} failed",
+            }
+            if "Approval" not in task["Comment"]:
+                assert len(task["Catch"]) == 1, name
+
+
+def test_an_approval_nobody_decides_fails_as_expired() -> None:
+    # Given an approval with a 90-minute timeout
+    document = minimal()
+    document["stages"][1]["actions"] = [
+        {
+            "name": "Approve",
+            "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+            "timeoutInMinutes": 90,
+        }
+    ]
+    # When compiled
+    states = compiled(document)["States"]
+    # Then its timeout goes through an "expired" record to the usual failure record
+    assert states["Build.Approve"]["TimeoutSeconds"] == 5400
+    assert states["Build.Approve"]["Catch"][0] == {
+        "ErrorEquals": ["States.Timeout"],
+        "ResultPath": "$.error",
+        "Next": "Build.Approve expired",
+    }
+    expired = states["Build.Approve expired"]
+    assert expired["Result"]["Error"] == "ApprovalExpired"
+    assert "expired" in expired["Result"]["Cause"]
+    assert "90 minutes" in expired["Result"]["Cause"]
+    assert expired["Next"] == "Build.Approve failed"
 
 
 def test_failure_path_records_stage_action_and_error_and_ends_the_execution() -> None:

@@ -1,7 +1,8 @@
-"""The ``stepline`` command: validate, compile and draw pipelines, print the schema.
+"""The ``stepline`` command: validate, compile and draw pipelines, decide approvals, print the schema.
 
 Exit codes: 0 success, 2 bad input (an invalid pipeline, a missing file, a bad argument),
-1 an unexpected failure — reported in one line, never as a traceback.
+1 a failure (the API's refusal, an unreachable server, anything unexpected) — reported in
+one line, never as a traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any, TextIO
 from pydantic import TypeAdapter
 
 from stepline import __version__
+from stepline.approvals_cli import ApprovalCommandFailed
+from stepline.approvals_cli import add_commands as add_approval_commands
 from stepline.asl_cli import AslUsageError
 from stepline.asl_cli import add_commands as add_asl_commands
 from stepline.compiler import CompilationError, compile_checked
@@ -47,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, AslUsageError) as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ApprovalCommandFailed as error:
+        print(f"stepline: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("stepline: interrupted", file=sys.stderr)
         return 130
@@ -84,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     graph.set_defaults(handler=_graph)
 
     add_asl_commands(commands)
+    add_approval_commands(commands)
 
     schema = commands.add_parser("schema", help="print a JSON Schema of pipeline files, for editors")
     schema.set_defaults(handler=_schema)

@@ -130,7 +130,8 @@ def _listed(approval: Approval) -> dict[str, Any]:
 @router.get("/api/approvals")
 def pending() -> dict[str, Any]:
     require_bearer(router.current_event, wiring.api_token())
-    return {"approvals": [_listed(a) for a in wiring.approvals().pending()]}
+    now = wiring.now()
+    return {"approvals": [_listed(a) for a in wiring.approvals().pending() if not a.expired(now)]}
 
 
 @router.post("/api/approvals")

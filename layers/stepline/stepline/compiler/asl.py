@@ -42,6 +42,7 @@ INITIALIZE = "Initialize pipeline"
 SUCCEEDED = "Pipeline succeeded"
 FAILED = "Pipeline failed"
 FAILURE_ERROR = "ActionFailed"
+APPROVAL_EXPIRED = "ApprovalExpired"
 
 # Transient errors worth retrying, by integration (AWS's recommended set for Lambda tasks).
 # TransientActionError is what Stepline's own actions raise for a retryable condition.
@@ -208,10 +209,11 @@ class _Builder:
     def _add_single(self, stage: StageDeclaration, action: ActionDeclaration, name: str, following: str) -> None:
         failed = self.names.claim(f"{stage.name}.{action.name}", " failed")
         merge = self.names.claim(f"{stage.name}.{action.name}", " outputs")
-        task = self._task(stage, action, name, failed)
+        task, extra = self._task(stage, action, name, failed)
         task["ResultPath"] = "$.outcome"
         task["Next"] = merge
         self.states[name] = task
+        self.states.update(extra)
         self.states[failed] = {
             **_failure_record(stage, action),
             "ResultPath": "$.failure",
@@ -230,7 +232,7 @@ class _Builder:
             task_name = self.names.claim(f"{stage.name}.{action.name}")
             failed = self.names.claim(f"{stage.name}.{action.name}", " failed")
             stop = self.names.claim(f"{stage.name}.{action.name}", " stops the pipeline")
-            task = self._task(stage, action, task_name, failed)
+            task, extra = self._task(stage, action, task_name, failed)
             task["End"] = True
             record = _failure_record(stage, action)
             branches.append(
@@ -238,6 +240,7 @@ class _Builder:
                     "StartAt": task_name,
                     "States": {
                         task_name: task,
+                        **extra,
                         # The branch ends normally so sibling actions run to completion.
                         failed: {
                             "Type": "Pass",
@@ -267,7 +270,10 @@ class _Builder:
         self.states[check] = {"Type": "Choice", "Choices": choices, "Default": merge}
         self.states[merge] = _merge_state([f"$.group.a{i}" for i in range(len(actions))], following)
 
-    def _task(self, stage: StageDeclaration, action: ActionDeclaration, name: str, failed: str) -> dict[str, Any]:
+    def _task(
+        self, stage: StageDeclaration, action: ActionDeclaration, name: str, failed: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The action's Task state, and any states its failure path needs beside it."""
         provider = find_provider(action.action_type_id)
         if provider is None:  # validation refuses unknown providers before compilation
             raise CompilationError([f"{stage.name}.{action.name}: no provider {action.action_type_id}"])
@@ -309,16 +315,35 @@ class _Builder:
         variables: dict[str, Any] = {}
         if action.namespace:
             variables[f"{action.namespace}.$"] = f"{result_root}.variables"
-        return {
+        minutes = _timeout_minutes(action, provider)
+        catches: list[dict[str, Any]] = []
+        extra: dict[str, Any] = {}
+        if provider.category == "Approval":
+            # Nobody decided in time: CodePipeline reports the approval as expired, not as a
+            # bare States.Timeout, so the failure record says so.
+            expired = self.names.claim(f"{stage.name}.{action.name}", " expired")
+            extra[expired] = {
+                "Type": "Pass",
+                "Result": {
+                    "Error": APPROVAL_EXPIRED,
+                    "Cause": f"the approval expired: nobody approved or rejected it within {minutes} minutes",
+                },
+                "ResultPath": "$.error",
+                "Next": failed,
+            }
+            catches.append({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": expired})
+        catches.append({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed})
+        task = {
             "Type": "Task",
             "Comment": f"{action.action_type_id}: {provider.summary}.",
             "Resource": resource,
             "Parameters": parameters,
             "ResultSelector": {"artifacts.$": f"{result_root}.artifacts", "variables": variables},
-            "TimeoutSeconds": _timeout_minutes(action, provider) * 60,
+            "TimeoutSeconds": minutes * 60,
             "Retry": [{"ErrorEquals": _TRANSIENT_ERRORS[provider.integration], **RETRY_POLICY}],
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed}],
+            "Catch": catches,
         }
+        return task, extra
 
 
 def _timeout_minutes(action: ActionDeclaration, provider: Provider) -> int:

@@ -1,0 +1,95 @@
+"""``stepline approve|reject|approvals``: decide and list manual approvals through the JSON API.
+
+The API is the one a review link opens (``stepline serve`` locally, API Gateway on AWS), so a
+decision from the terminal is recorded exactly as one from the page: once, from Pending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from stepline import wiring
+from stepline.api.client import ApiClient, ApiRefused, ApiUnreachable
+from stepline.settings import settings
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+class ApprovalCommandFailed(Exception):
+    """The API refused the request, or could not be reached; the message says which."""
+
+
+def add_commands(commands: Any) -> None:
+    for verb, decision in (("approve", "Approved"), ("reject", "Rejected")):
+        command = commands.add_parser(verb, help=f"{verb} a manual approval an execution is waiting on")
+        command.add_argument("execution", metavar="EXECUTION", help="the execution's name (or ARN)")
+        command.add_argument("stage", metavar="STAGE")
+        command.add_argument("action", metavar="ACTION")
+        command.add_argument("--comment", default="", help="why (at most 512 characters); a rejection's cause")
+        command.add_argument("--pipeline", help="the pipeline, when executions of several share the name")
+        command.add_argument("--reviewer", help="who decides (default: your login name)")
+        _add_connection(command)
+        command.set_defaults(handler=decide, decision=decision)
+    listing = commands.add_parser("approvals", help="list the approvals waiting for a decision")
+    _add_connection(listing)
+    listing.set_defaults(handler=list_pending)
+
+
+def _add_connection(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--url",
+        help="the Stepline API (default: $STEPLINE_API_URL, else the local server http://127.0.0.1:8080)",
+    )
+
+
+def _client(args: argparse.Namespace) -> ApiClient:
+    # The token comes from the environment or the secret store, never the command line
+    # (other users can read a process's arguments).
+    token = os.environ.get("STEPLINE_API_TOKEN") or wiring.api_token()
+    return ApiClient(args.url or settings().api_url, token)
+
+
+def _call(client: ApiClient, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    try:
+        return client.call(method, path, body)
+    except ApiRefused as refused:
+        hint = " (check STEPLINE_API_TOKEN)" if refused.status == 401 else ""
+        raise ApprovalCommandFailed(f"{refused}{hint} [HTTP {refused.status}]") from None
+    except ApiUnreachable as unreachable:
+        raise ApprovalCommandFailed(f"{unreachable} (is `stepline serve` running, or STEPLINE_API_URL set?)") from None
+
+
+def decide(args: argparse.Namespace) -> int:
+    body = {
+        "execution": args.execution,
+        "stage": args.stage,
+        "action": args.action,
+        "decision": args.decision,
+        "comment": args.comment,
+        "reviewer": args.reviewer or getpass.getuser(),
+    }
+    if args.pipeline:
+        body["pipeline"] = args.pipeline
+    approval = _call(_client(args), "POST", "/api/approvals", body)["approval"]
+    print(
+        f"{approval['status'].lower()}: {approval['pipeline']} {approval['stage']}/{approval['action']} "
+        f"in {approval['execution_name']} by {approval['decided_by']}"
+    )
+    return EXIT_OK
+
+
+def list_pending(args: argparse.Namespace) -> int:
+    waiting = _call(_client(args), "GET", "/api/approvals")["approvals"]
+    if not waiting:
+        print("no approvals are waiting")
+    for approval in waiting:
+        expires = datetime.fromtimestamp(approval["expires_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
+        print(
+            f"{approval['execution_name']}  {approval['stage']} {approval['action']}  "
+            f"({approval['pipeline']}, expires {expires})"
+        )
+    return EXIT_OK
