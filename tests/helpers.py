@@ -143,3 +143,34 @@ def load_event(relative: str) -> dict[str, Any]:
     """A sample event from events/ — the same files `sam local invoke -e` uses."""
     loaded: dict[str, Any] = json.loads((EVENTS / relative).read_text())
     return loaded
+
+
+def watching(
+    name: str,
+    provider: str = "CodeCommit",
+    repository: str = "FriendReminders",
+    branch: str = "master",
+    push: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A valid V2 pipeline whose source action ("Source") reads ``repository``; with ``push``, a
+    trigger of those push filters on that action."""
+    key = {"CodeCommit": "RepositoryName", "CodeStarSourceConnection": "FullRepositoryId", "Git": "RepositoryUrl"}
+    configuration = {key[provider]: repository, "BranchName": branch}
+    if provider == "CodeStarSourceConnection":
+        configuration["ConnectionArn"] = "arn:aws:codeconnections:us-east-1:111122223333:connection/0a1b2c3d"
+    owner = "Custom" if provider == "Git" else "AWS"
+    document = pipeline(
+        ("Source", [action("Source", "Source", provider, owner, configuration=configuration, outputs=["Src"])]),
+        ("Build", [codebuild("Build", source="Src")]),
+        name=name,
+        **fields,
+    )
+    if push is not None:
+        document["triggers"] = [
+            {
+                "providerType": "CodeStarSourceConnection",
+                "gitConfiguration": {"sourceActionName": "Source", "push": push},
+            }
+        ]
+    return document

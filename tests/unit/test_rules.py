@@ -475,6 +475,11 @@ def test_a_trigger_with_branch_and_path_filters_is_fine() -> None:
             "triggers[0].gitConfiguration.push[0].branches",
             "needs includes or excludes",
         ),
+        (
+            {"push": [{"branches": {"includes": ["main", "release/[0-9"]}}]},
+            "triggers[0].gitConfiguration.push[0].branches.includes[1]",
+            "'release/[0-9': '[' at 8 is never closed",
+        ),
     ],
 )
 def test_bad_triggers(git: dict[str, Any], path: str, message: str) -> None:

@@ -14,13 +14,10 @@ from typing import Any
 
 from stepline import wiring
 from stepline.api.client import ApiClient, ApiRefused, ApiUnreachable
+from stepline.cli_support import CommandFailed
 from stepline.settings import settings
 
-EXIT_OK, EXIT_FAILED = 0, 1
-
-
-class ApprovalCommandFailed(Exception):
-    """The API refused the request, or could not be reached; the message says which."""
+EXIT_OK = 0
 
 
 def add_commands(commands: Any) -> None:
@@ -58,9 +55,9 @@ def _call(client: ApiClient, method: str, path: str, body: dict[str, Any] | None
         return client.call(method, path, body)
     except ApiRefused as refused:
         hint = " (check STEPLINE_API_TOKEN)" if refused.status == 401 else ""
-        raise ApprovalCommandFailed(f"{refused}{hint} [HTTP {refused.status}]") from None
+        raise CommandFailed(f"{refused}{hint} [HTTP {refused.status}]") from None
     except ApiUnreachable as unreachable:
-        raise ApprovalCommandFailed(f"{unreachable} (is `stepline serve` running, or STEPLINE_API_URL set?)") from None
+        raise CommandFailed(f"{unreachable} (is `stepline serve` running, or STEPLINE_API_URL set?)") from None
 
 
 def decide(args: argparse.Namespace) -> int:

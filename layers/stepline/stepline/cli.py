@@ -1,4 +1,4 @@
-"""The ``stepline`` command: validate, compile and draw pipelines, decide approvals, print the schema.
+"""The ``stepline`` command: validate, compile, draw and deploy pipelines, decide approvals.
 
 Exit codes: 0 success, 2 bad input (an invalid pipeline, a missing file, a bad argument),
 1 a failure (the API's refusal, an unreachable server, anything unexpected) — reported in
@@ -18,13 +18,14 @@ from typing import Any, TextIO
 from pydantic import TypeAdapter
 
 from stepline import __version__
-from stepline.approvals_cli import ApprovalCommandFailed
 from stepline.approvals_cli import add_commands as add_approval_commands
 from stepline.asl_cli import AslUsageError
 from stepline.asl_cli import add_commands as add_asl_commands
+from stepline.cli_support import CommandFailed
 from stepline.compiler import CompilationError, compile_checked
 from stepline.definition import DefinitionError, Report, check_file, load_valid_pipeline
 from stepline.definition.models import GetPipelineOutput, PipelineDeclaration
+from stepline.deploy_cli import add_commands as add_deploy_commands
 from stepline.graph import render_mermaid, render_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, AslUsageError) as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ApprovalCommandFailed as error:
+    except CommandFailed as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_asl_commands(commands)
     add_approval_commands(commands)
+    add_deploy_commands(commands)
 
     schema = commands.add_parser("schema", help="print a JSON Schema of pipeline files, for editors")
     schema.set_defaults(handler=_schema)

@@ -15,6 +15,7 @@ from stepline.archives import DEFAULT_LIMITS, Limits, pack_directory, unpack
 
 if TYPE_CHECKING:
     from stepline.actions.approval import Approval
+    from stepline.registry import RegisteredPipeline
     from stepline.triggers.github import GitHubPush
 
 ArtifactRef = Mapping[str, str]
@@ -114,6 +115,27 @@ class Pushes(Protocol):
         ...
 
 
+class Registry(Protocol):
+    """The pipelines a runtime knows: DynamoDB on AWS, SQLite on one machine."""
+
+    def put(self, entry: RegisteredPipeline) -> None:
+        """Register the pipeline, or replace its entry."""
+        ...
+
+    def get(self, name: str) -> RegisteredPipeline | None: ...
+
+    def all(self) -> list[RegisteredPipeline]: ...
+
+
+class ChangedPaths(Protocol):
+    """The files a push changed, asked of the repository when the event does not list them."""
+
+    def between(self, repository: str, old_commit: str, new_commit: str) -> set[str]:
+        """Paths added, modified or removed from ``old_commit`` to ``new_commit`` (every file in
+        ``new_commit`` when ``old_commit`` is empty: a new branch or tag)."""
+        ...
+
+
 class ContainerService(Protocol):
     def current_task_definition(self, cluster: str, service: str) -> dict[str, object]:
         """The task definition the service runs now, with its tags."""
@@ -164,6 +186,16 @@ class Workflows(Protocol):
         ...
 
     def describe(self, execution_arn: str) -> dict[str, object]: ...
+
+    def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
+        """Start an execution unless one of that name exists already (then None): a trigger
+        names executions after the event, so a redelivered event starts nothing."""
+        ...
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives execution ``name`` of a state machine."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
 def put_directory(

@@ -24,6 +24,7 @@ class Settings(BaseModel):
     # Approvals and the HTTP API: where links point, where approvals live, which secrets sign.
     api_url: str = "http://127.0.0.1:8080"
     approvals_table: str = ""
+    pipelines_table: str = ""
     notification_topic: str | None = None
     notify_url: str | None = None
     link_key_secret: str = "stepline/approval-link-key"  # noqa: S105 - names, not values
@@ -81,6 +82,7 @@ def settings() -> Settings:
             commands_project=environment.get("COMMANDS_PROJECT") or None,
             api_url=environment.get("STEPLINE_API_URL", "http://127.0.0.1:8080"),
             approvals_table=environment.get("APPROVALS_TABLE", ""),
+            pipelines_table=environment.get("PIPELINES_TABLE", ""),
             notification_topic=environment.get("NOTIFICATION_TOPIC_ARN") or None,
             notify_url=environment.get("STEPLINE_NOTIFY_URL") or None,
             link_key_secret=environment.get("LINK_KEY_SECRET", "stepline/approval-link-key"),

@@ -24,8 +24,9 @@ from stepline.adapters.aws.codebuild import CodeBuildService
 from stepline.adapters.aws.ecs import EcsService
 from stepline.adapters.aws.functions import LambdaInvoker
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
+from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
-from stepline.adapters.aws.sources import CodeCommitSource, S3ObjectSource
+from stepline.adapters.aws.sources import CodeCommitChangedPaths, CodeCommitSource, S3ObjectSource
 from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.adapters.aws.tokens import DynamoRecords, DynamoTaskTokens
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
@@ -33,14 +34,17 @@ from stepline.adapters.github import GitHubSource, UrllibHttpClient
 from stepline.adapters.local.approvals import SqliteApprovals
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.functions import LocalFunctionInvoker, load_callable
+from stepline.adapters.local.git import GitChangedPaths
 from stepline.adapters.local.notifications import TerminalNotifier
 from stepline.adapters.local.records import FileRecords
+from stepline.adapters.local.registry import SqliteRegistry
 from stepline.adapters.local.secrets import EnvironmentSecretStore
 from stepline.adapters.local.tokens import FileTaskTokens
 from stepline.ports import (
     Approvals,
     ArtifactStore,
     BuildService,
+    ChangedPaths,
     ContainerService,
     Deliveries,
     FunctionInvoker,
@@ -48,12 +52,14 @@ from stepline.ports import (
     Notifier,
     Pushes,
     Records,
+    Registry,
     SecretStore,
     TaskCallbacks,
     TaskTokens,
     Workflows,
 )
 from stepline.settings import require, settings
+from stepline.triggers.starting import PushesToPipelines
 
 _local_callbacks: list[TaskCallbacks] = []
 _local_workflows: list[Workflows] = []
@@ -80,9 +86,8 @@ def install_pushes(pushes: Pushes) -> None:
 
 
 def pushes() -> Pushes:
-    if not _pushes:
-        raise ConfigurationError("no trigger logic receives GitHub pushes in this process")
-    return _pushes[0]
+    """Verified GitHub pushes start the registered pipelines that match them."""
+    return _pushes[0] if _pushes else PushesToPipelines(registry(), workflows())
 
 
 def install_local_callbacks(callbacks: TaskCallbacks) -> None:
@@ -107,6 +112,7 @@ def reset() -> None:
         records,
         _approvals_store,
         link_signer,
+        registry,
     ):
         cached.cache_clear()
     for installed in (_local_callbacks, _local_workflows, _clocks, _pushes):
@@ -204,6 +210,22 @@ def workflows() -> Workflows:
             )
         return _local_workflows[0]
     return StepFunctionsWorkflows(client("stepfunctions"))
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    if settings().runtime == "local":
+        return SqliteRegistry(settings().data / "pipelines.sqlite")
+    return DynamoRegistry(client("dynamodb"), require(settings().pipelines_table, "PIPELINES_TABLE"))
+
+
+def changed_paths(provider: str) -> ChangedPaths | None:
+    """Who lists a push's changed files when its event does not (GitHub's push event does)."""
+    if provider == "CodeCommit":
+        return CodeCommitChangedPaths(client("codecommit"))
+    if provider == "Git":
+        return GitChangedPaths()
+    return None
 
 
 @lru_cache(maxsize=1)

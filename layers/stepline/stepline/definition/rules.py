@@ -28,6 +28,7 @@ from stepline.definition.variables import (
     RESERVED_NAMESPACES,
     references_in,
 )
+from stepline.triggers.globs import GlobError, compile_glob
 
 MIN_STAGES, MAX_STAGES = 2, 50
 MIN_ACTIONS_PER_STAGE, MAX_ACTIONS_PER_STAGE = 1, 50
@@ -463,8 +464,16 @@ def triggers(pipeline: PipelineDeclaration) -> Iterator[Problem]:
 
 
 def _empty_criteria(path: str, criteria: FilterCriteria | None) -> Iterator[Problem]:
-    if criteria is not None and not criteria.includes and not criteria.excludes:
+    if criteria is None:
+        return
+    if not criteria.includes and not criteria.excludes:
         yield Problem(path, "needs includes or excludes")
+    for side in ("includes", "excludes"):
+        for index, pattern in enumerate(getattr(criteria, side) or []):
+            try:
+                compile_glob(pattern)
+            except GlobError as error:
+                yield Problem(f"{path}.{side}[{index}]", str(error))
 
 
 @rule

@@ -12,7 +12,10 @@ from botocore.exceptions import ClientError
 @lru_cache(maxsize=16)
 def aws_client(service: str, region: str) -> Any:
     """One client per service and Region, built once and reused across invocations."""
-    return boto3.client(service, region_name=region)
+    # Typed as Any: with boto3-stubs installed (aws-sam-cli brings them) the overloads want a
+    # literal service name, and every adapter already narrows what it calls.
+    make: Any = boto3.client
+    return make(service, region_name=region)
 
 
 def conditional_check_failed(error: ClientError) -> bool:

@@ -143,3 +143,29 @@ def _git_date(text: str) -> str:
         return datetime.fromtimestamp(int(seconds), UTC).astimezone(zone).isoformat()
     except (ValueError, IndexError):
         return text
+
+
+class CodeCommitChangedPaths:
+    """The ChangedPaths port on CodeCommit's GetDifferences (paged; both sides of renames)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def between(self, repository: str, old_commit: str, new_commit: str) -> set[str]:
+        parameters: dict[str, str] = {"repositoryName": repository, "afterCommitSpecifier": new_commit}
+        if old_commit:
+            parameters["beforeCommitSpecifier"] = old_commit
+        paths: set[str] = set()
+        try:
+            while True:
+                page = self.client.get_differences(**parameters)
+                for difference in page.get("differences", []):
+                    for side in ("beforeBlob", "afterBlob"):
+                        path = difference.get(side, {}).get("path")
+                        if path:
+                            paths.add(path)
+                if not page.get("NextToken"):
+                    return paths
+                parameters["NextToken"] = page["NextToken"]
+        except ClientError as error:
+            raise _codecommit_error(error, repository, "") from None

@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stepline.actions.errors import ConfigurationError, TransientActionError
+from stepline.ports import execution_arn
 
 
 class StepFunctionsWorkflows:
@@ -27,6 +28,24 @@ class StepFunctionsWorkflows:
             if code in {"ThrottlingException", "ExecutionLimitExceeded"}:
                 raise TransientActionError(f"Step Functions could not start {name!r} now: {code}") from None
             raise ConfigurationError(f"Step Functions refused to start {name!r}: {code}") from None
+
+    def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
+        # Asked first because Step Functions answers a start with the same name and input as
+        # a success while that execution runs: only the describe tells old from new.
+        try:
+            self.client.describe_execution(executionArn=execution_arn(state_machine_arn, name))
+            return None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") != "ExecutionDoesNotExist":
+                raise
+        try:
+            return str(
+                self.client.start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)["executionArn"]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code", "") == "ExecutionAlreadyExists":
+                return None  # started a moment ago by a concurrent delivery of the same event
+            raise
 
     def describe(self, execution_arn: str) -> dict[str, object]:
         described: dict[str, object] = self.client.describe_execution(executionArn=execution_arn)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 
 from stepline.actions.approval import Approval
+from stepline.adapters.local import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -24,11 +24,8 @@ class SqliteApprovals:
     """Serves the Approvals and Deliveries ports; safe across threads and processes (WAL)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(path, _SCHEMA)
 
     def put(self, approval: Approval, token: str) -> None:
         with self._lock:

@@ -108,3 +108,18 @@ class GitRepository:
             _git("archive", "--format=zip", "-o", str(destination), commit_id, cwd=self.path())
         except _GitFailed as error:
             raise SourceAccessError(f"{self.label}: cannot archive {commit_id}: {error}") from None
+
+
+class GitChangedPaths:
+    """The ChangedPaths port on a repository on this machine (``git diff --name-only``)."""
+
+    def between(self, repository: str, old_commit: str, new_commit: str) -> set[str]:
+        location = Path(repository)
+        try:
+            if old_commit:
+                listed = _git("diff", "--name-only", "--no-renames", old_commit, new_commit, cwd=location)
+            else:
+                listed = _git("ls-tree", "-r", "--name-only", new_commit, cwd=location)
+        except _GitFailed as failed:
+            raise ConfigurationError(f"{repository}: cannot list the files changed: {failed}") from None
+        return {line for line in listed.splitlines() if line}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from stepline.actions.errors import ConfigurationError
-from stepline.engine import Engine, EngineError
+from stepline.engine import Engine, EngineError, ExecutionAlreadyExists, ExecutionDoesNotExist
+from stepline.ports import execution_arn
 
 
 class EngineWorkflows:
@@ -15,6 +16,19 @@ class EngineWorkflows:
     def start(self, state_machine_arn: str, name: str, payload: str) -> str:
         try:
             return str(self.engine.start_execution(state_machine_arn, name, payload)["executionArn"])
+        except EngineError as error:
+            raise ConfigurationError(error.message) from None
+
+    def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
+        try:
+            self.engine.describe_execution(execution_arn(state_machine_arn, name))
+            return None
+        except ExecutionDoesNotExist:
+            pass
+        try:
+            return str(self.engine.start_execution(state_machine_arn, name, payload)["executionArn"])
+        except ExecutionAlreadyExists:
+            return None
         except EngineError as error:
             raise ConfigurationError(error.message) from None
 

@@ -1,0 +1,193 @@
+"""``stepline deploy``: a pipeline onto Step Functions, wired to the Stepline stack's functions.
+
+Reads the stack's outputs, compiles the pipeline, fills each ``${Placeholder}`` with the output
+of that name, creates or updates the pipeline's state machine under the stack's execution role,
+and registers the pipeline (declaration and triggers) so pushes can start it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from stepline.compiler import compile_checked, substitute
+from stepline.definition.models import ActionDeclaration, PipelineDeclaration
+from stepline.ports import Registry
+from stepline.registry import RegisteredPipeline, state_machine_name
+
+EXECUTION_ROLE_OUTPUT = "PipelineExecutionRoleArn"
+REGISTRY_OUTPUT = "PipelinesTableName"
+
+
+class DeployError(Exception):
+    """The stack, the account or Step Functions stands in the way; the message says how."""
+
+
+@dataclass
+class DeployPlan:
+    pipeline: PipelineDeclaration
+    state_machine_name: str
+    existing_arn: str | None
+    role_arn: str
+    registry_table: str
+    definition: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def change(self) -> Literal["create", "update"]:
+        return "create" if self.existing_arn is None else "update"
+
+    def describe(self) -> list[str]:
+        """What applying the plan does, a line per effect, for ``--dry-run`` and the log."""
+        target = self.existing_arn or self.state_machine_name
+        lines = [
+            f"{self.change} state machine {target}",
+            f"  {len(self.definition['States'])} top-level states, runs as {self.role_arn}",
+            f"register pipeline {self.pipeline.name} in table {self.registry_table}",
+        ]
+        lines += [f"  starts on {start}" for start in starts_on(self.pipeline)] or ["  starts only by hand"]
+        return lines
+
+
+def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            raise DeployError(f"there is no stack {stack!r} in this account and Region: run sam deploy first") from None
+        raise DeployError(_aws_problem(error, f"reading stack {stack!r}")) from None
+    except (NoCredentialsError, NoRegionError, BotoCoreError) as error:
+        raise DeployError(_aws_problem(error, f"reading stack {stack!r}")) from None
+    return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+
+
+def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, stepfunctions: Any) -> DeployPlan:
+    compiled = compile_checked(pipeline)
+    needed = {EXECUTION_ROLE_OUTPUT, REGISTRY_OUTPUT, *compiled.placeholders}
+    missing = sorted(needed - outputs.keys())
+    if missing:
+        raise DeployError(
+            f"stack {stack!r} has no output {', '.join(missing)}: it predates this version of "
+            "Stepline, or is not a Stepline stack; update it with sam build && sam deploy"
+        )
+    definition = substitute(compiled.definition, {name: outputs[name] for name in compiled.placeholders})
+    name = state_machine_name(pipeline.name)
+    warnings = []
+    if pipeline.execution_mode.value != "PARALLEL":
+        warnings.append(
+            f"executionMode {pipeline.execution_mode.value} is not built yet: executions run side by side, "
+            "as in PARALLEL"
+        )
+    return DeployPlan(
+        pipeline=pipeline,
+        state_machine_name=name,
+        existing_arn=_find_state_machine(stepfunctions, name),
+        role_arn=outputs[EXECUTION_ROLE_OUTPUT],
+        registry_table=outputs[REGISTRY_OUTPUT],
+        definition=definition,
+        warnings=warnings,
+    )
+
+
+def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any = time.time) -> str:
+    """Create or update the state machine, then register the pipeline; the state machine's ARN."""
+    definition = json.dumps(plan.definition, indent=2, sort_keys=False)
+    try:
+        if plan.existing_arn is None:
+            arn = str(
+                stepfunctions.create_state_machine(
+                    name=plan.state_machine_name,
+                    definition=definition,
+                    roleArn=plan.role_arn,
+                    type="STANDARD",
+                    tracingConfiguration={"enabled": True},
+                    tags=[{"key": "stepline:pipeline", "value": plan.pipeline.name}],
+                )["stateMachineArn"]
+            )
+        else:
+            arn = plan.existing_arn
+            stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=plan.role_arn)
+    except (ClientError, BotoCoreError) as error:
+        raise DeployError(_aws_problem(error, f"writing state machine {plan.state_machine_name}")) from None
+    # Registered after the state machine exists, so a push never finds a pipeline it cannot start.
+    declaration = plan.pipeline.model_dump(by_alias=True, exclude_none=True, mode="json")
+    try:
+        registry.put(
+            RegisteredPipeline(
+                name=plan.pipeline.name, state_machine_arn=arn, declaration=declaration, registered_at=clock()
+            )
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise DeployError(_aws_problem(error, f"registering {plan.pipeline.name} in {plan.registry_table}")) from None
+    return arn
+
+
+def _find_state_machine(stepfunctions: Any, name: str) -> str | None:
+    try:
+        for page in stepfunctions.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                if machine["name"] == name:
+                    return str(machine["stateMachineArn"])
+    except (ClientError, BotoCoreError) as error:
+        raise DeployError(_aws_problem(error, "listing state machines")) from None
+    return None
+
+
+def starts_on(pipeline: PipelineDeclaration) -> list[str]:
+    """In words, what pushes start the pipeline: one line per source action that watches one."""
+    triggers = {t.git_configuration.source_action_name: t for t in pipeline.triggers}
+    lines = []
+    for action in pipeline.stages[0].actions if pipeline.stages else []:
+        where = _repository(action)
+        if where is None or action.configuration.get("DetectChanges", "true").lower() == "false":
+            continue
+        trigger = triggers.get(action.name)
+        if trigger is None:
+            branch = action.configuration.get("BranchName") or action.configuration.get("Branch", "")
+            lines.append(f"pushes to {where} branch {branch} ({action.name})")
+            continue
+        for push in trigger.git_configuration.push or []:
+            parts = [
+                f"{label} {_criteria(criteria)}"
+                for label, criteria in (("tags", push.tags), ("branches", push.branches), ("files", push.file_paths))
+                if criteria is not None
+            ]
+            lines.append(f"pushes to {where} with {', '.join(parts)} ({action.name})")
+    return lines
+
+
+def _repository(action: ActionDeclaration) -> str | None:
+    provider, configuration = action.action_type_id.provider, action.configuration
+    if provider == "CodeCommit":
+        return f"CodeCommit {configuration.get('RepositoryName')}"
+    if provider == "CodeStarSourceConnection":
+        return f"{configuration.get('FullRepositoryId')}"
+    if provider == "GitHub":
+        return f"GitHub {configuration.get('Owner')}/{configuration.get('Repo')}"
+    if provider == "Git":
+        return f"git {configuration.get('RepositoryUrl')}"
+    return None
+
+
+def _criteria(criteria: Any) -> str:
+    parts = []
+    if criteria.includes:
+        parts.append(" | ".join(criteria.includes))
+    if criteria.excludes:
+        parts.append("not " + " | ".join(criteria.excludes))
+    return " ".join(parts)
+
+
+def _aws_problem(error: Exception, doing: str) -> str:
+    if isinstance(error, NoCredentialsError):
+        return f"{doing}: no AWS credentials found (aws configure, or set AWS_PROFILE)"
+    if isinstance(error, NoRegionError):
+        return f"{doing}: no AWS Region set (pass --region, or set AWS_REGION)"
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{doing}: {details.get('Code', 'error')}: {details.get('Message', error)}"
+    return f"{doing}: {error}"

@@ -1,0 +1,120 @@
+"""``stepline deploy`` and ``stepline start``: pipelines on the AWS stack ``sam deploy`` made."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import uuid
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from stepline.adapters.aws import aws_client
+from stepline.adapters.aws.registry import DynamoRegistry
+from stepline.cli_support import CommandFailed
+from stepline.definition import load_valid_pipeline
+from stepline.deploy import REGISTRY_OUTPUT, DeployError, apply, plan, stack_outputs
+from stepline.ports import Registry
+
+DEFAULT_STACK = "stepline"  # samconfig.toml's stack_name
+
+
+def add_commands(commands: Any) -> None:
+    deploy = commands.add_parser("deploy", help="compile a pipeline and create or update its state machine on AWS")
+    deploy.add_argument("file", metavar="FILE", help="pipeline JSON or YAML")
+    _add_stack(deploy)
+    deploy.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    deploy.set_defaults(handler=deploy_pipeline)
+
+    start = commands.add_parser("start", help="start a deployed pipeline by hand, at its branches' heads")
+    start.add_argument("pipeline", metavar="PIPELINE")
+    _add_stack(start)
+    start.add_argument("--name", help="the execution's name (default: a new UUID)")
+    start.add_argument(
+        "--variable", action="append", default=[], metavar="NAME=VALUE", help="a pipeline-level variable's value"
+    )
+    start.set_defaults(handler=start_pipeline)
+
+
+def _add_stack(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--stack-name", default=DEFAULT_STACK, help=f"the Stepline stack (default: {DEFAULT_STACK})")
+    command.add_argument("--region", help="the stack's Region (default: AWS_REGION or your profile's)")
+
+
+def _region(args: argparse.Namespace) -> str:
+    region = args.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name
+    if not region:
+        raise CommandFailed("no AWS Region set: pass --region, or set AWS_REGION")
+    return str(region)
+
+
+def _outputs(args: argparse.Namespace, region: str) -> dict[str, str]:
+    try:
+        return stack_outputs(aws_client("cloudformation", region), args.stack_name)
+    except DeployError as error:
+        raise CommandFailed(str(error)) from None
+
+
+def _registry(outputs: dict[str, str], args: argparse.Namespace, region: str) -> Registry:
+    if REGISTRY_OUTPUT not in outputs:
+        raise CommandFailed(f"stack {args.stack_name!r} has no output {REGISTRY_OUTPUT}: update it with sam deploy")
+    return DynamoRegistry(aws_client("dynamodb", region), outputs[REGISTRY_OUTPUT])
+
+
+def deploy_pipeline(args: argparse.Namespace) -> int:
+    loaded = load_valid_pipeline(args.file)
+    region = _region(args)
+    outputs = _outputs(args, region)
+    stepfunctions = aws_client("stepfunctions", region)
+    try:
+        planned = plan(loaded.pipeline, outputs, args.stack_name, stepfunctions)
+    except DeployError as error:
+        raise CommandFailed(str(error)) from None
+    for warning in planned.warnings:
+        print(f"stepline: warning: {warning}")
+    if args.dry_run:
+        print(f"{args.file}: dry run, nothing changed; would:")
+        for line in planned.describe():
+            print(f"  {line}")
+        return 0
+    try:
+        arn = apply(planned, stepfunctions, _registry(outputs, args, region))
+    except DeployError as error:
+        raise CommandFailed(str(error)) from None
+    print(f"{'created' if planned.change == 'create' else 'updated'} {arn}")
+    print(f"registered {loaded.pipeline.name}; start it with: stepline start {loaded.pipeline.name}")
+    return 0
+
+
+def start_pipeline(args: argparse.Namespace) -> int:
+    region = _region(args)
+    outputs = _outputs(args, region)
+    try:
+        entry = _registry(outputs, args, region).get(args.pipeline)
+    except (ClientError, BotoCoreError) as error:
+        raise CommandFailed(f"reading the pipeline registry: {error}") from None
+    if entry is None:
+        raise CommandFailed(
+            f"no pipeline {args.pipeline!r} is registered in stack {args.stack_name!r}: stepline deploy FILE first"
+        )
+    declared = {variable.name for variable in entry.pipeline.variables}
+    variables = {}
+    for item in args.variable:
+        name, separator, value = item.partition("=")
+        if not separator:
+            raise CommandFailed(f"--variable {item!r}: write NAME=VALUE")
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise CommandFailed(f"--variable {name}: {args.pipeline} declares no such variable (declared: {known})")
+        variables[name] = value
+    payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
+    try:
+        started = aws_client("stepfunctions", region).start_execution(
+            stateMachineArn=entry.state_machine_arn, name=args.name or str(uuid.uuid4()), input=json.dumps(payload)
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise CommandFailed(f"starting {args.pipeline}: {error}") from None
+    print(f"started {started['executionArn']}")
+    return 0

@@ -1,0 +1,120 @@
+"""A change to a repository, whatever reported it: a CodeCommit event, a GitHub push, a git hook.
+
+Every trigger path turns its event into one ``RepositoryChange``; matching and starting
+(``stepline.triggers.starting``) only ever see that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from stepline.triggers.github import GitHubPush
+
+Provider = Literal["CodeCommit", "GitHub", "Git"]
+ReferenceType = Literal["branch", "tag"]
+
+
+class RepositoryChange(BaseModel):
+    """A reference that moved: which repository, which branch or tag, from which commit to which.
+
+    ``paths`` holds the changed files when the event carries them (GitHub lists them per
+    commit); ``None`` means the trigger must ask the repository, if a filter needs them.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: Provider
+    repository: str  # CodeCommit repository name, GitHub "owner/repo", or a local path
+    reference_type: ReferenceType
+    reference_name: str
+    commit_id: str = ""
+    old_commit_id: str = ""
+    deleted: bool = False
+    event_id: str = Field(min_length=1)  # the same for a redelivery of the same event
+    paths: frozenset[str] | None = None
+
+    def execution_name(self) -> str:
+        """Step Functions' execution name for this change: the same event always gets the same
+        name, so a redelivered event or a retried webhook starts nothing new."""
+        digest = hashlib.sha256(f"{self.provider}\0{self.repository}\0{self.event_id}".encode()).hexdigest()
+        reference = re.sub(r"[^A-Za-z0-9_-]", "-", self.reference_name)[:40]
+        return f"{reference}-{self.commit_id[:8] or 'deleted'}-{digest[:20]}"
+
+    def revision(self) -> dict[str, str]:
+        """What the source action fetches: the shape ``ActionRequest.revision`` reads."""
+        return {
+            "provider": self.provider,
+            "repositoryName": self.repository,
+            "referenceType": self.reference_type,
+            "referenceName": self.reference_name,
+            "commitId": self.commit_id,
+            "oldCommitId": self.old_commit_id,
+        }
+
+
+class CodeCommitReferenceDetail(BaseModel):
+    """``detail`` of "CodeCommit Repository State Change" for reference events (CodeCommit User
+    Guide, "Monitoring CodeCommit events": referenceCreated / referenceUpdated / referenceDeleted)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    event: str
+    repository_name: str = Field(alias="repositoryName")
+    reference_type: str = Field("", alias="referenceType")
+    reference_name: str = Field("", alias="referenceName")
+    reference_full_name: str = Field("", alias="referenceFullName")
+    commit_id: str = Field("", alias="commitId")
+    old_commit_id: str = Field("", alias="oldCommitId")
+
+
+class CodeCommitStateChange(EventBridgeModel):
+    detail: CodeCommitReferenceDetail  # narrows Powertools' raw dict to the reference event
+
+
+REFERENCE_EVENTS = frozenset({"referenceCreated", "referenceUpdated", "referenceDeleted"})
+
+
+def from_codecommit(event: CodeCommitStateChange) -> RepositoryChange | None:
+    """The change a CodeCommit event reports; None for events that move no branch or tag."""
+    detail = event.detail
+    if detail.event not in REFERENCE_EVENTS or detail.reference_type not in {"branch", "tag"}:
+        return None
+    reference_type: ReferenceType = "branch" if detail.reference_type == "branch" else "tag"
+    return RepositoryChange(
+        provider="CodeCommit",
+        repository=detail.repository_name,
+        reference_type=reference_type,
+        reference_name=detail.reference_name,
+        commit_id=detail.commit_id,
+        old_commit_id=detail.old_commit_id,
+        deleted=detail.event == "referenceDeleted",
+        event_id=event.id,
+    )
+
+
+def from_github(push: GitHubPush) -> RepositoryChange | None:
+    """The change a GitHub push reports; None for a ref that is neither a branch nor a tag."""
+    if push.ref.startswith("refs/heads/"):
+        reference_type: ReferenceType = "branch"
+    elif push.ref.startswith("refs/tags/"):
+        reference_type = "tag"
+    else:
+        return None
+    zero = set("0")
+    return RepositoryChange(
+        provider="GitHub",
+        repository=push.repository.full_name,
+        reference_type=reference_type,
+        reference_name=push.ref.split("/", 2)[2],
+        commit_id="" if set(push.after) <= zero else push.after,
+        old_commit_id="" if set(push.before) <= zero else push.before,
+        deleted=push.deleted,
+        # A push is one delivery; without a delivery id, the ref and the commits name it.
+        event_id=push.delivery or f"{push.ref}:{push.before}:{push.after}",
+        paths=frozenset(push.paths()),
+    )

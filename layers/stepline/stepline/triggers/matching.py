@@ -1,0 +1,144 @@
+"""Which pipelines a repository change starts, and with which revision for which source action.
+
+A pipeline watches a change when one of its first-stage source actions reads that repository.
+With a V2 trigger for that action, its push filters decide (any filter may match; within one,
+branches or tags and file paths must all match; excludes win over includes). Without one, a
+push to the action's own branch starts it and tags start nothing — CodePipeline's rules, with
+file-path filters applied to CodeCommit and plain git too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stepline.definition.models import (
+    ActionDeclaration,
+    FilterCriteria,
+    GitPushFilter,
+    PipelineDeclaration,
+    PipelineTriggerDeclaration,
+)
+from stepline.triggers.changes import RepositoryChange
+from stepline.triggers.globs import any_match
+
+# Per source provider: the configuration keys naming the repository and the branch.
+_REPOSITORY_KEYS = {
+    "CodeCommit": ("CodeCommit", "RepositoryName", "BranchName"),
+    "CodeStarSourceConnection": ("GitHub", "FullRepositoryId", "BranchName"),
+    "GitHub": ("GitHub", None, "Branch"),  # v1: Owner/Repo
+    "Git": ("Git", "RepositoryUrl", "BranchName"),
+}
+
+PathsOf = Callable[[], set[str]]
+
+
+@dataclass
+class Match:
+    """The outcome for one pipeline: the source actions the change starts it with, or why not."""
+
+    pipeline: str
+    actions: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def starts(self) -> bool:
+        return bool(self.actions)
+
+
+def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsOf) -> Match:
+    """Whether ``change`` starts ``pipeline``; ``paths`` is asked only if a filter needs them."""
+    outcome = Match(pipeline.name)
+    if change.deleted:
+        outcome.reasons.append(f"{change.reference_type} {change.reference_name} was deleted")
+        return outcome
+    triggers = {trigger.git_configuration.source_action_name: trigger for trigger in pipeline.triggers}
+    for action in pipeline.stages[0].actions if pipeline.stages else []:
+        if not watches(action, change):
+            continue
+        if action.configuration.get("DetectChanges", "true").lower() == "false":
+            outcome.reasons.append(f"{action.name}: DetectChanges is false")
+            continue
+        trigger = triggers.get(action.name)
+        reason = _refusal(action, trigger, change, paths)
+        if reason is None:
+            outcome.actions.append(action.name)
+        else:
+            outcome.reasons.append(f"{action.name}: {reason}")
+    if not outcome.actions and not outcome.reasons:
+        outcome.reasons.append(f"no source action reads {change.provider} repository {change.repository}")
+    return outcome
+
+
+def watches(action: ActionDeclaration, change: RepositoryChange) -> bool:
+    """Whether the source action reads the repository the change happened in."""
+    keys = _REPOSITORY_KEYS.get(action.action_type_id.provider)
+    if action.action_type_id.category != "Source" or keys is None or keys[0] != change.provider:
+        return False
+    configuration = action.configuration
+    if action.action_type_id.provider == "GitHub":
+        named = f"{configuration.get('Owner', '')}/{configuration.get('Repo', '')}"
+    else:
+        named = configuration.get(keys[1] or "", "")
+    if change.provider == "GitHub":  # GitHub compares owner and repository names without case
+        return named.lower() == change.repository.lower()
+    if change.provider == "Git":
+        return _same_location(named, change.repository)
+    return named == change.repository
+
+
+def _same_location(configured: str, changed: str) -> bool:
+    if configured == changed:
+        return True
+    if "://" in configured or configured.startswith("git@"):
+        return False
+    return Path(configured).expanduser().resolve() == Path(changed).expanduser().resolve()
+
+
+def _refusal(
+    action: ActionDeclaration,
+    trigger: PipelineTriggerDeclaration | None,
+    change: RepositoryChange,
+    paths: PathsOf,
+) -> str | None:
+    """Why the change does not start the pipeline through this action; None when it does."""
+    if trigger is None:
+        if change.reference_type == "tag":
+            return "a tag push starts a pipeline only through a trigger with a tags filter"
+        branch = action.configuration.get(_REPOSITORY_KEYS[action.action_type_id.provider][2], "")
+        return None if change.reference_name == branch else f"watches branch {branch!r}"
+    filters = trigger.git_configuration.push or []
+    if not filters:
+        return "its trigger has no push filters"
+    refusals = [_filter_refusal(push, change, paths) for push in filters]
+    if any(refusal is None for refusal in refusals):
+        return None
+    return "; ".join(f"push[{index}] {refusal}" for index, refusal in enumerate(refusals))
+
+
+def _filter_refusal(push: GitPushFilter, change: RepositoryChange, paths: PathsOf) -> str | None:
+    if change.reference_type == "tag":
+        if push.tags is None:
+            return "filters branches, and this is a tag push"
+        return _criteria_refusal(push.tags, [change.reference_name], "tag")
+    if push.branches is None:
+        return "filters tags, and this is a branch push"
+    refusal = _criteria_refusal(push.branches, [change.reference_name], "branch")
+    if refusal is None and push.file_paths is not None:
+        refusal = _criteria_refusal(push.file_paths, sorted(paths()), "changed file")
+    return refusal
+
+
+def _criteria_refusal(criteria: FilterCriteria, names: Iterable[str], what: str) -> str | None:
+    """None if some name is included and not excluded (no includes: everything is included)."""
+    names = list(names)
+    for name in names:
+        if criteria.excludes and any_match(criteria.excludes, name):
+            continue
+        if not criteria.includes or any_match(criteria.includes, name):
+            return None
+    if not names:
+        return f"needs a {what}, and the push changed none"
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"does not include {what} {shown}"

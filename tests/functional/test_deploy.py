@@ -1,0 +1,215 @@
+"""`stepline deploy` and `stepline start` against moto: the stack's outputs from moto's
+CloudFormation, the state machine in moto's Step Functions, the registry in moto's DynamoDB."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from stepline import cli, wiring
+from stepline.compiler import compile_checked, substitute
+from stepline.definition import load_valid_pipeline
+from stepline.definition.providers import handler_placeholders
+from stepline.registry import state_machine_name
+from tests.helpers import EXAMPLES, watching, write
+
+pytestmark = pytest.mark.functional
+
+REGION = "us-east-1"
+FUNCTION_ARNS = {
+    name: f"arn:aws:lambda:{REGION}:123456789012:function:stepline-{name}" for name in handler_placeholders()
+}
+
+
+def stack_template(outputs: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "Resources": {
+                "PipelinesTable": {
+                    "Type": "AWS::DynamoDB::Table",
+                    "Properties": {
+                        "BillingMode": "PAY_PER_REQUEST",
+                        "AttributeDefinitions": [{"AttributeName": "name", "AttributeType": "S"}],
+                        "KeySchema": [{"AttributeName": "name", "KeyType": "HASH"}],
+                    },
+                },
+                "PipelineExecutionRole": {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "AssumeRolePolicyDocument": {
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": "states.amazonaws.com"},
+                                    "Action": "sts:AssumeRole",
+                                }
+                            ]
+                        }
+                    },
+                },
+            },
+            "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+        }
+    )
+
+
+FULL_OUTPUTS = {
+    **FUNCTION_ARNS,
+    "PipelinesTableName": {"Ref": "PipelinesTable"},
+    "PipelineExecutionRoleArn": {"Fn::GetAtt": ["PipelineExecutionRole", "Arn"]},
+}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", REGION),
+    ):
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        wiring.reset()
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        cloudformation.create_stack(StackName="stepline", TemplateBody=stack_template(FULL_OUTPUTS))
+        yield cloudformation
+        wiring.reset()
+
+
+def outputs(cloudformation: Any) -> dict[str, str]:
+    described = cloudformation.describe_stacks(StackName="stepline")["Stacks"][0]["Outputs"]
+    return {output["OutputKey"]: output["OutputValue"] for output in described}
+
+
+def registered(table: str, name: str) -> dict[str, Any]:
+    item: dict[str, Any] = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=table, Key={"name": {"S": name}}
+    )["Item"]
+    return item
+
+
+def test_deploy_creates_then_updates_the_state_machine_and_registry_item(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the FriendReminders export and the Stepline stack's outputs
+    example = EXAMPLES / "friend-reminders.json"
+    stack = outputs(aws)
+    stepfunctions: Any = boto3.client("stepfunctions", region_name=REGION)
+    # When deployed
+    assert cli.main(["deploy", str(example), "--region", REGION]) == 0
+    printed = capsys.readouterr().out
+    # Then a state machine exists whose definition is the compiler's, with the stack's ARNs
+    [machine] = stepfunctions.list_state_machines()["stateMachines"]
+    assert machine["name"] == state_machine_name("FriendReminders")
+    assert f"created {machine['stateMachineArn']}" in printed
+    described = stepfunctions.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+    compiled = compile_checked(load_valid_pipeline(example).pipeline)
+    expected = substitute(compiled.definition, {name: stack[name] for name in compiled.placeholders})
+    assert json.loads(described["definition"]) == expected
+    assert described["roleArn"] == stack["PipelineExecutionRoleArn"]
+    # And the pipeline is registered with its declaration
+    item = registered(stack["PipelinesTableName"], "FriendReminders")
+    assert item["stateMachineArn"]["S"] == machine["stateMachineArn"]
+    assert json.loads(item["declaration"]["S"])["stages"][0]["actions"][0]["configuration"]["BranchName"] == "master"
+
+    # When the pipeline changes (another branch) and is deployed again
+    document = json.loads(example.read_text())
+    document["pipeline"]["stages"][0]["actions"][0]["configuration"]["BranchName"] = "main"
+    changed = write(tmp_path, document, "friend-reminders.json")
+    assert cli.main(["deploy", str(changed), "--region", REGION]) == 0
+    # Then the same state machine is updated, not a second one created, and the registry follows
+    assert f"updated {machine['stateMachineArn']}" in capsys.readouterr().out
+    assert len(stepfunctions.list_state_machines()["stateMachines"]) == 1
+    updated = json.loads(stepfunctions.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"])
+    new_compiled = compile_checked(load_valid_pipeline(changed).pipeline)
+    assert updated == substitute(new_compiled.definition, {name: stack[name] for name in new_compiled.placeholders})
+    item = registered(stack["PipelinesTableName"], "FriendReminders")
+    assert json.loads(item["declaration"]["S"])["stages"][0]["actions"][0]["configuration"]["BranchName"] == "main"
+
+
+def test_a_dry_run_says_what_it_would_do_and_changes_nothing(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = watching("reminders", push=[{"branches": {"includes": ["release/**"], "excludes": ["release/old-*"]}}])
+    path = write(tmp_path, document, "reminders.json")
+    assert cli.main(["deploy", str(path), "--dry-run", "--region", REGION]) == 0
+    printed = capsys.readouterr().out
+    assert "dry run, nothing changed" in printed
+    assert "create state machine stepline-reminders" in printed
+    assert (
+        "starts on pushes to CodeCommit FriendReminders with branches release/** not release/old-* (Source)" in printed
+    )
+    assert boto3.client("stepfunctions", region_name=REGION).list_state_machines()["stateMachines"] == []
+    table = outputs(aws)["PipelinesTableName"]
+    assert boto3.client("dynamodb", region_name=REGION).scan(TableName=table)["Items"] == []
+
+
+def test_start_runs_a_deployed_pipeline_with_its_variables(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = watching("reminders", variables=[{"name": "Stage", "defaultValue": "beta"}])
+    assert cli.main(["deploy", str(write(tmp_path, document, "reminders.json")), "--region", REGION]) == 0
+    capsys.readouterr()
+    assert cli.main(["start", "reminders", "--variable", "Stage=prod", "--name", "by-hand-1", "--region", REGION]) == 0
+    assert ":execution:stepline-reminders:by-hand-1" in capsys.readouterr().out
+    stepfunctions: Any = boto3.client("stepfunctions", region_name=REGION)
+    [machine] = stepfunctions.list_state_machines()["stateMachines"]
+    [execution] = stepfunctions.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+    given = json.loads(stepfunctions.describe_execution(executionArn=execution["executionArn"])["input"])
+    assert given == {"trigger": {"type": "StartPipelineExecution"}, "variables": {"Stage": "prod"}}
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["start", "nobody"], "no pipeline 'nobody' is registered in stack 'stepline': stepline deploy FILE first"),
+        (["deploy", "{example}", "--stack-name", "missing"], "there is no stack 'missing' in this account and Region"),
+        (["start", "reminders", "--variable", "Nope=1"], "--variable Nope: reminders declares no such variable"),
+        (["start", "reminders", "--variable", "Stage"], "--variable 'Stage': write NAME=VALUE"),
+    ],
+    ids=["unregistered", "no-stack", "undeclared-variable", "no-value"],
+)
+def test_what_stands_in_the_way_is_named_in_one_line(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    document = watching("reminders", variables=[{"name": "Stage", "defaultValue": "beta"}])
+    path = write(tmp_path, document, "reminders.json")
+    assert cli.main(["deploy", str(path), "--region", REGION]) == 0
+    capsys.readouterr()
+    argv = [str(path) if part == "{example}" else part for part in argv]
+    assert cli.main([*argv, "--region", REGION]) == 1
+    error = capsys.readouterr().err
+    assert says in error
+    assert "Traceback" not in error
+
+
+def test_a_stack_without_the_outputs_a_pipeline_needs_is_named(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = {
+        key: value for key, value in FULL_OUTPUTS.items() if key not in {"ApprovalFunctionArn", "PipelinesTableName"}
+    }
+    aws.create_stack(StackName="old-stepline", TemplateBody=stack_template(old))
+    document = watching("reminders")
+    document["stages"].append(
+        {
+            "name": "Release",
+            "actions": [
+                {
+                    "name": "Approve",
+                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+                }
+            ],
+        }
+    )
+    path = write(tmp_path, document, "reminders.json")
+    assert cli.main(["deploy", str(path), "--stack-name", "old-stepline", "--region", REGION]) == 1
+    error = capsys.readouterr().err
+    assert "stack 'old-stepline' has no output ApprovalFunctionArn, PipelinesTableName" in error
+    assert boto3.client("stepfunctions", region_name=REGION).list_state_machines()["stateMachines"] == []
