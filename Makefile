@@ -37,9 +37,12 @@ demo: install
 		$(BIN)/stepline compile "$$pipeline" -o "build/asl/$$name.asl.json" || exit $$?; done
 	@echo; echo "Compiled state machines are in build/asl/. Next: docs/ARCHITECTURE.md"
 
+# template.yaml is checked offline: SAM's transform and cfn-lint need no AWS account.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
 
 typecheck: install
 	$(BIN)/mypy

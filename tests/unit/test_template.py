@@ -62,3 +62,43 @@ def test_every_function_has_its_handler_and_sample_events() -> None:
 
 def test_the_lambda_runtime_is_python_3_12() -> None:
     assert TEMPLATE["Globals"]["Function"]["Runtime"] == "python3.12"
+
+
+def test_the_stack_outputs_every_arn_stepline_deploy_substitutes() -> None:
+    from stepline.definition.providers import handler_placeholders
+    from stepline.deploy import EXECUTION_ROLE_OUTPUT, REGISTRY_OUTPUT
+
+    needed = {*handler_placeholders(), EXECUTION_ROLE_OUTPUT, REGISTRY_OUTPUT}
+    assert needed <= TEMPLATE["Outputs"].keys(), needed - TEMPLATE["Outputs"].keys()
+
+
+def test_pipelines_run_under_a_role_that_may_call_exactly_the_action_functions() -> None:
+    from stepline.definition.providers import handler_placeholders
+
+    [invoke] = [
+        statement
+        for name, statement in allow_statements()
+        if name == "PipelineExecutionRole" and statement["Action"] == ["lambda:InvokeFunction"]
+    ]
+    # A compiled pipeline calls these functions (the nested state machine has its own statement)
+    functions = {
+        placeholder.removesuffix("Arn") for placeholder in handler_placeholders() if placeholder.endswith("FunctionArn")
+    }
+    assert {resource.split(".")[0] for resource in invoke["Resource"]} == functions  # !GetAtt Name.Arn
+    assert TEMPLATE["Resources"]["PipelineExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
+        "Principal"
+    ] == {"Service": "states.amazonaws.com"}
+
+
+def test_the_readme_shows_sam_local_invoke_for_every_function() -> None:
+    readme = (REPO / "README.md").read_text()
+    for name, resource in TEMPLATE["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            folder = resource["Properties"]["CodeUri"].strip("/").split("/")[-1]
+            assert f"sam local invoke {name} -e events/{folder}/" in readme, name
+
+
+def test_codecommit_changes_reach_the_trigger_function_and_deletes_do_not() -> None:
+    rule = TEMPLATE["Resources"]["TriggerFunction"]["Properties"]["Events"]["RepositoryStateChange"]["Properties"]
+    assert rule["Pattern"]["source"] == ["aws.codecommit"]
+    assert rule["Pattern"]["detail"]["event"] == ["referenceCreated", "referenceUpdated"]
