@@ -26,16 +26,21 @@ $(STAMP): pyproject.toml layers/stepline/requirements.txt
 
 install: $(STAMP)
 
-# Until the local engine lands, the demo validates, draws and compiles the example pipelines.
+# The demo: a git repository made from examples/sample-app, one commit, and the local demo
+# pipeline run on the embedded engine — source, build (tests + package), approval decided
+# through its review link's HTTP endpoint, release into .stepline/releases with a smoke test.
+DEMO_REPO := .stepline/demo/sample-app
 demo: install
-	$(BIN)/stepline validate examples/pipelines/*.json examples/pipelines/*.yaml
-	@for pipeline in examples/pipelines/*.json examples/pipelines/*.yaml; do \
-		echo; $(BIN)/stepline graph "$$pipeline" || exit $$?; done
-	@mkdir -p build/asl
-	@for pipeline in examples/pipelines/*.json examples/pipelines/*.yaml; do \
-		name=$$(basename "$${pipeline%.*}"); \
-		$(BIN)/stepline compile "$$pipeline" -o "build/asl/$$name.asl.json" || exit $$?; done
-	@echo; echo "Compiled state machines are in build/asl/. Next: docs/ARCHITECTURE.md"
+	@rm -rf $(DEMO_REPO) && mkdir -p $(dir $(DEMO_REPO)) && cp -R examples/sample-app $(DEMO_REPO)
+	@cd $(DEMO_REPO) && git init --quiet --initial-branch=main && git add --all && \
+		git -c user.name="Stepline demo" -c user.email=demo@stepline.invalid commit --quiet \
+		--message "Sample app: add numbers, with tests and a smoke test"
+	$(BIN)/stepline validate examples/pipelines/local-demo.yaml
+	$(BIN)/stepline run examples/pipelines/local-demo.yaml --approve --comment "demo: tests passed"
+	@echo
+	@echo "Released: $$(ls -d .stepline/releases/*/ | tail -1)"
+	@echo "Next: stepline executions · stepline show EXECUTION · stepline graph examples/pipelines/local-demo.yaml"
+	@echo "      README.md walks through a pipeline; docs/ARCHITECTURE.md explains the parts."
 
 # template.yaml is checked offline: SAM's transform and cfn-lint need no AWS account.
 lint: install

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import re
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -19,6 +15,7 @@ import yaml
 from stepline import cli, wiring
 from stepline.adapters.local.engine import EngineCallbacks
 from stepline.api.app import handle
+from stepline.api.client import decide_through_link
 from stepline.api.wsgi import LocalApi
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import parse_pipeline
@@ -91,16 +88,8 @@ def review_link(capfd: pytest.CaptureFixture[str]) -> str:
 
 
 def decide_over_http(api: LocalApi, link: str, decision: str, comment: str) -> tuple[int, str]:
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    path = link.split("127.0.0.1:8080", 1)[1]  # the link names the configured API URL; this server's port differs
-    try:
-        with opener.open(api.url + path) as page:
-            fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.read().decode()))
-        body = urlencode(fields | {"decision": decision, "reviewer": "Ada", "comment": comment}).encode()
-        with opener.open(urllib.request.Request(api.url + path.split("?")[0], data=body, method="POST")) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    # The link names the configured API URL; this server's port differs.
+    return decide_through_link(api.url + link.split("127.0.0.1:8080", 1)[1], decision == "approve", comment, "Ada")
 
 
 def test_an_approved_pipeline_completes(engine: Engine, capfd: pytest.CaptureFixture[str]) -> None:

@@ -189,3 +189,19 @@ def test_a_commands_action(world: World) -> None:
     result = run_local_build(request, world.store, world.settings)
     assert list(result["variables"]) == ["RELEASE_DIR"]
     assert world.unpacked(result["artifacts"]["Package"]) == {"out/app.py": "print('hi')\n"}
+
+
+def test_a_commands_action_resolves_variables_in_its_commands(world: World) -> None:
+    # Given a Commands action whose command names the source's commit through a variable
+    source = world.source({"app.py": "print('hi')\n"})
+    request = world.build_request(
+        source,
+        actionTypeId={"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+        configuration={},
+        commands=["export RELEASED=release-#{SourceVariables.CommitId}"],
+        outputVariables=["RELEASED"],
+        outputArtifacts=[],
+    )
+    # When it runs, Then the command saw the commit, not the literal reference
+    result = run_local_build(request, world.store, world.settings)
+    assert result["variables"] == {"RELEASED": f"release-{source['variables']['CommitId']}"}

@@ -18,15 +18,17 @@ from typing import Any, TextIO
 from pydantic import TypeAdapter
 
 from stepline import __version__
+from stepline.actions.errors import ConfigurationError
 from stepline.approvals_cli import add_commands as add_approval_commands
 from stepline.asl_cli import AslUsageError
 from stepline.asl_cli import add_commands as add_asl_commands
-from stepline.cli_support import CommandFailed
+from stepline.cli_support import BadUsage, CommandFailed
 from stepline.compiler import CompilationError, compile_checked
 from stepline.definition import DefinitionError, Report, check_file, load_valid_pipeline
 from stepline.definition.models import GetPipelineOutput, PipelineDeclaration
 from stepline.deploy_cli import add_commands as add_deploy_commands
 from stepline.graph import render_mermaid, render_text
+from stepline.run_cli import add_commands as add_run_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -48,10 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CompilationError as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (UsageError, AslUsageError) as error:
+    except (UsageError, AslUsageError, BadUsage) as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except CommandFailed as error:
+    except (CommandFailed, ConfigurationError) as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -93,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     add_asl_commands(commands)
     add_approval_commands(commands)
     add_deploy_commands(commands)
+    add_run_commands(commands)
 
     schema = commands.add_parser("schema", help="print a JSON Schema of pipeline files, for editors")
     schema.set_defaults(handler=_schema)

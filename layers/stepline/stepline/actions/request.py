@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from stepline.definition.models import ActionDeclaration
-from stepline.definition.variables import resolve_all
+from stepline.definition.variables import resolve, resolve_all
 
 
 class ExecutionRef(BaseModel):
@@ -33,6 +33,10 @@ class ActionRequest(BaseModel):
     def configuration(self) -> dict[str, str]:
         """The action's configuration with every #{…} variable resolved, as when CodePipeline starts it."""
         return resolve_all(self.action.configuration, self.variables)
+
+    def commands(self) -> list[str]:
+        """A Commands action's commands with #{…} variables resolved, as CodePipeline runs them."""
+        return [resolve(command, self.variables) for command in self.action.commands or []]
 
     def revision(self) -> dict[str, Any]:
         """What the trigger says about this source action (commit, reference), if anything."""

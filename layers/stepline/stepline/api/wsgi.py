@@ -4,6 +4,7 @@ same resolver, its answers back out."""
 from __future__ import annotations
 
 import base64
+import socketserver
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -85,11 +86,18 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    # A console page polling, a webhook and an approval can arrive together.
+    daemon_threads = True
+
+
 class LocalApi:
     """The resolver on a loopback port, in a background thread (stepline serve, tests)."""
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server: WSGIServer = make_server(host, port, wsgi_app(handler), handler_class=_QuietHandler)
+        self.server: WSGIServer = make_server(
+            host, port, wsgi_app(handler), server_class=_ThreadingServer, handler_class=_QuietHandler
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, name="stepline-api", daemon=True)
 
     @property

@@ -108,7 +108,7 @@ def _environment(configuration: dict[str, str], declared: list[Any]) -> list[dic
 
 def _commands_buildspec(request: ActionRequest) -> str:
     action = request.action
-    spec: dict[str, Any] = {"version": 0.2, "phases": {"build": {"commands": list(action.commands or [])}}}
+    spec: dict[str, Any] = {"version": 0.2, "phases": {"build": {"commands": request.commands()}}}
     if action.output_variables:
         spec["env"] = {"exported-variables": list(action.output_variables)}
     if action.output_artifacts:

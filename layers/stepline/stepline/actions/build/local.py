@@ -114,7 +114,7 @@ def _buildspec(request: ActionRequest, configuration: Mapping[str, str], primary
         return Buildspec(
             version="0.2",
             env=Env(**{"exported-variables": list(action.output_variables or [])}),
-            phases=Phases(build=Phase(commands=list(action.commands))),
+            phases=Phases(build=Phase(commands=request.commands())),
             artifacts=None if not action.output_artifacts else _artifacts_for_commands(files),
         )
     override = configuration.get("BuildspecOverride", "")

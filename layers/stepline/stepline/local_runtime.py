@@ -1,0 +1,170 @@
+"""Stepline on one machine: the embedded engine running the Lambda handlers in-process.
+
+The same compiled definition as on AWS; each ``${Placeholder}`` names an in-process handler
+(``functions/<name>/app.py``, loaded by path as Lambda loads it) instead of a function ARN,
+and the static state machines in ``statemachines/`` are created on the engine. State lives
+in one data directory (default ``.stepline``): the engine's SQLite file, the pipeline
+registry, approvals, artifacts, workspaces and build logs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from stepline import wiring
+from stepline.actions.errors import ConfigurationError
+from stepline.adapters.local.engine import EngineCallbacks
+from stepline.adapters.local.workflows import EngineWorkflows
+from stepline.compiler import CompiledPipeline, compile_checked, substitute
+from stepline.definition.models import PipelineDeclaration
+from stepline.engine import Engine, Functions, Store
+from stepline.registry import RegisteredPipeline, state_machine_name
+from stepline.status import PipelineRun, read_run
+
+# Which handler serves each placeholder, by its folder under functions/ (template.yaml's CodeUri).
+HANDLERS = {
+    "SourceFunctionArn": "source",
+    "BuildFunctionArn": "build",
+    "DeployEcsFunctionArn": "deploy_ecs",
+    "DeployLambdaFunctionArn": "deploy_lambda",
+    "ApprovalFunctionArn": "approval",
+    "InvokeFunctionArn": "invoke",
+}
+# Static state machines (statemachines/<file>), the placeholder naming each, and their substitutions.
+STATIC_MACHINES = {"LambdaDeployStateMachineArn": ("lambda_deploy.asl.json", "stepline-lambda-deploy")}
+
+
+def checkout() -> Path:
+    """Where functions/ and statemachines/ are: STEPLINE_HOME, else the checkout this package
+    was installed from (``make`` installs it editable)."""
+    configured = os.environ.get("STEPLINE_HOME")
+    home = Path(configured) if configured else Path(__file__).resolve().parents[3]
+    if not (home / "functions").is_dir():
+        raise ConfigurationError(
+            f"the Lambda handlers (functions/) are not in {home}: run Stepline from its checkout, "
+            "or set STEPLINE_HOME to one"
+        )
+    return home
+
+
+def _load_handler(home: Path, folder: str) -> Any:
+    path = home / "functions" / folder / "app.py"
+    spec = importlib.util.spec_from_file_location(f"stepline_function_{folder}", path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"cannot load the handler {path}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+class LocalRuntime:
+    """The engine, its handlers and the local adapters, wired for one data directory."""
+
+    def __init__(self, data: Path, *, workers: int = 4, environment: Mapping[str, str] | None = None) -> None:
+        self.data = data.resolve()
+        self.data.mkdir(parents=True, exist_ok=True)
+        os.environ.update({"STEPLINE_RUNTIME": "local", "STEPLINE_DATA": str(self.data), **(environment or {})})
+        os.environ.setdefault("STEPLINE_RELEASES", str(self.data / "releases"))
+        wiring.reset()
+        home = checkout()
+        functions = Functions({placeholder: _load_handler(home, folder) for placeholder, folder in HANDLERS.items()})
+        self.engine = Engine(Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers)
+        wiring.install_local_callbacks(EngineCallbacks(self.engine))
+        wiring.install_local_workflows(EngineWorkflows(self.engine))
+        self.registry = wiring.registry()
+        self.resources = {placeholder: placeholder for placeholder in HANDLERS}
+        for placeholder, (file, name) in STATIC_MACHINES.items():
+            definition = json.loads((home / "statemachines" / file).read_text(encoding="utf-8"))
+            filled = substitute(definition, {p: p for p in HANDLERS})
+            self.resources[placeholder] = self.engine.create_state_machine(name, filled)["stateMachineArn"]
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ pipelines ---------
+
+    def apply(self, pipeline: PipelineDeclaration) -> RegisteredPipeline:
+        """Create or update the pipeline's state machine and register it."""
+        compiled = compile_checked(pipeline)
+        definition = substitute(compiled.definition, {p: self.resources[p] for p in compiled.placeholders})
+        arn = self.engine.create_state_machine(state_machine_name(pipeline.name), definition)["stateMachineArn"]
+        entry = RegisteredPipeline(
+            name=pipeline.name,
+            state_machine_arn=arn,
+            declaration=pipeline.model_dump(by_alias=True, exclude_none=True, mode="json"),
+            registered_at=time.time(),
+        )
+        self.registry.put(entry)
+        return entry
+
+    def start(self, pipeline: str, payload: Mapping[str, Any] | None = None, name: str | None = None) -> str:
+        entry = self.registry.get(pipeline)
+        if entry is None:
+            raise ConfigurationError(f"no pipeline {pipeline!r} is registered here: stepline apply FILE first")
+        given = payload or {"trigger": {"type": "StartPipelineExecution"}, "variables": {}}
+        started = self.engine.start_execution(entry.state_machine_arn, name or str(uuid.uuid4()), json.dumps(given))
+        return str(started["executionArn"])
+
+    # ------------------------------------------------------------------ running -----------
+
+    def start_worker(self) -> None:
+        """Run the engine in a background thread until ``close``."""
+        self._worker = threading.Thread(target=self._work, name="stepline-engine", daemon=True)
+        self._worker.start()
+
+    def _work(self) -> None:
+        self.engine.run(until=self._stop.is_set, block=True)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=30)
+        self.engine.close()
+        wiring.reset()
+
+    # ------------------------------------------------------------------ reading -----------
+
+    def compiled(self, entry: RegisteredPipeline) -> CompiledPipeline:
+        return compile_checked(entry.pipeline)
+
+    def run_of(self, execution_arn: str) -> PipelineRun:
+        described = self.engine.describe_execution(execution_arn)
+        entry = self.pipeline_of(execution_arn)
+        events = self.engine.get_execution_history(execution_arn)["events"]
+        return read_run(
+            entry.name,
+            [stage.name for stage in entry.pipeline.stages],
+            self.compiled(entry).actions,
+            described,
+            events,
+        )
+
+    def pipeline_of(self, execution_arn: str) -> RegisteredPipeline:
+        machine = self.engine.describe_execution(execution_arn)["stateMachineArn"]
+        for entry in self.registry.all():
+            if entry.state_machine_arn == machine:
+                return entry
+        raise ConfigurationError(f"execution {execution_arn} belongs to no registered pipeline")
+
+    def executions(self, pipeline: str | None = None) -> list[dict[str, Any]]:
+        """Executions of registered pipelines, newest first, each with its pipeline's name."""
+        entries = [e for e in self.registry.all() if pipeline in {None, e.name}]
+        listed = []
+        for entry in entries:
+            for execution in self.engine.list_executions(entry.state_machine_arn)["executions"]:
+                listed.append({**execution, "pipeline": entry.name})
+        return sorted(listed, key=lambda e: e["startDate"], reverse=True)
+
+    def find_execution(self, name_or_arn: str) -> str:
+        matches = [e["executionArn"] for e in self.executions() if name_or_arn in {e["name"], e["executionArn"]}]
+        if not matches:
+            raise ConfigurationError(f"no execution {name_or_arn!r} in {self.data}")
+        return str(matches[0])

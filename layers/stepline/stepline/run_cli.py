@@ -1,0 +1,328 @@
+"""``stepline run``, ``executions`` and ``show``: pipelines on this machine, in the foreground.
+
+``run`` applies the pipeline to the embedded engine in ``--data`` (default ``.stepline``),
+starts one execution and draws it live; approvals are decided by ``--approve``/``--reject``
+(through the review link's own HTTP endpoint, as a browser would), by a prompt on a
+terminal, or by anyone with the printed link. Exit codes: 0 the pipeline succeeded, 1 it
+failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from stepline import wiring
+from stepline.actions.approval import Approval
+from stepline.api.app import handle
+from stepline.api.client import ApiUnreachable, decide_through_link
+from stepline.api.wsgi import LocalApi
+from stepline.cli_support import BadUsage, CommandFailed
+from stepline.definition import load_valid_pipeline
+from stepline.local_runtime import LocalRuntime
+from stepline.settings import settings
+from stepline.status import ActionRun, PipelineRun
+
+COLOURS = {
+    "Succeeded": "green",
+    "Failed": "red",
+    "InProgress": "yellow",
+    "Pending": "dim",
+    "Abandoned": "magenta",
+    "Stopped": "magenta",
+}
+LOG_LINES = 8
+POLL_SECONDS = 0.2
+
+
+def add_commands(commands: Any) -> None:
+    run = commands.add_parser("run", help="run a pipeline once on this machine, drawn live")
+    run.add_argument("pipeline", metavar="PIPELINE", help="pipeline JSON or YAML")
+    run.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="the local repository for a CodeCommit, GitHub or connection source (repository name = path)",
+    )
+    decision = run.add_mutually_exclusive_group()
+    decision.add_argument("--approve", action="store_true", help="approve every manual approval")
+    decision.add_argument("--reject", action="store_true", help="reject the first manual approval")
+    run.add_argument("--comment", default="", help="the approval's comment (with --approve or --reject)")
+    run.add_argument("--name", help="the execution's name (default: a new UUID)")
+    run.add_argument("--quiet", action="store_true", help="do not stream build logs")
+    _add_data(run)
+    run.set_defaults(handler=run_pipeline)
+
+    executions = commands.add_parser("executions", help="list past executions on this machine")
+    executions.add_argument("--pipeline", help="only this pipeline's")
+    _add_data(executions)
+    executions.set_defaults(handler=list_executions)
+
+    show = commands.add_parser("show", help="show one execution: stages, actions, outputs")
+    show.add_argument("execution", metavar="EXECUTION", help="its name or ARN")
+    _add_data(show)
+    show.set_defaults(handler=show_execution)
+
+
+def _add_data(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--data", default=".stepline", metavar="DIR", help="where state lives (default .stepline)")
+
+
+def _sources(pairs: list[str]) -> str:
+    for pair in pairs:
+        name, separator, path = pair.partition("=")
+        if not separator or not name or not path:
+            raise BadUsage(f"--source {pair!r}: write NAME=PATH (the repository's name, then its local path)")
+        if "://" not in path and not Path(path).exists():
+            raise BadUsage(f"--source {name}: {path} does not exist")
+    return ",".join(pairs)
+
+
+@contextmanager
+def _runtime(data: str, environment: dict[str, str]) -> Iterator[LocalRuntime]:
+    runtime = LocalRuntime(Path(data), environment=environment)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    loaded = load_valid_pipeline(args.pipeline)
+    environment = {"STEPLINE_SOURCES": _sources(args.source)}
+    console = Console()
+    # The API serves the review links while the run lasts: links printed here really open.
+    with LocalApi(handle) as api:
+        environment["STEPLINE_API_URL"] = api.url
+        with _runtime(args.data, environment) as runtime:
+            entry = runtime.apply(loaded.pipeline)
+            execution = runtime.start(entry.name, name=args.name)
+            runtime.start_worker()
+            run = _follow(runtime, execution, args, console)
+    _print_summary(run, console, Path(args.data))
+    return 0 if run.status == "Succeeded" else 1
+
+
+def _follow(runtime: LocalRuntime, execution: str, args: argparse.Namespace, console: Console) -> PipelineRun:
+    """Draw the run until it ends: a live table on a terminal, a line per change otherwise."""
+    decided: set[str] = set()
+    lines = _LineView(console, runtime.data, quiet=args.quiet)
+    live = Live(console=console, refresh_per_second=8, redirect_stderr=True, redirect_stdout=True)
+    if console.is_terminal:
+        live.start()
+    try:
+        while True:
+            run = runtime.run_of(execution)
+            if console.is_terminal:
+                live.update(_live_view(run, runtime.data, quiet=args.quiet))
+            else:
+                lines.update(run)
+            if run.status != "InProgress":
+                return run
+            for approval in _waiting(run, decided):
+                decided.add(approval.id)
+                _decide(approval, args, live, console)
+            time.sleep(POLL_SECONDS)
+    finally:
+        live.stop()
+
+
+class _LineView:
+    """What a live table shows, as lines: for logs, pipes and CI."""
+
+    def __init__(self, console: Console, data: Path, *, quiet: bool) -> None:
+        self.console, self.data, self.quiet = console, data, quiet
+        self.seen: dict[str, str] = {}
+        self.log_offsets: dict[Path, int] = {}
+
+    def update(self, run: PipelineRun) -> None:
+        for action in run.actions:
+            key = f"{action.stage}.{action.name}"
+            if not self.quiet:
+                self._stream_log(log_path(self.data, run, action))
+            if self.seen.get(key) != action.status and action.status != "Pending":
+                self.seen[key] = action.status
+                took = _elapsed(action.duration(time.time())) if action.status != "InProgress" else ""
+                self.console.print(Text.assemble(f"{key} ", _status(action.status), f" {took}".rstrip()))
+
+    def _stream_log(self, log: Path) -> None:
+        if not log.exists():
+            return
+        with log.open("rb") as handle:
+            handle.seek(self.log_offsets.get(log, 0))
+            chunk = handle.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self.log_offsets[log] = self.log_offsets.get(log, 0) + len(complete)
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            self.console.print(Text(f"  │ {line}", style="dim"))
+
+
+def _waiting(run: PipelineRun, decided: set[str]) -> list[Approval]:
+    return [
+        approval
+        for approval in wiring.approvals().pending()
+        if approval.execution_name == run.execution_name and approval.id not in decided
+    ]
+
+
+def review_link(approval: Approval) -> str:
+    """The link the notification carried (signing is deterministic for an id and expiry)."""
+    signature = wiring.link_signer().sign(approval.id, approval.expires_at)
+    return f"{settings().api_url.rstrip('/')}/approvals/{approval.id}?sig={signature}"
+
+
+def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: Console) -> None:
+    where = f"{approval.stage}/{approval.action}"
+    if args.approve or args.reject:
+        approve = bool(args.approve)
+        comment = args.comment or ("approved" if approve else "rejected") + " from stepline run"
+        console.print(f"{'approving' if approve else 'rejecting'} {where} through {review_link(approval)}")
+        try:
+            status, _ = decide_through_link(review_link(approval), approve, comment, getpass.getuser())
+        except ApiUnreachable as error:
+            raise CommandFailed(str(error)) from None
+        if status != 200:
+            console.print(f"[red]the review page refused the decision (HTTP {status})[/red]")
+        return
+    if not (sys.stdin.isatty() and console.is_terminal):
+        console.print(f"{where} waits for a decision: open {review_link(approval)}, or use stepline approve")
+        return
+    live.stop()
+    try:
+        answer = console.input(f"[bold]{where}[/bold]: {approval.custom_data}\n  approve? [a]pprove / [r]eject: ")
+        comment = console.input("  comment: ")
+    finally:
+        live.start()
+    approve = answer.strip().lower().startswith("a")
+    decide_through_link(review_link(approval), approve, comment, getpass.getuser())
+
+
+def _elapsed(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
+def _status(text: str) -> Text:
+    return Text(text, style=COLOURS.get(text, ""))
+
+
+def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
+    table = Table(title=f"{run.pipeline} · {run.execution_name}", title_justify="left")
+    for column in ("Stage", "Action", "Status", "Duration"):
+        table.add_column(column)
+    if detailed:
+        table.add_column("Artifacts")
+    for stage in run.stages:
+        for index, action in enumerate(stage.actions):
+            cells: list[Any] = [
+                stage.name if index == 0 else "",
+                action.name,
+                _status(action.status),
+                _elapsed(action.duration(now)),
+            ]
+            if detailed:
+                cells.append(", ".join(action.artifacts))
+            table.add_row(*cells)
+    return table
+
+
+def _variables(action: ActionRun) -> str:
+    pairs = [
+        f"{key}={value}"
+        for namespace in action.variables.values()
+        if isinstance(namespace, dict)
+        for key, value in namespace.items()
+    ]
+    return " ".join(pair if len(pair) <= 40 else pair[:39] + "…" for pair in pairs)
+
+
+def log_path(data: Path, run: PipelineRun, action: ActionRun) -> Path:
+    """Where a local build writes the action's log (actions/build/local.py)."""
+    return data / "logs" / run.pipeline / run.execution_name / f"{action.stage}.{action.name}.log"
+
+
+def _live_view(run: PipelineRun, data: Path, *, quiet: bool) -> Group:
+    parts: list[Any] = [_actions_table(run, time.time(), detailed=False)]
+    if not quiet:
+        for action in run.actions:
+            log = log_path(data, run, action)
+            if action.status == "InProgress" and log.exists():
+                lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_LINES:]
+                parts.append(Text(f"── {action.stage}.{action.name} ──", style="bold"))
+                parts.append(Text("\n".join(lines), style="dim"))
+    return Group(*parts)
+
+
+def _print_summary(run: PipelineRun, console: Console, data: Path) -> None:
+    now = time.time()
+    console.print(_actions_table(run, now, detailed=True))
+    for action in run.actions:
+        if _variables(action):
+            console.print(Text.assemble((f"{action.stage}.{action.name} ", "bold"), _variables(action)))
+    commit, message = run.commit()
+    duration = _elapsed((run.ended or now) - run.started)
+    console.print(Text.assemble("pipeline ", _status(run.status), f" in {duration}"))
+    if commit:
+        console.print(f"commit {commit[:12]} {message}".rstrip())
+    failed = run.failed_action()
+    if failed is not None:
+        console.print(f"[red]{failed.stage}.{failed.name} failed: {failed.error}[/red]")
+        console.print(failed.cause)
+    elif run.status == "Failed":
+        console.print(f"[red]{run.error}: {run.cause}[/red]")
+    console.print(f"logs and artifacts are under {data}/ · stepline show {run.execution_name} --data {data}")
+
+
+def list_executions(args: argparse.Namespace) -> int:
+    console = Console()
+    with _runtime(args.data, {}) as runtime:
+        listed = runtime.executions(args.pipeline)
+    if not listed:
+        console.print(f"no executions in {args.data}")
+        return 0
+    table = Table()
+    for column in ("Pipeline", "Execution", "Status", "Started", "Duration"):
+        table.add_column(column)
+    for execution in listed:
+        started = execution["startDate"].timestamp()
+        stopped = execution.get("stopDate")
+        duration = _elapsed((stopped.timestamp() if stopped else time.time()) - started)
+        table.add_row(
+            execution["pipeline"],
+            execution["name"],
+            _status(_RUN_STATUS.get(execution["status"], execution["status"])),
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+            duration,
+        )
+    console.print(table)
+    return 0
+
+
+_RUN_STATUS = {"RUNNING": "InProgress", "SUCCEEDED": "Succeeded", "FAILED": "Failed", "ABORTED": "Stopped"}
+
+
+def show_execution(args: argparse.Namespace) -> int:
+    console = Console()
+    with _runtime(args.data, {}) as runtime:
+        try:
+            run = runtime.run_of(runtime.find_execution(args.execution))
+        except LookupError as error:
+            raise CommandFailed(str(error)) from None
+    _print_summary(run, console, Path(args.data))
+    return 0
