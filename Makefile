@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit functional e2e bench clean
+.PHONY: install demo test lint typecheck browser unit functional e2e bench clean
 
 # Debian packages the project uses: git (sources and their tests).
 DEBIAN_PACKAGES := git
@@ -58,7 +58,17 @@ unit: install
 functional: install
 	$(BIN)/pytest tests/functional
 
-test: lint typecheck
+e2e: browser
+	$(BIN)/pytest tests/e2e
+
+# The console's end-to-end tests need a real browser: Debian's chromium, driven by Playwright.
+browser: install
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+		else echo "the console tests need Debian's chromium (apt-get install chromium)"; exit 1; fi; }
+
+test: lint typecheck browser
 	$(BIN)/pytest
 
 bench: install

@@ -61,6 +61,7 @@ def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.Captur
         {"SourceFunctionArn": stub_source, "ApprovalFunctionArn": load_handler("approval").lambda_handler}
     )
     wiring.install_local_callbacks(EngineCallbacks(engine))
+    wiring.api_token()  # made when the server starts, as stepline serve does
     yield engine
     engine.close()
     wiring.reset()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from stepline import wiring
 from stepline.api.client import ApiClient, ApiRefused, ApiUnreachable
-from stepline.cli_support import CommandFailed
+from stepline.cli_support import CommandFailed, api_token_for, default_data
 from stepline.settings import settings
 
 EXIT_OK = 0
@@ -29,28 +28,29 @@ def add_commands(commands: Any) -> None:
         command.add_argument("--comment", default="", help="why (at most 512 characters); a rejection's cause")
         command.add_argument("--pipeline", help="the pipeline, when executions of several share the name")
         command.add_argument("--reviewer", help="who decides (default: your login name)")
-        _add_connection(command)
+        add_connection(command)
         command.set_defaults(handler=decide, decision=decision)
     listing = commands.add_parser("approvals", help="list the approvals waiting for a decision")
-    _add_connection(listing)
+    add_connection(listing)
     listing.set_defaults(handler=list_pending)
 
 
-def _add_connection(command: argparse.ArgumentParser) -> None:
+def add_connection(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--url",
         help="the Stepline API (default: $STEPLINE_API_URL, else the local server http://127.0.0.1:8080)",
     )
+    command.add_argument(
+        "--data", default=default_data(), metavar="DIR", help="a local server's data directory, for its API token"
+    )
 
 
-def _client(args: argparse.Namespace) -> ApiClient:
-    # The token comes from the environment or the secret store, never the command line
-    # (other users can read a process's arguments).
-    token = os.environ.get("STEPLINE_API_TOKEN") or wiring.api_token()
-    return ApiClient(args.url or settings().api_url, token)
+def client(args: argparse.Namespace) -> ApiClient:
+    url = args.url or settings().api_url
+    return ApiClient(url, api_token_for(url, Path(args.data)))
 
 
-def _call(client: ApiClient, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def call(client: ApiClient, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     try:
         return client.call(method, path, body)
     except ApiRefused as refused:
@@ -71,7 +71,7 @@ def decide(args: argparse.Namespace) -> int:
     }
     if args.pipeline:
         body["pipeline"] = args.pipeline
-    approval = _call(_client(args), "POST", "/api/approvals", body)["approval"]
+    approval = call(client(args), "POST", "/api/approvals", body)["approval"]
     print(
         f"{approval['status'].lower()}: {approval['pipeline']} {approval['stage']}/{approval['action']} "
         f"in {approval['execution_name']} by {approval['decided_by']}"
@@ -80,7 +80,7 @@ def decide(args: argparse.Namespace) -> int:
 
 
 def list_pending(args: argparse.Namespace) -> int:
-    waiting = _call(_client(args), "GET", "/api/approvals")["approvals"]
+    waiting = call(client(args), "GET", "/api/approvals")["approvals"]
     if not waiting:
         print("no approvals are waiting")
     for approval in waiting:

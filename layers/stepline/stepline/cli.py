@@ -29,6 +29,7 @@ from stepline.definition.models import GetPipelineOutput, PipelineDeclaration
 from stepline.deploy_cli import add_commands as add_deploy_commands
 from stepline.graph import render_mermaid, render_text
 from stepline.run_cli import add_commands as add_run_commands
+from stepline.serve_cli import add_commands as add_serve_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     add_approval_commands(commands)
     add_deploy_commands(commands)
     add_run_commands(commands)
+    add_serve_commands(commands)
 
     schema = commands.add_parser("schema", help="print a JSON Schema of pipeline files, for editors")
     schema.set_defaults(handler=_schema)

@@ -24,11 +24,11 @@ from stepline import wiring
 from stepline.actions.errors import ConfigurationError
 from stepline.adapters.local.engine import EngineCallbacks
 from stepline.adapters.local.workflows import EngineWorkflows
-from stepline.compiler import CompiledPipeline, compile_checked, substitute
+from stepline.compiler import compile_checked, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.engine import Engine, Functions, Store
 from stepline.registry import RegisteredPipeline, state_machine_name
-from stepline.status import PipelineRun, read_run
+from stepline.status import PipelineRun, run_of
 
 # Which handler serves each placeholder, by its folder under functions/ (template.yaml's CodeUri).
 HANDLERS = {
@@ -132,20 +132,8 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ reading -----------
 
-    def compiled(self, entry: RegisteredPipeline) -> CompiledPipeline:
-        return compile_checked(entry.pipeline)
-
     def run_of(self, execution_arn: str) -> PipelineRun:
-        described = self.engine.describe_execution(execution_arn)
-        entry = self.pipeline_of(execution_arn)
-        events = self.engine.get_execution_history(execution_arn)["events"]
-        return read_run(
-            entry.name,
-            [stage.name for stage in entry.pipeline.stages],
-            self.compiled(entry).actions,
-            described,
-            events,
-        )
+        return run_of(self.pipeline_of(execution_arn), EngineWorkflows(self.engine), execution_arn)
 
     def pipeline_of(self, execution_arn: str) -> RegisteredPipeline:
         machine = self.engine.describe_execution(execution_arn)["stateMachineArn"]

@@ -15,6 +15,7 @@ from stepline.archives import DEFAULT_LIMITS, Limits, pack_directory, unpack
 
 if TYPE_CHECKING:
     from stepline.actions.approval import Approval
+    from stepline.definition.models import PipelineDeclaration
     from stepline.registry import RegisteredPipeline
     from stepline.triggers.github import GitHubPush
 
@@ -127,6 +128,13 @@ class Registry(Protocol):
     def all(self) -> list[RegisteredPipeline]: ...
 
 
+class PipelineHost(Protocol):
+    """What registers pipelines on a running server: `stepline serve`'s engine (on AWS,
+    `stepline deploy` does this from the user's machine instead)."""
+
+    def apply(self, pipeline: PipelineDeclaration) -> RegisteredPipeline: ...
+
+
 class ChangedPaths(Protocol):
     """The files a push changed, asked of the repository when the event does not list them."""
 
@@ -186,6 +194,14 @@ class Workflows(Protocol):
         ...
 
     def describe(self, execution_arn: str) -> dict[str, object]: ...
+
+    def executions(self, state_machine_arn: str, limit: int = 50) -> list[dict[str, object]]:
+        """The newest executions first, as ListExecutions gives them."""
+        ...
+
+    def history(self, execution_arn: str) -> list[dict[str, object]]:
+        """Every history event, oldest first, as GetExecutionHistory gives them."""
+        ...
 
     def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
         """Start an execution unless one of that name exists already (then None): a trigger

@@ -28,11 +28,11 @@ from stepline.actions.approval import Approval
 from stepline.api.app import handle
 from stepline.api.client import ApiUnreachable, decide_through_link
 from stepline.api.wsgi import LocalApi
-from stepline.cli_support import BadUsage, CommandFailed
+from stepline.cli_support import BadUsage, CommandFailed, default_data
 from stepline.definition import load_valid_pipeline
 from stepline.local_runtime import LocalRuntime
 from stepline.settings import settings
-from stepline.status import ActionRun, PipelineRun
+from stepline.status import ActionRun, PipelineRun, format_duration, run_status
 
 COLOURS = {
     "Succeeded": "green",
@@ -77,7 +77,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _add_data(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--data", default=".stepline", metavar="DIR", help="where state lives (default .stepline)")
+    command.add_argument("--data", default=default_data(), metavar="DIR", help="where state lives (default .stepline)")
 
 
 def _sources(pairs: list[str]) -> str:
@@ -102,7 +102,7 @@ def _runtime(data: str, environment: dict[str, str]) -> Iterator[LocalRuntime]:
 def run_pipeline(args: argparse.Namespace) -> int:
     loaded = load_valid_pipeline(args.pipeline)
     environment = {"STEPLINE_SOURCES": _sources(args.source)}
-    console = Console()
+    console = Console(highlight=False, markup=False)
     # The API serves the review links while the run lasts: links printed here really open.
     with LocalApi(handle) as api:
         environment["STEPLINE_API_URL"] = api.url
@@ -154,8 +154,10 @@ class _LineView:
                 self._stream_log(log_path(self.data, run, action))
             if self.seen.get(key) != action.status and action.status != "Pending":
                 self.seen[key] = action.status
-                took = _elapsed(action.duration(time.time())) if action.status != "InProgress" else ""
-                self.console.print(Text.assemble(f"{key} ", _status(action.status), f" {took}".rstrip()))
+                took = format_duration(action.duration(time.time())) if action.status != "InProgress" else ""
+                self.console.print(
+                    Text.assemble(f"{key} ", _status(action.status), f" {took}".rstrip()), soft_wrap=True
+                )
 
     def _stream_log(self, log: Path) -> None:
         if not log.exists():
@@ -166,7 +168,7 @@ class _LineView:
         complete = chunk[: chunk.rfind(b"\n") + 1]
         self.log_offsets[log] = self.log_offsets.get(log, 0) + len(complete)
         for line in complete.decode("utf-8", errors="replace").splitlines():
-            self.console.print(Text(f"  │ {line}", style="dim"))
+            self.console.print(Text(f"  │ {line}", style="dim"), soft_wrap=True)
 
 
 def _waiting(run: PipelineRun, decided: set[str]) -> list[Approval]:
@@ -188,34 +190,29 @@ def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: C
     if args.approve or args.reject:
         approve = bool(args.approve)
         comment = args.comment or ("approved" if approve else "rejected") + " from stepline run"
-        console.print(f"{'approving' if approve else 'rejecting'} {where} through {review_link(approval)}")
+        console.print(
+            f"{'approving' if approve else 'rejecting'} {where} through {review_link(approval)}", soft_wrap=True
+        )
         try:
             status, _ = decide_through_link(review_link(approval), approve, comment, getpass.getuser())
         except ApiUnreachable as error:
             raise CommandFailed(str(error)) from None
         if status != 200:
-            console.print(f"[red]the review page refused the decision (HTTP {status})[/red]")
+            console.print(Text(f"the review page refused the decision (HTTP {status})", style="red"), soft_wrap=True)
         return
     if not (sys.stdin.isatty() and console.is_terminal):
-        console.print(f"{where} waits for a decision: open {review_link(approval)}, or use stepline approve")
+        console.print(
+            f"{where} waits for a decision: open {review_link(approval)}, or use stepline approve", soft_wrap=True
+        )
         return
     live.stop()
     try:
-        answer = console.input(f"[bold]{where}[/bold]: {approval.custom_data}\n  approve? [a]pprove / [r]eject: ")
+        answer = console.input(f"{where}: {approval.custom_data}\n  approve? (a)pprove / (r)eject: ")
         comment = console.input("  comment: ")
     finally:
         live.start()
     approve = answer.strip().lower().startswith("a")
     decide_through_link(review_link(approval), approve, comment, getpass.getuser())
-
-
-def _elapsed(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes}m{rest:02d}s"
 
 
 def _status(text: str) -> Text:
@@ -234,7 +231,7 @@ def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
                 stage.name if index == 0 else "",
                 action.name,
                 _status(action.status),
-                _elapsed(action.duration(now)),
+                format_duration(action.duration(now)),
             ]
             if detailed:
                 cells.append(", ".join(action.artifacts))
@@ -249,7 +246,7 @@ def _variables(action: ActionRun) -> str:
         if isinstance(namespace, dict)
         for key, value in namespace.items()
     ]
-    return " ".join(pair if len(pair) <= 40 else pair[:39] + "…" for pair in pairs)
+    return " ".join(pair if len(pair) <= 120 else pair[:119] + "…" for pair in pairs)
 
 
 def log_path(data: Path, run: PipelineRun, action: ActionRun) -> Path:
@@ -271,30 +268,32 @@ def _live_view(run: PipelineRun, data: Path, *, quiet: bool) -> Group:
 
 def _print_summary(run: PipelineRun, console: Console, data: Path) -> None:
     now = time.time()
-    console.print(_actions_table(run, now, detailed=True))
+    console.print(_actions_table(run, now, detailed=True))  # a table wraps its own cells
     for action in run.actions:
         if _variables(action):
-            console.print(Text.assemble((f"{action.stage}.{action.name} ", "bold"), _variables(action)))
+            console.print(Text.assemble((f"{action.stage}.{action.name} ", "bold"), _variables(action)), soft_wrap=True)
     commit, message = run.commit()
-    duration = _elapsed((run.ended or now) - run.started)
-    console.print(Text.assemble("pipeline ", _status(run.status), f" in {duration}"))
+    duration = format_duration((run.ended or now) - run.started)
+    console.print(Text.assemble("pipeline ", _status(run.status), f" in {duration}"), soft_wrap=True)
     if commit:
-        console.print(f"commit {commit[:12]} {message}".rstrip())
+        console.print(f"commit {commit[:12]} {message}".rstrip(), soft_wrap=True)
     failed = run.failed_action()
     if failed is not None:
-        console.print(f"[red]{failed.stage}.{failed.name} failed: {failed.error}[/red]")
-        console.print(failed.cause)
+        console.print(Text(f"{failed.stage}.{failed.name} failed: {failed.error}", style="red"), soft_wrap=True)
+        console.print(failed.cause, soft_wrap=True)
     elif run.status == "Failed":
-        console.print(f"[red]{run.error}: {run.cause}[/red]")
-    console.print(f"logs and artifacts are under {data}/ · stepline show {run.execution_name} --data {data}")
+        console.print(Text(f"{run.error}: {run.cause}", style="red"), soft_wrap=True)
+    console.print(
+        f"logs and artifacts are under {data}/ · stepline show {run.execution_name} --data {data}", soft_wrap=True
+    )
 
 
 def list_executions(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(highlight=False, markup=False)
     with _runtime(args.data, {}) as runtime:
         listed = runtime.executions(args.pipeline)
     if not listed:
-        console.print(f"no executions in {args.data}")
+        console.print(f"no executions in {args.data}", soft_wrap=True)
         return 0
     table = Table()
     for column in ("Pipeline", "Execution", "Status", "Started", "Duration"):
@@ -302,11 +301,11 @@ def list_executions(args: argparse.Namespace) -> int:
     for execution in listed:
         started = execution["startDate"].timestamp()
         stopped = execution.get("stopDate")
-        duration = _elapsed((stopped.timestamp() if stopped else time.time()) - started)
+        duration = format_duration((stopped.timestamp() if stopped else time.time()) - started)
         table.add_row(
             execution["pipeline"],
             execution["name"],
-            _status(_RUN_STATUS.get(execution["status"], execution["status"])),
+            _status(run_status(execution["status"])),
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
             duration,
         )
@@ -314,11 +313,8 @@ def list_executions(args: argparse.Namespace) -> int:
     return 0
 
 
-_RUN_STATUS = {"RUNNING": "InProgress", "SUCCEEDED": "Succeeded", "FAILED": "Failed", "ABORTED": "Stopped"}
-
-
 def show_execution(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(highlight=False, markup=False)
     with _runtime(args.data, {}) as runtime:
         try:
             run = runtime.run_of(runtime.find_execution(args.execution))

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from stepline.compiler import compile_checked
 from stepline.compiler.asl import ActionState
+from stepline.ports import Workflows
+from stepline.registry import RegisteredPipeline
 
 ActionStatus = Literal["Pending", "InProgress", "Succeeded", "Failed", "Abandoned"]
 RunStatus = Literal["InProgress", "Succeeded", "Failed", "Stopped"]
@@ -101,6 +104,20 @@ class PipelineRun:
         return next((action for action in self.actions if action.status == "Failed"), None)
 
 
+def run_status(execution_status: str) -> str:
+    """Step Functions' execution status in CodePipeline's words (RUNNING → InProgress)."""
+    return _EXECUTION_STATUS.get(execution_status, execution_status)
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m{rest:02d}s"
+
+
 def _seconds(value: Any) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
@@ -173,4 +190,15 @@ def read_run(
         error=str(described.get("error") or ""),
         cause=str(failure.get("detail", {}).get("Cause", "")) if failure else str(described.get("cause") or ""),
         trigger=dict(_json(described.get("input")).get("trigger") or {}),
+    )
+
+
+def run_of(entry: RegisteredPipeline, workflows: Workflows, execution_arn: str) -> PipelineRun:
+    """The run of one execution of a registered pipeline, read through the Workflows port."""
+    return read_run(
+        entry.name,
+        [stage.name for stage in entry.pipeline.stages],
+        compile_checked(entry.pipeline).actions,
+        workflows.describe(execution_arn),
+        workflows.history(execution_arn),
     )

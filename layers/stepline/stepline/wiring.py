@@ -50,6 +50,7 @@ from stepline.ports import (
     FunctionInvoker,
     LambdaFunctions,
     Notifier,
+    PipelineHost,
     Pushes,
     Records,
     Registry,
@@ -65,6 +66,7 @@ _local_callbacks: list[TaskCallbacks] = []
 _local_workflows: list[Workflows] = []
 _clocks: list[Callable[[], float]] = []
 _pushes: list[Pushes] = []
+_hosts: list[PipelineHost] = []
 
 
 def install_clock(clock: Callable[[], float]) -> None:
@@ -88,6 +90,19 @@ def install_pushes(pushes: Pushes) -> None:
 def pushes() -> Pushes:
     """Verified GitHub pushes start the registered pipelines that match them."""
     return _pushes[0] if _pushes else PushesToPipelines(registry(), workflows())
+
+
+def install_local_host(host: PipelineHost) -> None:
+    """`stepline serve` says which engine `stepline apply` registers pipelines with."""
+    _hosts[:] = [host]
+
+
+def local_host() -> PipelineHost:
+    if not _hosts:
+        raise ConfigurationError(
+            "this server registers no pipelines: run stepline serve locally (on AWS, use stepline deploy)"
+        )
+    return _hosts[0]
 
 
 def install_local_callbacks(callbacks: TaskCallbacks) -> None:
@@ -115,7 +130,7 @@ def reset() -> None:
         registry,
     ):
         cached.cache_clear()
-    for installed in (_local_callbacks, _local_workflows, _clocks, _pushes):
+    for installed in (_local_callbacks, _local_workflows, _clocks, _pushes, _hosts):
         installed.clear()
 
 

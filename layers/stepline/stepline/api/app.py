@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
 from stepline.actions.errors import ConfigurationError
-from stepline.api import approvals, webhooks
+from stepline.api import approvals, console, local, webhooks
 from stepline.api.pages import SECURITY_HEADERS, problem_page
 from stepline.api.problems import ApiProblem
 from stepline.observability import logger
@@ -27,6 +27,8 @@ def build() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver()
     app.include_router(approvals.router)
     app.include_router(webhooks.router)
+    app.include_router(console.router)
+    app.include_router(local.router)
 
     @app.exception_handler(ApiProblem)  # type: ignore[untyped-decorator]
     def problem(error: ApiProblem) -> Response[str]:

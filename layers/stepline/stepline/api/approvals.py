@@ -7,14 +7,14 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+from aws_lambda_powertools.shared.cookies import Cookie
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stepline import wiring
 from stepline.actions.approval import Approval, DecisionRefused, LinkSigner, decide
 from stepline.api.pages import SECURITY_HEADERS, decided_page, review_page
 from stepline.api.problems import ApiProblem
-from stepline.api.requests import cookie, form, header, require_bearer
+from stepline.api.requests import cookie, form, require_bearer, strict_cookie
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 CSRF_COOKIE = "stepline_csrf"
@@ -61,16 +61,7 @@ def review(approval_id: str) -> Response[str]:
     approval = _signed(approval_id, signature, signer)
     _refuse_unless_pending(approval)
     csrf = signer.csrf_token(approval.id, secrets.token_urlsafe(16))
-    jar = Cookie(
-        CSRF_COOKIE,
-        csrf,
-        path=f"/approvals/{approval.id}",
-        # API Gateway says https here; a loopback `stepline serve` is plain http.
-        secure=(header(router.current_event, "x-forwarded-proto") or "") == "https",
-        http_only=True,
-        same_site=SameSite.STRICT_MODE,
-        max_age=3600,
-    )
+    jar = strict_cookie(router.current_event, CSRF_COOKIE, csrf, max_age=3600)
     return _page(200, review_page(approval, signature, csrf), [jar])
 
 

@@ -53,7 +53,8 @@ def review_page(approval: Approval, signature: str, csrf: str) -> str:
     ]
     listing = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in facts)
     form = (
-        f'<form method="post" action="/approvals/{escape(approval.id)}">'
+        # Relative, so the form posts back under API Gateway's stage prefix (/Prod) too.
+        f'<form method="post" action="{escape(approval.id)}">'
         f'<input type="hidden" name="sig" value="{escape(signature)}">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         f'<input type="hidden" name="execution" value="{escape(approval.execution_name)}">'

@@ -8,6 +8,7 @@ import hmac
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from stepline.api.problems import ApiProblem
@@ -60,3 +61,16 @@ def require_bearer(event: APIGatewayProxyEvent, token: str) -> None:
     given = (header(event, "authorization") or "").removeprefix("Bearer ").strip()
     if not given or not hmac.compare_digest(given.encode(), token.encode()):
         raise ApiProblem(401, "Unauthorized", "send the API token as 'Authorization: Bearer …'")
+
+
+def strict_cookie(event: APIGatewayProxyEvent, name: str, value: str, max_age: int) -> Cookie:
+    """An HttpOnly, SameSite=Strict cookie, Secure behind API Gateway (https), scoped by the
+    browser to the page's own directory, so API Gateway's stage prefix (/Prod) is kept."""
+    return Cookie(
+        name,
+        value,
+        secure=(header(event, "x-forwarded-proto") or "") == "https",
+        http_only=True,
+        same_site=SameSite.STRICT_MODE,
+        max_age=max_age,
+    )

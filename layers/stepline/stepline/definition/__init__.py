@@ -23,6 +23,7 @@ __all__ = [
     "check_file",
     "load_valid_pipeline",
     "parse_pipeline",
+    "valid_pipeline",
     "validate",
 ]
 
@@ -63,3 +64,12 @@ def load_valid_pipeline(path: str | Path) -> LoadedPipeline:
     if report.loaded is None or report.errors:
         raise DefinitionError(report.source, report.errors)
     return report.loaded
+
+
+def valid_pipeline(document: object, source: str) -> LoadedPipeline:
+    """A decoded document as a pipeline, or DefinitionError listing every error found."""
+    loaded = parse_pipeline(document, source)
+    errors = errors_in(loaded.located(validate(loaded.pipeline)))
+    if errors:
+        raise DefinitionError(source, errors)
+    return loaded

@@ -47,6 +47,18 @@ class StepFunctionsWorkflows:
                 return None  # started a moment ago by a concurrent delivery of the same event
             raise
 
+    def executions(self, state_machine_arn: str, limit: int = 50) -> list[dict[str, object]]:
+        listed: list[dict[str, object]] = self.client.list_executions(
+            stateMachineArn=state_machine_arn, maxResults=limit
+        )["executions"]
+        return listed
+
+    def history(self, execution_arn: str) -> list[dict[str, object]]:
+        events: list[dict[str, object]] = []
+        for page in self.client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events
+
     def describe(self, execution_arn: str) -> dict[str, object]:
         described: dict[str, object] = self.client.describe_execution(executionArn=execution_arn)
         return described

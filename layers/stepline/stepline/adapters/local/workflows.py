@@ -32,6 +32,14 @@ class EngineWorkflows:
         except EngineError as error:
             raise ConfigurationError(error.message) from None
 
+    def executions(self, state_machine_arn: str, limit: int = 50) -> list[dict[str, object]]:
+        listed: list[dict[str, object]] = self.engine.list_executions(state_machine_arn)["executions"][:limit]
+        return listed
+
+    def history(self, execution_arn: str) -> list[dict[str, object]]:
+        events: list[dict[str, object]] = self.engine.get_execution_history(execution_arn)["events"]
+        return events
+
     def describe(self, execution_arn: str) -> dict[str, object]:
         return self.engine.describe_execution(execution_arn)
 

@@ -1,0 +1,170 @@
+"""The web console: registered pipelines, their executions drawn stage by stage, logs and
+artifacts. The same routes on AWS (behind a sign-in with the API token) and on one machine
+(``stepline serve`` on loopback, where whoever reaches the port is the machine's user)."""
+
+from __future__ import annotations
+
+import hmac
+import tempfile
+from pathlib import Path
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.shared.cookies import Cookie
+
+from stepline import wiring
+from stepline.api.console_pages import login_page, pipelines_page, run_page
+from stepline.api.pages import SECURITY_HEADERS
+from stepline.api.problems import ApiProblem
+from stepline.api.requests import cookie, form, strict_cookie
+from stepline.ports import ArtifactNotFound, execution_arn
+from stepline.registry import RegisteredPipeline
+from stepline.settings import settings
+from stepline.status import PipelineRun, run_of
+
+router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+SESSION_COOKIE = "stepline_console"
+SESSION_SECONDS = 12 * 3600
+DOWNLOAD_LIMIT = 5 * 1024 * 1024  # API Gateway answers at most 10 MB, base64 grows a third
+
+
+def _base() -> str:
+    """The path prefix API Gateway's stage adds (/Prod), so links work on AWS and locally."""
+    event = router.current_event
+    full = str(event.request_context.path or event.path)
+    return full[: -len(event.path)] if full.endswith(event.path) else ""
+
+
+def _page(html: str, status: int = 200, cookies: list[Cookie] | None = None) -> Response[str]:
+    return Response(status, content_types.TEXT_HTML, html, headers=SECURITY_HEADERS, cookies=cookies)
+
+
+def _signed_in() -> None:
+    if settings().runtime == "local":
+        return  # loopback only: stepline serve binds 127.0.0.1
+    session = cookie(router.current_event, SESSION_COOKIE)
+    if not session or wiring.link_signer().check("console", session, wiring.now()) is not None:
+        raise ApiProblem(401, "Sign in", f"sign in at {_base()}/login with the API token", page=True)
+
+
+def _pipeline(name: str) -> RegisteredPipeline:
+    entry = wiring.registry().get(name)
+    if entry is None:
+        raise ApiProblem(404, "No such pipeline", f"no pipeline {name!r} is registered", page=True)
+    return entry
+
+
+def _run(entry: RegisteredPipeline, execution: str) -> PipelineRun:
+    arn = execution_arn(entry.state_machine_arn, execution)
+    try:
+        return run_of(entry, wiring.workflows(), arn)
+    except Exception as error:  # the engine and Step Functions name a missing execution differently
+        if "ExecutionDoesNotExist" in type(error).__name__ or "does not exist" in str(error).lower():
+            raise ApiProblem(
+                404, "No such execution", f"{entry.name} has no execution {execution!r}", page=True
+            ) from None
+        raise
+
+
+@router.get("/")
+def pipelines() -> Response[str]:
+    _signed_in()
+    workflows = wiring.workflows()
+    rows: list[tuple[str, PipelineRun | None]] = []
+    for entry in sorted(wiring.registry().all(), key=lambda e: e.name):
+        latest = workflows.executions(entry.state_machine_arn, limit=1)
+        rows.append((entry.name, run_of(entry, workflows, str(latest[0]["executionArn"])) if latest else None))
+    return _page(pipelines_page(rows, _base()))
+
+
+@router.get("/pipelines/<name>")
+def pipeline(name: str) -> Response[str]:
+    _signed_in()
+    entry = _pipeline(name)
+    latest = wiring.workflows().executions(entry.state_machine_arn, limit=1)
+    if not latest:
+        return _page(pipelines_page([(entry.name, None)], _base()))
+    return _execution_page(entry, str(latest[0]["name"]))
+
+
+@router.get("/pipelines/<name>/executions/<execution>")
+def execution(name: str, execution: str) -> Response[str]:
+    _signed_in()
+    return _execution_page(_pipeline(name), execution)
+
+
+def _execution_page(entry: RegisteredPipeline, execution: str) -> Response[str]:
+    run = _run(entry, execution)
+    base = _base()
+    signer = wiring.link_signer()
+    reviews = {
+        f"{approval.stage}.{approval.action}": (
+            f"{base}/approvals/{approval.id}?sig={signer.sign(approval.id, approval.expires_at)}"
+        )
+        for approval in wiring.approvals().pending()
+        if approval.pipeline == entry.name and approval.execution_name == execution
+    }
+    logs = {f"{a.stage}.{a.name}" for a in run.actions if _log_file(entry.name, execution, f"{a.stage}.{a.name}")}
+    history = wiring.workflows().executions(entry.state_machine_arn, limit=25)
+    return _page(run_page(run, history, base, reviews=reviews, logs=logs))
+
+
+def _log_file(pipeline: str, execution: str, action: str) -> Path | None:
+    """A local build's log (actions/build/local.py writes it); on AWS logs are in CloudWatch."""
+    if settings().runtime != "local":
+        return None
+    log = settings().data / "logs" / pipeline / execution / f"{action}.log"
+    return log if log.is_file() else None
+
+
+@router.get("/pipelines/<name>/executions/<execution>/logs/<action>")
+def action_log(name: str, execution: str, action: str) -> Response[str]:
+    _signed_in()
+    run = _run(_pipeline(name), execution)
+    if action not in {f"{a.stage}.{a.name}" for a in run.actions}:
+        raise ApiProblem(404, "No such action", f"{name} has no action {action!r}", page=True)
+    log = _log_file(name, execution, action)
+    if log is None:
+        raise ApiProblem(
+            404, "No log", f"{action} has no log here (on AWS, CodeBuild keeps it in CloudWatch)", page=True
+        )
+    return Response(
+        200, "text/plain; charset=utf-8", log.read_text(encoding="utf-8", errors="replace"), SECURITY_HEADERS
+    )
+
+
+@router.get("/pipelines/<name>/executions/<execution>/artifacts/<artifact>")
+def artifact(name: str, execution: str, artifact: str) -> Response[bytes]:
+    _signed_in()
+    run = _run(_pipeline(name), execution)
+    reference = next((a.artifacts[artifact] for a in run.actions if artifact in a.artifacts), None)
+    if reference is None:
+        raise ApiProblem(404, "No such artifact", f"{execution} produced no artifact {artifact!r}", page=True)
+    with tempfile.TemporaryDirectory(prefix="stepline-download-") as scratch:
+        target = Path(scratch) / "artifact.zip"
+        try:
+            wiring.artifact_store().get(reference, target)
+        except ArtifactNotFound as error:
+            raise ApiProblem(410, "Artifact gone", str(error), page=True) from None
+        if target.stat().st_size > DOWNLOAD_LIMIT:
+            raise ApiProblem(
+                413, "Too large", f"{artifact} is larger than 5 MB; it is at {reference.get('location')}", page=True
+            )
+        payload = target.read_bytes()
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{artifact}.zip"'}
+    return Response(200, "application/zip", payload, headers)  # bytes: Powertools sends them base64
+
+
+@router.get("/login")
+def login() -> Response[str]:
+    return _page(login_page(_base()))
+
+
+@router.post("/login")
+def sign_in() -> Response[str]:
+    given = form(router.current_event).get("token", "")
+    if not given or not hmac.compare_digest(given.encode(), wiring.api_token().encode()):
+        return _page(login_page(_base(), "That is not the API token."), status=401)
+    session = wiring.link_signer().sign("console", wiring.now() + SESSION_SECONDS)
+    jar = strict_cookie(router.current_event, SESSION_COOKIE, session, max_age=SESSION_SECONDS)
+    return Response(303, content_types.TEXT_HTML, "", {**SECURITY_HEADERS, "Location": f"{_base()}/"}, cookies=[jar])

@@ -1,0 +1,163 @@
+"""The web console's pages: plain HTML and CSS, every value escaped, readable on a phone.
+
+Stages run left to right (wrapping on a narrow screen); within a stage, actions that share a
+runOrder sit side by side in one lane, lanes in run order. A page of a running execution
+refreshes itself every two seconds (a meta refresh: no script needed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from stepline.status import ActionRun, PipelineRun, format_duration, run_status
+
+_STYLE = """
+*{box-sizing:border-box}body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
+header{background:#24292f;color:#fff;padding:.6rem 1rem}header a{color:#fff;text-decoration:none;font-weight:600}
+main{padding:1rem;max-width:80rem;margin:auto}h1{font-size:1.4rem;margin:.2rem 0 .6rem}
+h2{font-size:1rem;margin:0 0 .5rem}a{color:#0969da}code{font-size:.9em}
+table{border-collapse:collapse;width:100%;background:#fff}td,th{text-align:left;padding:.35rem .5rem;
+border-bottom:1px solid #d0d7de}.meta{color:#57606a;margin:.2rem 0}
+.stages{display:flex;flex-wrap:wrap;gap:.8rem;align-items:flex-start;margin:1rem 0}
+.stage{background:#fff;border:1px solid #d0d7de;border-top:4px solid #8c959f;border-radius:6px;padding:.6rem;
+min-width:14rem;flex:1 1 14rem}.lane{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:.5rem}
+.action{border:1px solid #8c959f;border-left:6px solid #8c959f;border-radius:4px;padding:.4rem .5rem;
+flex:1 1 11rem;background:#f6f8fa}.action strong{display:block}.action small{color:#57606a;display:block}
+.badge{display:inline-block;border-radius:1rem;padding:0 .55rem;font-size:.85em;font-weight:600;
+background:#eaeef2}.error{color:#cf222e;white-space:pre-wrap;font-size:.85em;margin:.3rem 0 0}
+.s-Succeeded{border-color:#1a7f37;background:#dafbe1}.s-Failed{border-color:#cf222e;background:#ffebe9}
+.s-InProgress{border-color:#9a6700;background:#fff8c5}.s-Abandoned,.s-Stopped{border-color:#8250df;
+background:#fbefff}.stage.s-Succeeded,.stage.s-Failed,.stage.s-InProgress,.stage.s-Abandoned{background:#fff}
+"""
+
+
+def document(title: str, body: str, base: str, *, refresh: bool = False) -> str:
+    reload = '<meta http-equiv="refresh" content="2">' if refresh else ""
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)} · Stepline</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">{reload}<style>{_STYLE}</style>'
+        f'</head><body><header><a href="{escape(base)}/">Stepline</a></header><main>{body}</main></body></html>'
+    )
+
+
+def when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return ""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def badge(status: str) -> str:
+    return f'<span class="badge s-{escape(status)}">{escape(status)}</span>'
+
+
+def path(*parts: str) -> str:
+    return "/".join(quote(part, safe="") for part in parts)
+
+
+def pipelines_page(rows: Sequence[tuple[str, PipelineRun | None]], base: str) -> str:
+    lines = []
+    for name, latest in rows:
+        link = f'<a href="{escape(base)}/pipelines/{path(name)}">{escape(name)}</a>'
+        if latest is None:
+            lines.append(f"<tr><td>{link}</td><td>never run</td><td></td><td></td></tr>")
+            continue
+        commit, message = latest.commit()
+        lines.append(
+            f"<tr><td>{link}</td><td>{badge(latest.status)}</td><td>{escape(when(latest.started))}</td>"
+            f"<td><code>{escape(commit[:8])}</code> {escape(message)}</td></tr>"
+        )
+    table = (
+        "<table><tr><th>Pipeline</th><th>Latest</th><th>Started</th><th>Commit</th></tr>" + "".join(lines) + "</table>"
+        if lines
+        else "<p>No pipelines yet: <code>stepline apply PIPELINE</code> registers one.</p>"
+    )
+    refresh = any(latest is not None and latest.status == "InProgress" for _, latest in rows)
+    return document("Pipelines", f"<h1>Pipelines</h1>{table}", base, refresh=refresh)
+
+
+def run_page(
+    run: PipelineRun,
+    history: Sequence[Mapping[str, Any]],
+    base: str,
+    *,
+    reviews: Mapping[str, str],
+    logs: set[str],
+) -> str:
+    """One execution drawn stage by stage; ``reviews`` maps Stage.Action → its review link,
+    ``logs`` names the actions that have a log to link to."""
+    now = time.time()
+    execution_base = f"{base}/pipelines/{path(run.pipeline)}/executions/{path(run.execution_name)}"
+    commit, message = run.commit()
+    header = (
+        f"<h1>{escape(run.pipeline)}</h1>"
+        f'<p class="meta">Execution <code>{escape(run.execution_name)}</code> {badge(run.status)} '
+        f"started {escape(when(run.started))} · {escape(format_duration((run.ended or now) - run.started))}</p>"
+    )
+    if commit:
+        header += f'<p class="meta">Commit <code>{escape(commit[:12])}</code> {escape(message)}</p>'
+    stages = []
+    for stage in run.stages:
+        lanes = "".join(
+            '<div class="lane">'
+            + "".join(_action_box(action, execution_base, now, reviews, logs) for action in lane)
+            + "</div>"
+            for lane in stage.lanes()
+        )
+        stages.append(
+            f'<section class="stage s-{escape(stage.status)}" data-stage="{escape(stage.name)}">'
+            f"<h2>{escape(stage.name)}</h2>{lanes}</section>"
+        )
+    rows = []
+    for execution in history:
+        name = str(execution["name"])
+        started = _seconds(execution.get("startDate"))
+        status = run_status(str(execution.get("status")))
+        link = f'<a href="{escape(base)}/pipelines/{path(run.pipeline)}/executions/{path(name)}">{escape(name)}</a>'
+        rows.append(f"<tr><td>{link}</td><td>{badge(status)}</td><td>{escape(when(started))}</td></tr>")
+    history_table = (
+        "<h2>History</h2><table><tr><th>Execution</th><th>Status</th><th>Started</th></tr>" + "".join(rows) + "</table>"
+    )
+    body = header + f'<div class="stages">{"".join(stages)}</div>' + history_table
+    return document(run.pipeline, body, base, refresh=run.status == "InProgress")
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _action_box(action: ActionRun, execution_base: str, now: float, reviews: Mapping[str, str], logs: set[str]) -> str:
+    key = f"{action.stage}.{action.name}"
+    parts = [
+        f"<strong>{escape(action.name)}</strong>",
+        f"<small>{escape(action.type)}</small>",
+        f"<small>{escape(action.status)} {escape(format_duration(action.duration(now)))}</small>",
+    ]
+    links = []
+    if key in logs:
+        links.append(f'<a href="{escape(execution_base)}/logs/{path(key)}">log</a>')
+    for artifact in action.artifacts:
+        links.append(f'<a href="{escape(execution_base)}/artifacts/{path(artifact)}">{escape(artifact)}</a>')
+    if key in reviews:
+        links.append(f'<a class="review" href="{escape(reviews[key])}">Review</a>')
+    if links:
+        parts.append("<small>" + " · ".join(links) + "</small>")
+    if action.status == "Failed":
+        parts.append(f'<p class="error">{escape(action.error)}: {escape(action.cause)}</p>')
+    return f'<div class="action s-{escape(action.status)}" data-action="{escape(key)}">{"".join(parts)}</div>'
+
+
+def login_page(base: str, problem: str = "") -> str:
+    note = f'<p class="error">{escape(problem)}</p>' if problem else ""
+    form = (
+        f'<form method="post" action="{escape(base)}/login"><label>API token '
+        '<input name="token" type="password" required autocomplete="current-password"></label> '
+        "<button>Sign in</button></form>"
+    )
+    return document("Sign in", f"<h1>Sign in</h1><p>The console needs the stack's API token.</p>{note}{form}", base)

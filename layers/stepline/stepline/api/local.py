@@ -1,0 +1,96 @@
+"""Routes only `stepline serve` answers: registering pipelines, and pushes from git hooks.
+
+Both need the API token. On AWS these answer 503 (no local host is installed): pipelines are
+deployed with `stepline deploy`, and repositories report changes through EventBridge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stepline import wiring
+from stepline.api.problems import ApiProblem
+from stepline.api.requests import require_bearer
+from stepline.definition import DefinitionError, valid_pipeline
+from stepline.deploy import starts_on
+from stepline.triggers.changes import RepositoryChange
+from stepline.triggers.starting import start_matching
+
+router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+ZERO = "0" * 40
+
+
+class ApplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    declaration: dict[str, Any]
+    source: str = "request"
+
+
+class GitPush(BaseModel):
+    """What `stepline hook notify` sends: one ref a push or commit moved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repository: str = Field(min_length=1)
+    ref: str = Field(pattern=r"^refs/(heads|tags)/.+")
+    before: str = ""
+    after: str = ""
+
+
+def _body(model: type[BaseModel]) -> Any:
+    try:
+        return model.model_validate(router.current_event.json_body)
+    except (ValidationError, ValueError) as error:
+        detail = (
+            str(error).splitlines()[0]
+            if not isinstance(error, ValidationError)
+            else "; ".join(f"{'.'.join(map(str, p['loc'])) or 'body'}: {p['msg']}" for p in error.errors()[:5])
+        )
+        raise ApiProblem(400, "Bad request", detail) from None
+
+
+@router.post("/api/pipelines")
+def apply_pipeline() -> tuple[dict[str, Any], int]:
+    require_bearer(router.current_event, wiring.api_token())
+    body: ApplyBody = _body(ApplyBody)
+    try:
+        loaded = valid_pipeline(body.declaration, body.source)
+    except DefinitionError as error:
+        problems = "; ".join(str(problem) for problem in error.problems[:10])
+        raise ApiProblem(400, "Invalid pipeline", f"{body.source}: {problems}") from None
+    entry = wiring.local_host().apply(loaded.pipeline)
+    return {
+        "pipeline": entry.name,
+        "stateMachineArn": entry.state_machine_arn,
+        "startsOn": starts_on(loaded.pipeline),
+    }, 201
+
+
+@router.post("/api/hooks/git")
+def git_push() -> tuple[dict[str, Any], int]:
+    require_bearer(router.current_event, wiring.api_token())
+    push: GitPush = _body(GitPush)
+    kind, name = push.ref.removeprefix("refs/").split("/", 1)
+    deleted = push.after in {"", ZERO}
+    change = RepositoryChange(
+        provider="Git",
+        repository=push.repository,
+        reference_type="branch" if kind == "heads" else "tag",
+        reference_name=name,
+        commit_id="" if deleted else push.after,
+        old_commit_id="" if push.before in {"", ZERO} else push.before,
+        deleted=deleted,
+        # One push moves a ref once from one commit to another: that names it.
+        event_id=f"{push.ref}:{push.before}:{push.after}",
+    )
+    report = start_matching(change, wiring.registry(), wiring.workflows(), wiring.changed_paths("Git"))
+    return {
+        "started": report.started,
+        "alreadyStarted": report.already_started,
+        "skipped": report.skipped,
+        "warnings": report.warnings,
+    }, 202

@@ -1,0 +1,169 @@
+"""``stepline serve``, ``apply`` and ``hook``: the long-running engine on this machine.
+
+``serve`` runs the embedded engine's workers and the HTTP API (approvals, GitHub webhooks,
+the console, and the routes below) on 127.0.0.1; restarting it resumes every unfinished
+execution from its SQLite file. ``apply`` registers a pipeline with it. ``hook install``
+puts git hooks in a repository so its pushes and commits reach the server, which starts
+the pipelines whose filters match — the same matching as on AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from stepline import wiring
+from stepline.api.app import handle
+from stepline.api.client import ApiClient
+from stepline.api.wsgi import LocalApi
+from stepline.approvals_cli import add_connection, call, client
+from stepline.cli_support import BadUsage, CommandFailed, api_token_for, default_data
+from stepline.definition import load_valid_pipeline
+from stepline.local_runtime import LocalRuntime
+from stepline.settings import settings
+
+HOOK_MARK = "# Installed by `stepline hook install`"
+HOOKS = ("post-receive", "post-commit")
+
+
+def add_commands(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="run the local engine, API and console on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
+    serve.add_argument("--data", default=default_data(), metavar="DIR", help="where state lives (default .stepline)")
+    serve.set_defaults(handler=serve_forever)
+
+    apply = commands.add_parser("apply", help="register a pipeline with the local server (stepline serve)")
+    apply.add_argument("pipeline", metavar="PIPELINE", help="pipeline JSON or YAML")
+    add_connection(apply)
+    apply.set_defaults(handler=apply_pipeline)
+
+    hook = commands.add_parser("hook", help="git hooks that tell the local server about pushes")
+    hook_commands = hook.add_subparsers(title="hook commands", required=True, metavar="COMMAND")
+    install = hook_commands.add_parser("install", help="install post-receive and post-commit hooks in REPO")
+    install.add_argument("repository", metavar="REPO", help="a git repository (bare or with a work tree)")
+    install.add_argument("--force", action="store_true", help="replace hooks Stepline did not write")
+    add_connection(install)
+    install.set_defaults(handler=install_hooks)
+    notify = hook_commands.add_parser("notify", help="(run by the hooks) report a push or commit")
+    notify.add_argument("--kind", choices=HOOKS, required=True)
+    notify.add_argument("--repository", required=True)
+    add_connection(notify)
+    notify.set_defaults(handler=notify_server)
+
+
+def serve_forever(args: argparse.Namespace) -> int:
+    try:
+        api = LocalApi(handle, port=args.port)
+    except OSError as error:
+        raise CommandFailed(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}") from None
+    runtime = LocalRuntime(Path(args.data), environment={"STEPLINE_API_URL": api.url})
+    wiring.install_local_host(runtime)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    unfinished = [e for e in runtime.executions() if e["status"] == "RUNNING"]
+    with api:
+        runtime.start_worker()
+        print(f"stepline: serving on {api.url} (console {api.url}/), data in {runtime.data}", flush=True)
+        print(f"stepline: API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
+        print("stepline: register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
+        wiring.api_token()  # made now, so apply and hooks find it before the first request
+        stop.wait()
+        print("stepline: stopping; unfinished executions resume at the next start", flush=True)
+    runtime.close()
+    return 0
+
+
+def apply_pipeline(args: argparse.Namespace) -> int:
+    loaded = load_valid_pipeline(args.pipeline)
+    # Git sources name repositories by path: make relative ones absolute, so the server (and
+    # a hook) finds the same repository whatever directory it runs in.
+    declaration = loaded.pipeline.model_dump(by_alias=True, exclude_none=True, mode="json")
+    base = Path.cwd()
+    for stage in declaration["stages"]:
+        for action in stage["actions"]:
+            url = action.get("configuration", {}).get("RepositoryUrl")
+            if action["actionTypeId"]["provider"] == "Git" and url and "://" not in url and not url.startswith("git@"):
+                action["configuration"]["RepositoryUrl"] = str((base / url).resolve())
+    answer = call(client(args), "POST", "/api/pipelines", {"declaration": declaration, "source": args.pipeline})
+    print(f"applied {answer['pipeline']} ({answer['stateMachineArn']})")
+    for line in answer["startsOn"] or ["starts only by hand"]:
+        print(f"  {line}")
+    return 0
+
+
+def _git(repository: Path, *arguments: str, required: bool = True) -> str:
+    """git's answer; with ``required=False`` an empty answer when git says no (a detached HEAD, a
+    first commit with no parent)."""
+    command = ["git", "-C", str(repository), *arguments]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if completed.returncode != 0:
+        if not required:
+            return ""
+        raise BadUsage(f"{repository}: {completed.stderr.strip() or 'not a git repository'}")
+    return completed.stdout.strip()
+
+
+def install_hooks(args: argparse.Namespace) -> int:
+    repository = Path(args.repository).resolve()
+    if not repository.is_dir():
+        raise BadUsage(f"{args.repository}: no such directory")
+    bare = _git(repository, "rev-parse", "--is-bare-repository") == "true"
+    location = repository if bare else Path(_git(repository, "rev-parse", "--show-toplevel"))
+    hooks = Path(_git(repository, "rev-parse", "--path-format=absolute", "--git-path", "hooks"))
+    hooks.mkdir(parents=True, exist_ok=True)
+    url = args.url or settings().api_url
+    api_token_for(url, Path(args.data))  # fail now, not at the first push, if there is no token
+    installed = []
+    for kind in HOOKS if not bare else ("post-receive",):
+        hook = hooks / kind
+        if hook.exists() and HOOK_MARK not in hook.read_text(errors="replace") and not args.force:
+            raise CommandFailed(f"{hook} exists and is not Stepline's: merge it by hand, or pass --force")
+        command = [
+            sys.executable, "-m", "stepline", "hook", "notify", "--kind", kind,
+            "--repository", str(location), "--url", url, "--data", str(Path(args.data).resolve()),
+        ]  # fmt: skip
+        hook.write_text(f"#!/bin/sh\n{HOOK_MARK}: tells the Stepline server at {url} about changes here.\n"
+                        f"exec {shlex.join(command)}\n")  # fmt: skip
+        hook.chmod(0o755)
+        installed.append(kind)
+    print(f"installed {', '.join(installed)} in {hooks}; pushes to {location} now reach {url}")
+    return 0
+
+
+def _moves(args: argparse.Namespace) -> list[dict[str, str]]:
+    """The refs this hook reports: post-receive reads "old new ref" lines; post-commit is HEAD."""
+    if args.kind == "post-receive":
+        moves = []
+        for line in sys.stdin.read().splitlines():
+            parts = line.split()
+            if len(parts) == 3:
+                moves.append({"before": parts[0], "after": parts[1], "ref": parts[2]})
+        return moves
+    repository = Path(args.repository)
+    ref = _git(repository, "symbolic-ref", "-q", "HEAD", required=False)
+    if not ref:
+        return []  # a detached HEAD moves no branch
+    parent = _git(repository, "rev-parse", "-q", "--verify", "HEAD^", required=False)
+    return [{"ref": ref, "before": parent, "after": _git(repository, "rev-parse", "HEAD")}]
+
+
+def notify_server(args: argparse.Namespace) -> int:
+    """Report each moved ref; never fails the git command that ran the hook."""
+    try:
+        api: ApiClient = client(args)
+        for move in _moves(args):
+            answer = call(api, "POST", "/api/hooks/git", {"repository": args.repository, **move})
+            for execution in answer["started"]:
+                print(f"stepline: started {execution.rsplit(':', 2)[-2]} {execution.rsplit(':', 1)[-1]}")
+            for warning in answer.get("warnings", []):
+                print(f"stepline: warning: {warning}")
+    except (CommandFailed, BadUsage) as error:
+        print(f"stepline: the push was not reported: {error}", file=sys.stderr)
+    return 0

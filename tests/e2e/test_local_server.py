@@ -1,0 +1,169 @@
+"""`stepline serve` end to end: real git pushes through installed hooks, a server killed with
+SIGKILL mid-build and restarted, and the console driven in Debian's chromium by Playwright."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.local_server import (
+    APPROVE,
+    BUILD,
+    Server,
+    commit_and_push,
+    pipeline,
+    repositories,
+    stepline,
+    wait_for,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a root, headless chromium on a machine with no network but loopback.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert shutil.which(CHROMIUM), "Debian's chromium is missing: make test installs it (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+def test_a_push_starts_exactly_the_pipelines_its_filters_match(server: Server) -> None:
+    # Given a bare repository with the hooks installed, and a pipeline triggered by pushes to
+    # main that change anything but docs/
+    bare, work = repositories(server.home)
+    trigger = {
+        "providerType": "CodeStarSourceConnection",
+        "gitConfiguration": {
+            "sourceActionName": "Checkout",
+            "push": [{"branches": {"includes": ["main"]}, "filePaths": {"excludes": ["docs/**"]}}],
+        },
+    }
+    applied = server.apply(pipeline("app", bare, [BUILD], triggers=[trigger]))
+    assert f"pushes to git {bare} with branches main, files not docs/** (Checkout)" in applied
+    hooked = stepline("hook", "install", str(bare), "--url", server.url, cwd=server.home, data=server.data)
+    assert hooked.returncode == 0, hooked.stderr
+    # When the app is pushed to main
+    said = commit_and_push(work, {}, "the sample app")
+    # Then exactly one execution starts (the hook says so in the push's output) and succeeds
+    assert "stepline: started stepline-app main-" in said
+    assert [status for _, status in server.finished("app")] == ["SUCCEEDED"]
+    # When a push changes only docs, or goes to another branch
+    commit_and_push(work, {"docs/guide.md": "# Guide\n"}, "docs only")
+    commit_and_push(work, {"sample_app/extra.py": "X = 1\n"}, "feature work", branch="feature/x")
+    time.sleep(1.0)  # give a wrongly started execution time to appear; not a measurement
+    # Then nothing more starts
+    assert len(server.pipeline_executions("app")) == 1
+    # When main moves again with code, Then a second execution starts
+    commit_and_push(work, {"sample_app/extra.py": "X = 2\n"}, "code change")
+    assert [status for _, status in server.finished("app", count=2)] == ["SUCCEEDED", "SUCCEEDED"]
+
+
+def test_a_server_killed_mid_build_resumes_the_execution_when_restarted(server: Server) -> None:
+    # Given a pipeline whose build takes a few seconds, started by a push
+    slow = (
+        "version: 0.2\nphases:\n  build:\n    commands:\n"
+        '      - echo started >> "$STEPLINE_MARKS"\n      - sleep 3\n      - echo finished\n'
+        "artifacts:\n  files: ['**/*']\n"
+    )
+    marks = server.home / "marks.txt"
+    bare, work = repositories(server.home, {"buildspec.yml": slow})
+    server.apply(pipeline("slow", bare, [BUILD]))
+    assert (
+        stepline("hook", "install", str(bare), "--url", server.url, cwd=server.home, data=server.data).returncode == 0
+    )
+    server.stop()
+    server.start({"STEPLINE_MARKS": str(marks)})  # the build writes a mark each time it starts
+    commit_and_push(work, {}, "slow build")
+    # When the server is killed while the build runs
+    wait_for(marks.exists, "the build to start")
+    server.kill()
+    assert server.pipeline_executions("slow")
+    assert server.pipeline_executions("slow")[0][1] == "RUNNING"
+    # Then a restarted server finishes the execution (the interrupted build runs again)
+    server.start({"STEPLINE_MARKS": str(marks)})
+    assert [status for _, status in server.finished("slow")] == ["SUCCEEDED"]
+    assert marks.read_text().count("started") == 2
+
+
+def _open(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_load_state()
+
+
+def test_an_approval_decided_in_the_console_turns_its_stage_green(server: Server, browser: Browser) -> None:
+    # Given an execution waiting for a person's approval
+    bare, work = repositories(server.home)
+    server.apply(pipeline("release", bare, [APPROVE]))
+    assert (
+        stepline("hook", "install", str(bare), "--url", server.url, cwd=server.home, data=server.data).returncode == 0
+    )
+    commit_and_push(work, {}, "ready to ship")
+    page = browser.new_page()
+    # When a person opens the pipeline in the console
+    _open(page, f"{server.url}/")
+    page.get_by_role("link", name="release").click()
+    stage = page.locator('section[data-stage="Approve"]')
+    expect(stage.locator(".action.s-InProgress")).to_be_visible(timeout=30_000)
+    # And follows the Review link, approves with a comment
+    page.get_by_role("link", name="Review").click()
+    expect(page.get_by_role("heading", name="Approval needed")).to_be_visible()
+    page.get_by_label("Your name").fill("Grace")
+    page.get_by_label("Comment").fill("release notes checked")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("heading", name="Approve/Release approved")).to_be_visible()
+    # Then the pipeline page shows the stage green and the execution succeeded
+    _open(page, f"{server.url}/pipelines/release")
+    expect(page.locator('section[data-stage="Approve"].s-Succeeded')).to_be_visible(timeout=30_000)
+    expect(page.locator(".meta .badge")).to_have_text("Succeeded")
+    assert [status for _, status in server.finished("release")] == ["SUCCEEDED"]
+    page.close()
+
+
+def test_a_failing_build_turns_the_pipeline_red_with_its_phase_and_log(server: Server, browser: Browser) -> None:
+    # Given a pipeline whose unit tests fail
+    failing = {
+        "tests/test_add.py": "import unittest\n\nclass T(unittest.TestCase):\n    def test_no(self):\n        self.fail('broken')\n"
+    }
+    bare, work = repositories(server.home, failing)
+    server.apply(pipeline("broken", bare, [BUILD]))
+    assert (
+        stepline("hook", "install", str(bare), "--url", server.url, cwd=server.home, data=server.data).returncode == 0
+    )
+    commit_and_push(work, {}, "a broken test")
+    assert [status for _, status in server.finished("broken")] == ["FAILED"]
+    # When the pipeline is opened in the console
+    page = browser.new_page()
+    _open(page, f"{server.url}/pipelines/broken")
+    # Then the build is red, says which phase failed, and links to its log
+    failed = page.locator('.action.s-Failed[data-action="Build.TestAndPackage"]')
+    expect(failed).to_be_visible()
+    expect(failed.locator(".error")).to_contain_text("BUILD")
+    expect(page.locator(".meta .badge")).to_have_text("Failed")
+    failed.get_by_role("link", name="log").click()
+    expect(page.locator("body")).to_contain_text("FAILED (failures=1)")
+    page.close()

@@ -1,0 +1,104 @@
+"""`stepline run` end to end, as a user runs it: a real git repository, real builds in
+subprocesses, the approval decided through its review link on a real loopback server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.local_server import APPROVE, BUILD, git, pipeline, repositories, stepline
+from tests.helpers import EXAMPLES
+
+RELEASE = {
+    "name": "Deploy",
+    "actions": [
+        {
+            "name": "ReleaseLocally",
+            "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+            "namespace": "ReleaseVariables",
+            "inputArtifacts": [{"name": "Package"}],
+            "commands": [
+                'export RELEASE_DIR="$STEPLINE_RELEASES/#{SourceVariables.CommitId}"',
+                'mkdir -p "$RELEASE_DIR" && cp -R . "$RELEASE_DIR/"',
+                'sh "$RELEASE_DIR/smoke-test.sh"',
+            ],
+            "outputVariables": ["RELEASE_DIR"],
+        }
+    ],
+}
+
+
+def release_pipeline(home: Path, files: dict[str, str] | None = None) -> tuple[Path, str]:
+    bare, work = repositories(home, files)
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "the sample app")
+    git(work, "push", "--quiet", "origin", "main")
+    commit = git(work, "rev-parse", "HEAD").strip()
+    path = home / "release.yaml"
+    path.write_text(yaml.safe_dump(pipeline("release", bare, [BUILD, APPROVE, RELEASE])))
+    return path, commit
+
+
+def test_an_approved_run_builds_releases_and_smoke_tests_the_commit(tmp_path: Path) -> None:
+    # Given the sample app in a repository and a source → build → approval → release pipeline
+    path, commit = release_pipeline(tmp_path)
+    data = tmp_path / ".stepline"
+    # When run with --approve
+    ran = stepline("run", str(path), "--approve", "--comment", "tests pass", cwd=tmp_path, data=data)
+    # Then every stage succeeded, the approval went through the review link, and the commit
+    # was released and smoke-tested
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "approving Approve/Release through http://127.0.0.1:" in ran.stdout
+    assert "Deploy.ReleaseLocally Succeeded" in ran.stdout
+    assert "smoke test passed: 2 + 3 = 5" in ran.stdout
+    assert (data / "releases" / commit / "smoke-test.sh").exists()
+    assert f"RELEASE_DIR={data.resolve()}/releases/" in ran.stdout
+    # And the run is kept: executions lists it, show draws it again
+    listed = stepline("executions", cwd=tmp_path, data=data)
+    assert "release" in listed.stdout
+    assert "Succeeded" in listed.stdout
+    name = re.search(r"stepline show (\S+)", ran.stdout)[1]  # type: ignore[index]  # the summary names it
+    shown = stepline("show", name, cwd=tmp_path, data=data)
+    assert shown.returncode == 0, shown.stderr
+    assert f"commit {commit[:12]} the sample app" in shown.stdout
+
+
+def test_a_rejected_run_exits_1_with_the_reviewers_comment(tmp_path: Path) -> None:
+    path, commit = release_pipeline(tmp_path)
+    data = tmp_path / ".stepline"
+    ran = stepline("run", str(path), "--reject", "--comment", "not during the freeze", cwd=tmp_path, data=data)
+    assert ran.returncode == 1
+    assert "Approve.Release failed: ApprovalRejected" in ran.stdout
+    assert "not during the freeze" in ran.stdout
+    assert not (data / "releases" / commit).exists()
+
+
+def test_a_failing_build_exits_1_naming_the_phase_and_the_log(tmp_path: Path) -> None:
+    broken = {
+        "tests/test_add.py": "import unittest\n\nclass T(unittest.TestCase):\n    def test_no(self):\n        self.fail('broken')\n"
+    }
+    path, _ = release_pipeline(tmp_path, broken)
+    ran = stepline("run", str(path), "--approve", cwd=tmp_path, data=tmp_path / ".stepline")
+    assert ran.returncode == 1
+    assert "Build.TestAndPackage failed: BuildFailedError" in ran.stdout
+    assert "BUILD" in ran.stdout
+    assert "Build.TestAndPackage.log" in ran.stdout.replace("\n", "")
+    assert "Approve.Release" not in ran.stdout.split("Build.TestAndPackage failed")[0].split("Succeeded")[-1]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["run", "missing.yaml"], "missing.yaml: invalid"),
+        (["run", str(EXAMPLES / "local-demo.yaml"), "--source", "nothing"], "--source 'nothing': write NAME=PATH"),
+        (["show", "no-such-run"], "no execution 'no-such-run'"),
+    ],
+)
+def test_bad_input_is_named_in_one_line(tmp_path: Path, arguments: list[str], says: str) -> None:
+    ran = stepline(*arguments, cwd=tmp_path, data=tmp_path / ".stepline")
+    assert ran.returncode in {1, 2}
+    assert says in ran.stderr
+    assert "Traceback" not in ran.stderr

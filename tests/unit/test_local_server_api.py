@@ -1,0 +1,104 @@
+"""The routes `stepline serve` adds (registering pipelines, git hook pushes) and the console,
+driven with API Gateway proxy events against a real LocalRuntime: engine, SQLite, git."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stepline import wiring
+from stepline.api.app import handle
+from stepline.local_runtime import LocalRuntime
+from tests.gitrepo import Repo
+from tests.helpers import load_event, watching
+
+
+class Served:
+    def __init__(self, tmp_path: Path) -> None:
+        self.runtime = LocalRuntime(tmp_path / ".stepline", workers=0)
+        wiring.install_local_host(self.runtime)
+        self.token = wiring.api_token()
+        self.repo = Repo(tmp_path / "app")
+        self.repo.commit("first", {"buildspec.yml": "version: 0.2\nphases:\n  build:\n    commands: ['true']\n"})
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> dict[str, Any]:
+        event = load_event("api/cli-decision.json")
+        event.update({"httpMethod": method, "path": path, "body": None if body is None else json.dumps(body)})
+        event["requestContext"] = {**event["requestContext"], "path": path, "httpMethod": method}
+        event["headers"] = {"Content-Type": "application/json", "Authorization": f"Bearer {token or self.token}"}
+        event["multiValueHeaders"] = {}
+        return handle(event, None)
+
+    def push(self, before: str, after: str, ref: str = "refs/heads/main") -> dict[str, Any]:
+        answer = self.call(
+            "POST", "/api/hooks/git", {"repository": str(self.repo.path), "ref": ref, "before": before, "after": after}
+        )
+        assert answer["statusCode"] == 202, answer["body"]
+        loaded: dict[str, Any] = json.loads(answer["body"])
+        return loaded
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    monkeypatch.chdir(tmp_path)
+    state = Served(tmp_path)
+    yield state
+    state.runtime.close()
+
+
+def document(repo: Path, **fields: Any) -> dict[str, Any]:
+    return watching("app", provider="Git", repository=str(repo), branch="main", **fields)
+
+
+def test_applying_needs_the_token_and_a_valid_pipeline(served: Served) -> None:
+    refused = served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)}, token="forged")
+    assert refused["statusCode"] == 401
+    broken = document(served.repo.path)
+    broken["stages"] = broken["stages"][:1]
+    invalid = served.call("POST", "/api/pipelines", {"declaration": broken, "source": "app.yaml"})
+    assert invalid["statusCode"] == 400
+    assert json.loads(invalid["body"])["message"] == "app.yaml: stages: has 1 stages; a pipeline has 2 to 50"
+    assert wiring.registry().all() == []
+    applied = served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    assert applied["statusCode"] == 201
+    assert json.loads(applied["body"])["startsOn"] == [f"pushes to git {served.repo.path} branch main (Source)"]
+
+
+def test_a_hook_push_starts_the_pipeline_once_and_the_console_draws_it(served: Served) -> None:
+    # Given the pipeline applied and a commit pushed to main
+    served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    head = served.repo.git("rev-parse", "HEAD").strip()
+    # When the hook reports it (twice: a retried hook)
+    first = served.push("0" * 40, head)
+    again = served.push("0" * 40, head)
+    # Then one execution starts, and the retry starts nothing
+    assert len(first["started"]) == 1
+    assert (again["started"], again["alreadyStarted"]) == ([], ["app"])
+    served.runtime.engine.run_until_done(first["started"][0], timeout=60)
+    # And the console shows the pipeline's latest execution, stage by stage
+    page = served.call("GET", "/pipelines/app")
+    assert page["statusCode"] == 200
+    assert 'data-stage="Source"' in page["body"]
+    assert '<div class="action s-Succeeded" data-action="Build.Build">' in page["body"]
+    assert f"Commit <code>{head[:12]}</code>" in page["body"]  # from the trigger: this source has no namespace
+    listing = served.call("GET", "/")
+    assert '<a href="/pipelines/app">app</a>' in listing["body"]
+
+
+def test_deleting_a_branch_or_pushing_elsewhere_starts_nothing(served: Served) -> None:
+    served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    head = served.repo.git("rev-parse", "HEAD").strip()
+    assert served.push(head, "0" * 40)["started"] == []
+    assert served.push("0" * 40, head, ref="refs/heads/other")["skipped"] == {"app": ["Source: watches branch 'main'"]}
+
+
+def test_console_paths_name_what_is_missing(served: Served) -> None:
+    assert served.call("GET", "/pipelines/nope")["statusCode"] == 404
+    served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    missing = served.call("GET", "/pipelines/app/executions/nothing-here")
+    assert missing["statusCode"] == 404
+    assert "app has no execution &#x27;nothing-here&#x27;" in missing["body"]
