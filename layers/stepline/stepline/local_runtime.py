@@ -72,8 +72,16 @@ class LocalRuntime:
     def __init__(self, data: Path, *, workers: int = 4, environment: Mapping[str, str] | None = None) -> None:
         self.data = data.resolve()
         self.data.mkdir(parents=True, exist_ok=True)
-        os.environ.update({"STEPLINE_RUNTIME": "local", "STEPLINE_DATA": str(self.data), **(environment or {})})
-        os.environ.setdefault("STEPLINE_RELEASES", str(self.data / "releases"))
+        # The handlers read their settings from the environment, as on Lambda; close() puts
+        # back what was there, so a test (or a second runtime) starts clean.
+        settings = {
+            "STEPLINE_RUNTIME": "local",
+            "STEPLINE_DATA": str(self.data),
+            "STEPLINE_RELEASES": os.environ.get("STEPLINE_RELEASES", str(self.data / "releases")),
+            **(environment or {}),
+        }
+        self._replaced = {name: os.environ.get(name) for name in settings}
+        os.environ.update(settings)
         wiring.reset()
         home = checkout()
         functions = Functions({placeholder: _load_handler(home, folder) for placeholder, folder in HANDLERS.items()})
@@ -128,6 +136,11 @@ class LocalRuntime:
         if self._worker is not None:
             self._worker.join(timeout=30)
         self.engine.close()
+        for name, value in self._replaced.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         wiring.reset()
 
     # ------------------------------------------------------------------ reading -----------
