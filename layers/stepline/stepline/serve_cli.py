@@ -20,16 +20,15 @@ from typing import Any
 
 from stepline import wiring
 from stepline.api.app import handle
-from stepline.api.client import ApiClient
 from stepline.api.wsgi import LocalApi
 from stepline.approvals_cli import add_connection, call, client
 from stepline.cli_support import BadUsage, CommandFailed, api_token_for, default_data
 from stepline.definition import load_valid_pipeline
+from stepline.hooks import KINDS
 from stepline.local_runtime import LocalRuntime
 from stepline.settings import settings
 
 HOOK_MARK = "# Installed by `stepline hook install`"
-HOOKS = ("post-receive", "post-commit")
 
 
 def add_commands(commands: Any) -> None:
@@ -50,11 +49,6 @@ def add_commands(commands: Any) -> None:
     install.add_argument("--force", action="store_true", help="replace hooks Stepline did not write")
     add_connection(install)
     install.set_defaults(handler=install_hooks)
-    notify = hook_commands.add_parser("notify", help="(run by the hooks) report a push or commit")
-    notify.add_argument("--kind", choices=HOOKS, required=True)
-    notify.add_argument("--repository", required=True)
-    add_connection(notify)
-    notify.set_defaults(handler=notify_server)
 
 
 def serve_forever(args: argparse.Namespace) -> int:
@@ -121,12 +115,12 @@ def install_hooks(args: argparse.Namespace) -> int:
     url = args.url or settings().api_url
     api_token_for(url, Path(args.data))  # fail now, not at the first push, if there is no token
     installed = []
-    for kind in HOOKS if not bare else ("post-receive",):
+    for kind in KINDS if not bare else ("post-receive",):
         hook = hooks / kind
         if hook.exists() and HOOK_MARK not in hook.read_text(errors="replace") and not args.force:
             raise CommandFailed(f"{hook} exists and is not Stepline's: merge it by hand, or pass --force")
         command = [
-            sys.executable, "-m", "stepline", "hook", "notify", "--kind", kind,
+            sys.executable, "-m", "stepline.hooks", "--kind", kind,
             "--repository", str(location), "--url", url, "--data", str(Path(args.data).resolve()),
         ]  # fmt: skip
         hook.write_text(f"#!/bin/sh\n{HOOK_MARK}: tells the Stepline server at {url} about changes here.\n"
@@ -134,36 +128,4 @@ def install_hooks(args: argparse.Namespace) -> int:
         hook.chmod(0o755)
         installed.append(kind)
     print(f"installed {', '.join(installed)} in {hooks}; pushes to {location} now reach {url}")
-    return 0
-
-
-def _moves(args: argparse.Namespace) -> list[dict[str, str]]:
-    """The refs this hook reports: post-receive reads "old new ref" lines; post-commit is HEAD."""
-    if args.kind == "post-receive":
-        moves = []
-        for line in sys.stdin.read().splitlines():
-            parts = line.split()
-            if len(parts) == 3:
-                moves.append({"before": parts[0], "after": parts[1], "ref": parts[2]})
-        return moves
-    repository = Path(args.repository)
-    ref = _git(repository, "symbolic-ref", "-q", "HEAD", required=False)
-    if not ref:
-        return []  # a detached HEAD moves no branch
-    parent = _git(repository, "rev-parse", "-q", "--verify", "HEAD^", required=False)
-    return [{"ref": ref, "before": parent, "after": _git(repository, "rev-parse", "HEAD")}]
-
-
-def notify_server(args: argparse.Namespace) -> int:
-    """Report each moved ref; never fails the git command that ran the hook."""
-    try:
-        api: ApiClient = client(args)
-        for move in _moves(args):
-            answer = call(api, "POST", "/api/hooks/git", {"repository": args.repository, **move})
-            for execution in answer["started"]:
-                print(f"stepline: started {execution.rsplit(':', 2)[-2]} {execution.rsplit(':', 1)[-1]}")
-            for warning in answer.get("warnings", []):
-                print(f"stepline: warning: {warning}")
-    except (CommandFailed, BadUsage) as error:
-        print(f"stepline: the push was not reported: {error}", file=sys.stderr)
     return 0
