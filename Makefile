@@ -38,8 +38,8 @@ demo: install
 	$(BIN)/stepline validate examples/pipelines/local-demo.yaml
 	$(BIN)/stepline run examples/pipelines/local-demo.yaml --approve --comment "demo: tests passed"
 	@echo
-	@echo "Released: $$(ls -d .stepline/releases/*/ | tail -1)"
-	@echo "Next: stepline executions · stepline show EXECUTION · stepline graph examples/pipelines/local-demo.yaml"
+	@echo "Released: $$(ls -td .stepline/releases/*/ | head -1)"
+	@echo "Next: $(BIN)/stepline executions · $(BIN)/stepline serve (then open http://127.0.0.1:8080/)"
 	@echo "      README.md walks through a pipeline; docs/ARCHITECTURE.md explains the parts."
 
 # template.yaml is checked offline: SAM's transform and cfn-lint need no AWS account.

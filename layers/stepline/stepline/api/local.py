@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from stepline import wiring
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import require_bearer
+from stepline.compiler import CompilationError
 from stepline.definition import DefinitionError, valid_pipeline
 from stepline.deploy import starts_on
 from stepline.triggers.changes import RepositoryChange
@@ -62,7 +63,10 @@ def apply_pipeline() -> tuple[dict[str, Any], int]:
     except DefinitionError as error:
         problems = "; ".join(str(problem) for problem in error.problems[:10])
         raise ApiProblem(400, "Invalid pipeline", f"{body.source}: {problems}") from None
-    entry = wiring.local_host().apply(loaded.pipeline)
+    try:
+        entry = wiring.local_host().apply(loaded.pipeline)
+    except CompilationError as error:
+        raise ApiProblem(400, "Not runnable", f"{body.source}: {'; '.join(error.problems)}") from None
     return {
         "pipeline": entry.name,
         "stateMachineArn": entry.state_machine_arn,
