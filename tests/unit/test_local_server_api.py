@@ -87,6 +87,13 @@ def test_a_hook_push_starts_the_pipeline_once_and_the_console_draws_it(served: S
     assert f"Commit <code>{head[:12]}</code>" in page["body"]  # from the trigger: this source has no namespace
     listing = served.call("GET", "/")
     assert '<a href="/pipelines/app">app</a>' in listing["body"]
+    # And scripts read the same run as JSON, with the API token
+    name = first["started"][0].rsplit(":", 1)[1]
+    as_json = json.loads(served.call("GET", f"/api/pipelines/app/executions/{name}")["body"])
+    assert (as_json["status"], as_json["commit"]) == ("Succeeded", head)
+    assert [stage["name"] for stage in as_json["stages"]] == ["Source", "Build"]
+    assert served.call("GET", "/api/pipelines", token="forged")["statusCode"] == 401
+    assert json.loads(served.call("GET", "/api/pipelines")["body"])["pipelines"][0]["latest"]["status"] == "Succeeded"
 
 
 def test_deleting_a_branch_or_pushing_elsewhere_starts_nothing(served: Served) -> None:

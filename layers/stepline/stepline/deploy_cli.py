@@ -109,6 +109,9 @@ def start_pipeline(args: argparse.Namespace) -> int:
             known = ", ".join(sorted(declared)) or "none"
             raise CommandFailed(f"--variable {name}: {args.pipeline} declares no such variable (declared: {known})")
         variables[name] = value
+    mode = entry.pipeline.execution_mode.value
+    if mode != "PARALLEL":
+        print(f"stepline: warning: executionMode {mode} is not built yet: this execution runs beside any others")
     payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
     try:
         started = aws_client("stepfunctions", region).start_execution(

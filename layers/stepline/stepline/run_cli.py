@@ -225,6 +225,7 @@ def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
         table.add_column(column)
     if detailed:
         table.add_column("Artifacts")
+        table.add_column("Variables")
     for stage in run.stages:
         for index, action in enumerate(stage.actions):
             cells: list[Any] = [
@@ -234,9 +235,13 @@ def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
                 format_duration(action.duration(now)),
             ]
             if detailed:
-                cells.append(", ".join(action.artifacts))
+                cells += [", ".join(action.artifacts), ", ".join(_variable_names(action))]
             table.add_row(*cells)
     return table
+
+
+def _variable_names(action: ActionRun) -> list[str]:
+    return [key for namespace in action.variables.values() if isinstance(namespace, dict) for key in namespace]
 
 
 def _variables(action: ActionRun) -> str:
@@ -269,6 +274,7 @@ def _live_view(run: PipelineRun, data: Path, *, quiet: bool) -> Group:
 def _print_summary(run: PipelineRun, console: Console, data: Path) -> None:
     now = time.time()
     console.print(_actions_table(run, now, detailed=True))  # a table wraps its own cells
+    # The values in full beneath the table, where a path or a commit message is not cut short.
     for action in run.actions:
         if _variables(action):
             console.print(Text.assemble((f"{action.stage}.{action.name} ", "bold"), _variables(action)), soft_wrap=True)

@@ -4,9 +4,11 @@ artifacts. The same routes on AWS (behind a sign-in with the API token) and on o
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -16,7 +18,7 @@ from stepline import wiring
 from stepline.api.console_pages import login_page, pipelines_page, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
-from stepline.api.requests import cookie, form, strict_cookie
+from stepline.api.requests import cookie, form, require_bearer, strict_cookie
 from stepline.ports import ArtifactNotFound, execution_arn
 from stepline.registry import RegisteredPipeline
 from stepline.settings import settings
@@ -168,3 +170,35 @@ def sign_in() -> Response[str]:
     session = wiring.link_signer().sign("console", wiring.now() + SESSION_SECONDS)
     jar = strict_cookie(router.current_event, SESSION_COOKIE, session, max_age=SESSION_SECONDS)
     return Response(303, content_types.TEXT_HTML, "", {**SECURITY_HEADERS, "Location": f"{_base()}/"}, cookies=[jar])
+
+
+# --- the same, as JSON for scripts (bearer token, as the CLI's API) -------------------------
+
+
+def _run_json(run: PipelineRun) -> dict[str, Any]:
+    commit, message = run.commit()
+    return dataclasses.asdict(run) | {"commit": commit, "commitMessage": message}
+
+
+@router.get("/api/pipelines")
+def pipelines_json() -> dict[str, Any]:
+    require_bearer(router.current_event, wiring.api_token())
+    workflows = wiring.workflows()
+    listed = []
+    for entry in sorted(wiring.registry().all(), key=lambda e: e.name):
+        latest = workflows.executions(entry.state_machine_arn, limit=1)
+        run = run_of(entry, workflows, str(latest[0]["executionArn"])) if latest else None
+        listed.append({"name": entry.name, "latest": _run_json(run) if run else None})
+    return {"pipelines": listed}
+
+
+@router.get("/api/pipelines/<name>/executions/<execution>")
+def execution_json(name: str, execution: str) -> dict[str, Any]:
+    require_bearer(router.current_event, wiring.api_token())
+    entry = wiring.registry().get(name)
+    if entry is None:
+        raise ApiProblem(404, "No such pipeline", f"no pipeline {name!r} is registered")
+    try:
+        return _run_json(_run(entry, execution))
+    except ApiProblem as problem:
+        raise ApiProblem(problem.status, problem.title, problem.detail) from None  # JSON, not a page
