@@ -3,7 +3,15 @@ subprocesses, the approval decided through its review link on a real loopback se
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +110,48 @@ def test_bad_input_is_named_in_one_line(tmp_path: Path, arguments: list[str], sa
     assert ran.returncode in {1, 2}
     assert says in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+def test_on_a_terminal_the_run_is_drawn_live_and_asks_for_the_approval(tmp_path: Path) -> None:
+    # Given a release pipeline, and `stepline run` on a terminal (a pseudo-terminal here)
+    path, commit = release_pipeline(tmp_path)
+    controller, terminal = os.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stepline", "run", str(path), "--data", str(tmp_path / ".stepline")],
+        cwd=tmp_path,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"},
+    )
+    os.close(terminal)
+    seen = b""
+
+    def read_until(text: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 60
+        while text not in seen:
+            assert time.monotonic() < deadline, f"never saw {text!r} in {seen[-2000:]!r}"
+            ready, _, _ = select.select([controller], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(controller, 65536)
+                except OSError:  # the terminal closed: the process ended
+                    break
+
+    try:
+        # When the run reaches the approval, Then it asks on the terminal
+        read_until(b"approve? (a)pprove / (r)eject:")
+        os.write(controller, b"a\n")
+        read_until(b"comment:")
+        os.write(controller, b"checked by hand\n")
+        # And the pipeline completes with the release made
+        assert process.wait(timeout=60) == 0
+        read_until(b"pipeline Succeeded")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(controller)
+    assert b"\x1b[" in seen  # drawn with terminal control sequences: the live view, not lines
+    assert (tmp_path / ".stepline" / "releases" / commit).is_dir()
