@@ -1,4 +1,4 @@
-"""The HTTP API (API Gateway REST proxy): approval links, the CLI's JSON API, GitHub webhooks."""
+"""The HTTP API (API Gateway REST proxy): approval links, the CLI's JSON API, GitHub webhooks, the console."""
 
 from typing import Any
 
