@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.local_server import (
@@ -167,3 +168,17 @@ def test_a_failing_build_turns_the_pipeline_red_with_its_phase_and_log(server: S
     failed.get_by_role("link", name="log").click()
     expect(page.locator("body")).to_contain_text("FAILED (failures=1)")
     page.close()
+
+
+def test_a_second_engine_on_the_same_data_is_refused(server: Server) -> None:
+    # Given stepline serve running on a data directory
+    bare, _ = repositories(server.home)
+    path = server.home / "p.yaml"
+    path.write_text(yaml.safe_dump(pipeline("p", bare, [BUILD])))
+    # When stepline run is pointed at the same directory, Then it refuses: both would run the
+    # unfinished executions
+    ran = stepline("run", str(path), cwd=server.home, data=server.data)
+    assert ran.returncode == 1
+    assert f"another stepline run or serve is using {server.data.resolve()}" in ran.stderr
+    # And reading past runs is still fine
+    assert stepline("executions", cwd=server.home, data=server.data).returncode == 0

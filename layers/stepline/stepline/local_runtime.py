@@ -9,6 +9,7 @@ registry, approvals, artifacts, workspaces and build logs.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -69,9 +70,19 @@ def _load_handler(home: Path, folder: str) -> Any:
 class LocalRuntime:
     """The engine, its handlers and the local adapters, wired for one data directory."""
 
-    def __init__(self, data: Path, *, workers: int = 4, environment: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data: Path,
+        *,
+        workers: int = 4,
+        environment: Mapping[str, str] | None = None,
+        runs_executions: bool = True,
+    ) -> None:
         self.data = data.resolve()
         self.data.mkdir(parents=True, exist_ok=True)
+        # One engine runs a data directory's executions at a time: two would both pick up the
+        # unfinished ones and run them twice. Readers (executions, show) take no lock.
+        self._lock_file = self._lock() if runs_executions else None
         # The handlers read their settings from the environment, as on Lambda; close() puts
         # back what was there, so a test (or a second runtime) starts clean.
         settings = {
@@ -96,6 +107,17 @@ class LocalRuntime:
             self.resources[placeholder] = self.engine.create_state_machine(name, filled)["stateMachineArn"]
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+
+    def _lock(self) -> Any:
+        handle = (self.data / "engine.lock").open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise ConfigurationError(
+                f"another stepline run or serve is using {self.data}: stop it, or give this one its own --data"
+            ) from None
+        return handle
 
     # ------------------------------------------------------------------ pipelines ---------
 
@@ -136,6 +158,8 @@ class LocalRuntime:
         if self._worker is not None:
             self._worker.join(timeout=30)
         self.engine.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing releases the lock
         for name, value in self._replaced.items():
             if value is None:
                 os.environ.pop(name, None)

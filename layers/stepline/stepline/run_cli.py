@@ -91,8 +91,8 @@ def _sources(pairs: list[str]) -> str:
 
 
 @contextmanager
-def _runtime(data: str, environment: dict[str, str]) -> Iterator[LocalRuntime]:
-    runtime = LocalRuntime(Path(data), environment=environment)
+def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> Iterator[LocalRuntime]:
+    runtime = LocalRuntime(Path(data), environment=environment, runs_executions=runs)
     try:
         yield runtime
     finally:
@@ -296,7 +296,7 @@ def _print_summary(run: PipelineRun, console: Console, data: Path) -> None:
 
 def list_executions(args: argparse.Namespace) -> int:
     console = Console(highlight=False, markup=False)
-    with _runtime(args.data, {}) as runtime:
+    with _runtime(args.data, {}, runs=False) as runtime:
         listed = runtime.executions(args.pipeline)
     if not listed:
         console.print(f"no executions in {args.data}", soft_wrap=True)
@@ -321,7 +321,7 @@ def list_executions(args: argparse.Namespace) -> int:
 
 def show_execution(args: argparse.Namespace) -> int:
     console = Console(highlight=False, markup=False)
-    with _runtime(args.data, {}) as runtime:
+    with _runtime(args.data, {}, runs=False) as runtime:
         try:
             run = runtime.run_of(runtime.find_execution(args.execution))
         except LookupError as error:
