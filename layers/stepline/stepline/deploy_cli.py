@@ -6,17 +6,15 @@ import argparse
 import json
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from stepline.adapters.aws import aws_client
-from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.cli_support import CommandFailed
-from stepline.definition import load_valid_pipeline
-from stepline.deploy import REGISTRY_OUTPUT, DeployError, apply, plan, stack_outputs
-from stepline.ports import Registry
+
+if TYPE_CHECKING:
+    from stepline.ports import Registry
+
+# boto3 and the deploy machinery are imported when a command runs, not when the parser is
+# built: every `stepline` invocation builds the parser, and boto3 alone takes 150 ms to load.
 
 DEFAULT_STACK = "stepline"  # samconfig.toml's stack_name
 
@@ -44,6 +42,8 @@ def _add_stack(command: argparse.ArgumentParser) -> None:
 
 
 def _region(args: argparse.Namespace) -> str:
+    import boto3
+
     region = args.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name
     if not region:
         raise CommandFailed("no AWS Region set: pass --region, or set AWS_REGION")
@@ -51,6 +51,9 @@ def _region(args: argparse.Namespace) -> str:
 
 
 def _outputs(args: argparse.Namespace, region: str) -> dict[str, str]:
+    from stepline.adapters.aws import aws_client
+    from stepline.deploy import DeployError, stack_outputs
+
     try:
         return stack_outputs(aws_client("cloudformation", region), args.stack_name)
     except DeployError as error:
@@ -58,12 +61,20 @@ def _outputs(args: argparse.Namespace, region: str) -> dict[str, str]:
 
 
 def _registry(outputs: dict[str, str], args: argparse.Namespace, region: str) -> Registry:
+    from stepline.adapters.aws import aws_client
+    from stepline.adapters.aws.registry import DynamoRegistry
+    from stepline.deploy import REGISTRY_OUTPUT
+
     if REGISTRY_OUTPUT not in outputs:
         raise CommandFailed(f"stack {args.stack_name!r} has no output {REGISTRY_OUTPUT}: update it with sam deploy")
     return DynamoRegistry(aws_client("dynamodb", region), outputs[REGISTRY_OUTPUT])
 
 
 def deploy_pipeline(args: argparse.Namespace) -> int:
+    from stepline.adapters.aws import aws_client
+    from stepline.definition import load_valid_pipeline
+    from stepline.deploy import DeployError, apply, plan
+
     loaded = load_valid_pipeline(args.file)
     region = _region(args)
     outputs = _outputs(args, region)
@@ -89,6 +100,10 @@ def deploy_pipeline(args: argparse.Namespace) -> int:
 
 
 def start_pipeline(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from stepline.adapters.aws import aws_client
+
     region = _region(args)
     outputs = _outputs(args, region)
     try:

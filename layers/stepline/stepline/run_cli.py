@@ -16,23 +16,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from stepline import wiring
-from stepline.actions.approval import Approval
-from stepline.api.app import handle
 from stepline.api.client import ApiUnreachable, decide_through_link
-from stepline.api.wsgi import LocalApi
 from stepline.cli_support import BadUsage, CommandFailed, default_data
-from stepline.definition import load_valid_pipeline
-from stepline.local_runtime import LocalRuntime
 from stepline.settings import settings
 from stepline.status import ActionRun, PipelineRun, format_duration, run_status
+
+if TYPE_CHECKING:
+    from stepline.actions.approval import Approval
+    from stepline.local_runtime import LocalRuntime
+
+# The engine, the handlers' wiring and the API (boto3 among them) load when a command runs.
 
 COLOURS = {
     "Succeeded": "green",
@@ -92,6 +92,8 @@ def _sources(pairs: list[str]) -> str:
 
 @contextmanager
 def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> Iterator[LocalRuntime]:
+    from stepline.local_runtime import LocalRuntime
+
     runtime = LocalRuntime(Path(data), environment=environment, runs_executions=runs)
     try:
         yield runtime
@@ -100,6 +102,10 @@ def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> It
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
+    from stepline.api.app import handle
+    from stepline.api.wsgi import LocalApi
+    from stepline.definition import load_valid_pipeline
+
     loaded = load_valid_pipeline(args.pipeline)
     environment = {"STEPLINE_SOURCES": _sources(args.source)}
     console = Console(highlight=False, markup=False)
@@ -172,6 +178,8 @@ class _LineView:
 
 
 def _waiting(run: PipelineRun, decided: set[str]) -> list[Approval]:
+    from stepline import wiring
+
     return [
         approval
         for approval in wiring.approvals().pending()
@@ -181,6 +189,8 @@ def _waiting(run: PipelineRun, decided: set[str]) -> list[Approval]:
 
 def review_link(approval: Approval) -> str:
     """The link the notification carried (signing is deterministic for an id and expiry)."""
+    from stepline import wiring
+
     signature = wiring.link_signer().sign(approval.id, approval.expires_at)
     return f"{settings().api_url.rstrip('/')}/approvals/{approval.id}?sig={signature}"
 

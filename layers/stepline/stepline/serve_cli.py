@@ -18,15 +18,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from stepline import wiring
-from stepline.api.app import handle
-from stepline.api.wsgi import LocalApi
 from stepline.approvals_cli import add_connection, call, client
 from stepline.cli_support import BadUsage, CommandFailed, api_token_for, default_data
-from stepline.definition import load_valid_pipeline
 from stepline.hooks import KINDS
-from stepline.local_runtime import LocalRuntime
 from stepline.settings import settings
+
+# The engine, the API and their wiring (boto3 among them) load when a command runs.
 
 HOOK_MARK = "# Installed by `stepline hook install`"
 
@@ -52,6 +49,11 @@ def add_commands(commands: Any) -> None:
 
 
 def serve_forever(args: argparse.Namespace) -> int:
+    from stepline import wiring
+    from stepline.api.app import handle
+    from stepline.api.wsgi import LocalApi
+    from stepline.local_runtime import LocalRuntime
+
     try:
         api = LocalApi(handle, port=args.port)
     except OSError as error:
@@ -75,6 +77,8 @@ def serve_forever(args: argparse.Namespace) -> int:
 
 
 def apply_pipeline(args: argparse.Namespace) -> int:
+    from stepline.definition import load_valid_pipeline
+
     loaded = load_valid_pipeline(args.pipeline)
     # Git sources name repositories by path: make relative ones absolute, so the server (and
     # a hook) finds the same repository whatever directory it runs in.
