@@ -102,3 +102,20 @@ def test_codecommit_changes_reach_the_trigger_function_and_deletes_do_not() -> N
     rule = TEMPLATE["Resources"]["TriggerFunction"]["Properties"]["Events"]["RepositoryStateChange"]["Properties"]
     assert rule["Pattern"]["source"] == ["aws.codecommit"]
     assert rule["Pattern"]["detail"]["event"] == ["referenceCreated", "referenceUpdated"]
+
+
+def test_the_local_runtime_finds_every_placeholder_in_the_template_as_sam_local_would() -> None:
+    from stepline.definition.providers import handler_placeholders
+    from stepline.local_template import read_template
+
+    # Given template.yaml, When read as the local runtime reads it
+    stack = read_template(REPO)
+    # Then every placeholder a compiled pipeline can hold is a handler or a static state machine
+    assert set(handler_placeholders()) <= stack.handlers.keys() | stack.machines.keys()
+    # And each handler is the function template.yaml deploys, loadable from its CodeUri
+    assert stack.handlers["SourceFunctionArn"].folder == REPO / "functions" / "source"
+    assert callable(stack.handlers["ApprovalFunctionArn"].load())
+    # And the Lambda-deploy machine's substitution points at the deploy handler
+    machine = stack.machines["LambdaDeployStateMachineArn"]
+    assert machine.substitutions == {"DeployLambdaFunctionArn": "DeployLambdaFunctionArn"}
+    assert machine.definition["StartAt"]

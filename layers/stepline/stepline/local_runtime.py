@@ -1,8 +1,8 @@
 """Stepline on one machine: the embedded engine running the Lambda handlers in-process.
 
 The same compiled definition as on AWS; each ``${Placeholder}`` names an in-process handler
-(``functions/<name>/app.py``, loaded by path as Lambda loads it) instead of a function ARN,
-and the static state machines in ``statemachines/`` are created on the engine. State lives
+(template.yaml's CodeUri and Handler, loaded by path as Lambda loads it) instead of a function
+ARN, and the static state machines template.yaml declares are created on the engine. State lives
 in one data directory (default ``.stepline``): the engine's SQLite file, the pipeline
 registry, approvals, artifacts, workspaces and build logs.
 """
@@ -10,7 +10,6 @@ registry, approvals, artifacts, workspaces and build logs.
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import json
 import os
 import threading
@@ -18,7 +17,6 @@ import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from stepline import wiring
@@ -28,43 +26,22 @@ from stepline.adapters.local.workflows import EngineWorkflows
 from stepline.compiler import compile_checked, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.engine import Engine, Functions, Store
+from stepline.local_template import read_template
 from stepline.registry import RegisteredPipeline, state_machine_name
 from stepline.status import PipelineRun, run_of
 
-# Which handler serves each placeholder, by its folder under functions/ (template.yaml's CodeUri).
-HANDLERS = {
-    "SourceFunctionArn": "source",
-    "BuildFunctionArn": "build",
-    "DeployEcsFunctionArn": "deploy_ecs",
-    "DeployLambdaFunctionArn": "deploy_lambda",
-    "ApprovalFunctionArn": "approval",
-    "InvokeFunctionArn": "invoke",
-}
-# Static state machines (statemachines/<file>), the placeholder naming each, and their substitutions.
-STATIC_MACHINES = {"LambdaDeployStateMachineArn": ("lambda_deploy.asl.json", "stepline-lambda-deploy")}
-
 
 def checkout() -> Path:
-    """Where functions/ and statemachines/ are: STEPLINE_HOME, else the checkout this package
-    was installed from (``make`` installs it editable)."""
+    """Where template.yaml, functions/ and statemachines/ are: STEPLINE_HOME, else the checkout
+    this package was installed from (``make`` installs it editable)."""
     configured = os.environ.get("STEPLINE_HOME")
     home = Path(configured) if configured else Path(__file__).resolve().parents[3]
-    if not (home / "functions").is_dir():
+    if not (home / "template.yaml").is_file():
         raise ConfigurationError(
-            f"the Lambda handlers (functions/) are not in {home}: run Stepline from its checkout, "
+            f"template.yaml and the Lambda handlers are not in {home}: run Stepline from its checkout, "
             "or set STEPLINE_HOME to one"
         )
     return home
-
-
-def _load_handler(home: Path, folder: str) -> Any:
-    path = home / "functions" / folder / "app.py"
-    spec = importlib.util.spec_from_file_location(f"stepline_function_{folder}", path)
-    if spec is None or spec.loader is None:
-        raise ConfigurationError(f"cannot load the handler {path}")
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.lambda_handler
 
 
 class LocalRuntime:
@@ -94,17 +71,18 @@ class LocalRuntime:
         self._replaced = {name: os.environ.get(name) for name in settings}
         os.environ.update(settings)
         wiring.reset()
-        home = checkout()
-        functions = Functions({placeholder: _load_handler(home, folder) for placeholder, folder in HANDLERS.items()})
+        # Handlers and static state machines exactly as template.yaml declares them, the way
+        # `sam local invoke` finds a function: the stack output's name is the placeholder.
+        stack = read_template(checkout())
+        functions = Functions({placeholder: handler.load() for placeholder, handler in stack.handlers.items()})
         self.engine = Engine(Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers)
         wiring.install_local_callbacks(EngineCallbacks(self.engine))
         wiring.install_local_workflows(EngineWorkflows(self.engine))
         self.registry = wiring.registry()
-        self.resources = {placeholder: placeholder for placeholder in HANDLERS}
-        for placeholder, (file, name) in STATIC_MACHINES.items():
-            definition = json.loads((home / "statemachines" / file).read_text(encoding="utf-8"))
-            filled = substitute(definition, {p: p for p in HANDLERS})
-            self.resources[placeholder] = self.engine.create_state_machine(name, filled)["stateMachineArn"]
+        self.resources = {placeholder: placeholder for placeholder in stack.handlers}
+        for placeholder, machine in stack.machines.items():
+            filled = substitute(machine.definition, machine.substitutions)
+            self.resources[placeholder] = self.engine.create_state_machine(machine.name, filled)["stateMachineArn"]
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
 
