@@ -12,7 +12,7 @@ import pytest
 
 from stepline import wiring
 from stepline.api.app import handle
-from stepline.local_runtime import LocalRuntime
+from stepline.local.runtime import LocalRuntime
 from tests.gitrepo import Repo
 from tests.helpers import load_event, watching
 

@@ -106,7 +106,7 @@ def test_codecommit_changes_reach_the_trigger_function_and_deletes_do_not() -> N
 
 def test_the_local_runtime_finds_every_placeholder_in_the_template_as_sam_local_would() -> None:
     from stepline.definition.providers import handler_placeholders
-    from stepline.local_template import read_template
+    from stepline.local.template import read_template
 
     # Given template.yaml, When read as the local runtime reads it
     stack = read_template(REPO)

@@ -30,7 +30,7 @@ from stepline.status import ActionRun, PipelineRun, format_duration, run_status
 
 if TYPE_CHECKING:
     from stepline.actions.approval import Approval
-    from stepline.local_runtime import LocalRuntime
+    from stepline.local.runtime import LocalRuntime
 
 # The engine, the handlers' wiring and the API (boto3 among them) load when a command runs.
 
@@ -92,7 +92,7 @@ def _sources(pairs: list[str]) -> str:
 
 @contextmanager
 def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> Iterator[LocalRuntime]:
-    from stepline.local_runtime import LocalRuntime
+    from stepline.local.runtime import LocalRuntime
 
     runtime = LocalRuntime(Path(data), environment=environment, runs_executions=runs)
     try:

@@ -20,7 +20,7 @@ from typing import Any
 
 from stepline.approvals_cli import add_connection, call, client
 from stepline.cli_support import BadUsage, CommandFailed, api_token_for, default_data
-from stepline.hooks import KINDS
+from stepline.local.hooks import KINDS
 from stepline.settings import settings
 
 # The engine, the API and their wiring (boto3 among them) load when a command runs.
@@ -52,7 +52,7 @@ def serve_forever(args: argparse.Namespace) -> int:
     from stepline import wiring
     from stepline.api.app import handle
     from stepline.api.wsgi import LocalApi
-    from stepline.local_runtime import LocalRuntime
+    from stepline.local.runtime import LocalRuntime
 
     try:
         api = LocalApi(handle, port=args.port)
@@ -124,7 +124,7 @@ def install_hooks(args: argparse.Namespace) -> int:
         if hook.exists() and HOOK_MARK not in hook.read_text(errors="replace") and not args.force:
             raise CommandFailed(f"{hook} exists and is not Stepline's: merge it by hand, or pass --force")
         command = [
-            sys.executable, "-m", "stepline.hooks", "--kind", kind,
+            sys.executable, "-m", "stepline.local.hooks", "--kind", kind,
             "--repository", str(location), "--url", url, "--data", str(Path(args.data).resolve()),
         ]  # fmt: skip
         hook.write_text(f"#!/bin/sh\n{HOOK_MARK}: tells the Stepline server at {url} about changes here.\n"

@@ -26,7 +26,7 @@ from stepline.adapters.local.workflows import EngineWorkflows
 from stepline.compiler import compile_checked, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.engine import Engine, Functions, Store
-from stepline.local_template import read_template
+from stepline.local.template import read_template
 from stepline.registry import RegisteredPipeline, state_machine_name
 from stepline.status import PipelineRun, run_of
 
@@ -35,7 +35,7 @@ def checkout() -> Path:
     """Where template.yaml, functions/ and statemachines/ are: STEPLINE_HOME, else the checkout
     this package was installed from (``make`` installs it editable)."""
     configured = os.environ.get("STEPLINE_HOME")
-    home = Path(configured) if configured else Path(__file__).resolve().parents[3]
+    home = Path(configured) if configured else Path(__file__).resolve().parents[4]
     if not (home / "template.yaml").is_file():
         raise ConfigurationError(
             f"template.yaml and the Lambda handlers are not in {home}: run Stepline from its checkout, "
