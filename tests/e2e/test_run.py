@@ -103,6 +103,10 @@ def test_a_failing_build_exits_1_naming_the_phase_and_the_log(tmp_path: Path) ->
         (["run", "missing.yaml"], "missing.yaml: invalid"),
         (["run", str(EXAMPLES / "local-demo.yaml"), "--source", "nothing"], "--source 'nothing': write NAME=PATH"),
         (["show", "no-such-run"], "no execution 'no-such-run'"),
+        (
+            ["run", str(EXAMPLES / "friend-reminders.json")],
+            "Source reads CodeCommit repository 'FriendReminders': pass --source FriendReminders=PATH",
+        ),
     ],
 )
 def test_bad_input_is_named_in_one_line(tmp_path: Path, arguments: list[str], says: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -25,11 +26,12 @@ from rich.text import Text
 
 from stepline.api.client import ApiUnreachable, decide_through_link
 from stepline.cli_support import BadUsage, CommandFailed, default_data
-from stepline.settings import settings
+from stepline.settings import settings, source_mapping
 from stepline.status import ActionRun, PipelineRun, format_duration, run_status
 
 if TYPE_CHECKING:
     from stepline.actions.approval import Approval
+    from stepline.definition.models import PipelineDeclaration
     from stepline.local.runtime import LocalRuntime
 
 # The engine, the handlers' wiring and the API (boto3 among them) load when a command runs.
@@ -90,6 +92,24 @@ def _sources(pairs: list[str]) -> str:
     return ",".join(pairs)
 
 
+def _unmapped_sources(pipeline: PipelineDeclaration, mapping: dict[str, str]) -> list[str]:
+    """Sources that name a repository on a service with no local repository mapped for it:
+    said before anything runs, rather than as a failed Source stage."""
+    missing = []
+    for action in pipeline.stages[0].actions if pipeline.stages else []:
+        configuration, provider = action.configuration, action.action_type_id.provider
+        if provider == "GitHub":
+            names = [f"{configuration.get('Owner', '')}/{configuration.get('Repo', '')}", configuration.get("Repo", "")]
+        elif provider in {"CodeCommit", "CodeStarSourceConnection"}:
+            key = "RepositoryName" if provider == "CodeCommit" else "FullRepositoryId"
+            names = [configuration.get(key, "")]
+        else:
+            continue
+        if not any(name in mapping for name in names):
+            missing.append(f"{action.name} reads {provider} repository {names[0]!r}: pass --source {names[0]}=PATH")
+    return missing
+
+
 @contextmanager
 def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> Iterator[LocalRuntime]:
     from stepline.local.runtime import LocalRuntime
@@ -107,7 +127,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
     from stepline.definition import load_valid_pipeline
 
     loaded = load_valid_pipeline(args.pipeline)
-    environment = {"STEPLINE_SOURCES": _sources(args.source)}
+    # --source adds to what STEPLINE_SOURCES (and STEPLINE_SOURCES_FILE) already map.
+    given = ",".join(filter(None, [os.environ.get("STEPLINE_SOURCES", ""), _sources(args.source)]))
+    missing = _unmapped_sources(loaded.pipeline, source_mapping(given, os.environ.get("STEPLINE_SOURCES_FILE")))
+    if missing:
+        raise BadUsage("; ".join(missing))
+    environment = {"STEPLINE_SOURCES": given}
     console = Console(highlight=False, markup=False)
     # The API serves the review links while the run lasts: links printed here really open.
     with LocalApi(handle) as api:

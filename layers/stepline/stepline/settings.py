@@ -42,7 +42,7 @@ class Settings(BaseModel):
         return self.data / "artifacts"
 
 
-def _sources(text: str, file: str | None) -> dict[str, str]:
+def source_mapping(text: str, file: str | None) -> dict[str, str]:
     """Local repositories for CodeCommit, connection and GitHub sources: a JSON file of
     name → path (STEPLINE_SOURCES_FILE), then NAME=PATH pairs (STEPLINE_SOURCES), which win."""
     mapping: dict[str, str] = {}
@@ -90,7 +90,7 @@ def settings() -> Settings:
             api_token_secret=environment.get("API_TOKEN_SECRET", "stepline/api-token"),
             data=Path(environment.get("STEPLINE_DATA", ".stepline")),
             base=Path(environment.get("STEPLINE_BASE", ".")),
-            sources=_sources(environment.get("STEPLINE_SOURCES", ""), environment.get("STEPLINE_SOURCES_FILE")),
+            sources=source_mapping(environment.get("STEPLINE_SOURCES", ""), environment.get("STEPLINE_SOURCES_FILE")),
             functions=_functions(environment.get("STEPLINE_FUNCTIONS", "")),
         )
     except ValidationError as error:
