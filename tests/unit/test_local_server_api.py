@@ -78,10 +78,14 @@ def test_a_hook_push_starts_the_pipeline_once_and_the_console_draws_it(served: S
     # Then one execution starts, and the retry starts nothing
     assert len(first["started"]) == 1
     assert (again["started"], again["alreadyStarted"]) == ([], ["app"])
+    # And while it runs, its page refreshes itself
+    running = served.call("GET", "/pipelines/app")["body"]
+    assert '<meta http-equiv="refresh" content="2">' in running
     served.runtime.engine.run_until_done(first["started"][0], timeout=60)
     # And the console shows the pipeline's latest execution, stage by stage
     page = served.call("GET", "/pipelines/app")
     assert page["statusCode"] == 200
+    assert "http-equiv" not in page["body"]  # a finished run's page stays still
     assert 'data-stage="Source"' in page["body"]
     assert '<div class="action s-Succeeded" data-action="Build.Build">' in page["body"]
     assert f"Commit <code>{head[:12]}</code>" in page["body"]  # from the trigger: this source has no namespace
