@@ -46,7 +46,7 @@ def release_pipeline(home: Path, files: dict[str, str] | None = None) -> tuple[P
     git(work, "push", "--quiet", "origin", "main")
     commit = git(work, "rev-parse", "HEAD").strip()
     path = home / "release.yaml"
-    path.write_text(yaml.safe_dump(pipeline("release", bare, [BUILD, APPROVE, RELEASE])))
+    path.write_text(yaml.safe_dump(pipeline("release", bare, [BUILD, APPROVE, RELEASE], executionMode="QUEUED")))
     return path, commit
 
 
@@ -60,6 +60,7 @@ def test_an_approved_run_builds_releases_and_smoke_tests_the_commit(tmp_path: Pa
     # was released and smoke-tested
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "approving Approve/Release through http://127.0.0.1:" in ran.stdout
+    assert "warning: executionMode: QUEUED is not yet supported" in ran.stdout  # said, not ignored
     assert "Deploy.ReleaseLocally Succeeded" in ran.stdout
     assert "smoke test passed: 2 + 3 = 5" in ran.stdout
     assert (data / "releases" / commit / "smoke-test.sh").exists()

@@ -124,9 +124,12 @@ def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> It
 def run_pipeline(args: argparse.Namespace) -> int:
     from stepline.api.app import handle
     from stepline.api.wsgi import LocalApi
-    from stepline.definition import load_valid_pipeline
+    from stepline.definition import DefinitionError, check_file
 
-    loaded = load_valid_pipeline(args.pipeline)
+    report = check_file(args.pipeline)
+    if report.loaded is None or report.errors:
+        raise DefinitionError(report.source, report.errors)
+    loaded = report.loaded
     # --source adds to what STEPLINE_SOURCES (and STEPLINE_SOURCES_FILE) already map.
     given = ",".join(filter(None, [os.environ.get("STEPLINE_SOURCES", ""), _sources(args.source)]))
     missing = _unmapped_sources(loaded.pipeline, source_mapping(given, os.environ.get("STEPLINE_SOURCES_FILE")))
@@ -134,6 +137,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
         raise BadUsage("; ".join(missing))
     environment = {"STEPLINE_SOURCES": given}
     console = Console(highlight=False, markup=False)
+    for warning in report.warnings:  # accepted but not acted on yet: said, never silently ignored
+        console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
     # The API serves the review links while the run lasts: links printed here really open.
     with LocalApi(handle) as api:
         environment["STEPLINE_API_URL"] = api.url
