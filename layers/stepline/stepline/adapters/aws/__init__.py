@@ -18,6 +18,11 @@ def aws_client(service: str, region: str) -> Any:
     return make(service, region_name=region)
 
 
+def error_code(error: ClientError) -> str:
+    """The service's error code (``ThrottlingException``, ``ExecutionDoesNotExist`` …), or ''."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def conditional_check_failed(error: ClientError) -> bool:
     """DynamoDB refused a conditional write: the state it guards has already moved on."""
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+    return error_code(error) == "ConditionalCheckFailedException"

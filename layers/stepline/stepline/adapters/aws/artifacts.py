@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stepline.adapters.aws import error_code
 from stepline.ports import ArtifactNotFound, ArtifactRef
 
 
@@ -33,7 +34,7 @@ class S3ArtifactStore:
         try:
             self.client.download_file(bucket, key, str(destination))
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code in {"404", "NoSuchKey", "NotFound"}:
                 raise ArtifactNotFound(f"no artifact at {location}") from None
             raise

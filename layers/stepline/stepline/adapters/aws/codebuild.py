@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stepline.actions.errors import ConfigurationError, TransientActionError
+from stepline.adapters.aws import error_code
 
 
 class CodeBuildService:
@@ -18,7 +19,7 @@ class CodeBuildService:
         try:
             build = self.client.start_build(**parameters)["build"]
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code in {"ThrottlingException", "AccountLimitExceededException", "ServiceUnavailable"}:
                 raise TransientActionError(f"CodeBuild could not start a build now: {code}") from None
             if code == "ResourceNotFoundException":

@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stepline.actions.errors import ConfigurationError, TransientActionError
+from stepline.adapters.aws import error_code
 
 _THROTTLING = {"ThrottlingException", "ServerException", "ServiceUnavailableException"}
 
@@ -52,7 +53,7 @@ class EcsService:
 
 
 def _ecs_error(error: ClientError, cluster: str, service: str) -> Exception:
-    code = error.response.get("Error", {}).get("Code", "")
+    code = error_code(error)
     if code == "ClusterNotFoundException":
         return ConfigurationError(f"ECS cluster {cluster!r} does not exist")
     if code in {"ServiceNotFoundException", "ServiceNotActiveException"}:

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stepline.actions.errors import ConfigurationError, InvokedFunctionError, TransientActionError
+from stepline.adapters.aws import error_code
 
 
 class LambdaInvoker:
@@ -21,7 +22,7 @@ class LambdaInvoker:
                 FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload)
             )
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code == "ResourceNotFoundException":
                 raise ConfigurationError(f"Lambda function {function!r} does not exist") from None
             if code in {"TooManyRequestsException", "ServiceException", "EC2ThrottledException"}:

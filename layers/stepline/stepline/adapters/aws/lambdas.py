@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlparse
 from botocore.exceptions import ClientError, WaiterError
 
 from stepline.actions.errors import ConfigurationError, TransientActionError
+from stepline.adapters.aws import error_code
 from stepline.ports import ArtifactRef
 
 
@@ -81,7 +82,7 @@ class AwsLambdaFunctions:
 
 
 def _lambda_error(error: ClientError, what: str) -> Exception:
-    code = error.response.get("Error", {}).get("Code", "")
+    code = error_code(error)
     if code == "ResourceNotFoundException":
         return ConfigurationError(
             f"Lambda {what!r} does not exist (a deployment needs the function and its alias to exist)"

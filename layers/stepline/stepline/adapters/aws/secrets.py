@@ -7,6 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stepline.adapters.aws import error_code
+
 
 class SecretsManagerSecretStore:
     def __init__(self, client: Any) -> None:
@@ -17,7 +19,7 @@ class SecretsManagerSecretStore:
         try:
             value = self.client.get_secret_value(SecretId=secret_id)["SecretString"]
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             raise LookupError(f"secret {secret_id!r} cannot be read from Secrets Manager: {code}") from None
         if not key:
             return str(value)

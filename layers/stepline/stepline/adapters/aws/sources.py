@@ -19,6 +19,7 @@ from stepline.actions.errors import (
     TransientActionError,
 )
 from stepline.actions.request import ActionRequest
+from stepline.adapters.aws import error_code
 
 _THROTTLING = {
     "ThrottlingException",
@@ -27,10 +28,6 @@ _THROTTLING = {
     "SlowDown",
     "ServiceUnavailable",
 }
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class S3ObjectSource:
@@ -58,7 +55,7 @@ class S3ObjectSource:
 
 
 def _s3_error(error: ClientError, where: str) -> Exception:
-    code = _code(error)
+    code = error_code(error)
     if code in {"404", "NoSuchKey", "NoSuchBucket", "NoSuchVersion", "NotFound"}:
         return SourceNotFoundError(f"{where} does not exist ({code})")
     if code in {"403", "AccessDenied"}:
@@ -120,7 +117,7 @@ class CodeCommitSource:
 
 
 def _codecommit_error(error: ClientError, repository: str, branch: str) -> Exception:
-    code = _code(error)
+    code = error_code(error)
     if code == "RepositoryDoesNotExistException":
         return SourceNotFoundError(f"CodeCommit repository {repository!r} does not exist")
     if code == "BranchDoesNotExistException":

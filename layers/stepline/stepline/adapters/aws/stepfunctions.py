@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stepline.adapters.aws import error_code
 from stepline.observability import logger
 
 # The task was answered before, stopped, or timed out: nothing is waiting any more.
@@ -28,7 +29,7 @@ class StepFunctionsCallbacks:
         try:
             call(**parameters)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code not in _GONE:
                 raise
             logger.info("task no longer waiting", extra={"code": code})

@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stepline.actions.errors import ConfigurationError, TransientActionError
+from stepline.adapters.aws import error_code
 from stepline.ports import execution_arn
 
 
@@ -20,7 +21,7 @@ class StepFunctionsWorkflows:
                 self.client.start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)["executionArn"]
             )
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code == "ExecutionAlreadyExists":
                 raise ConfigurationError(f"an execution named {name!r} already exists with another input") from None
             if code in {"StateMachineDoesNotExist", "InvalidArn"}:
@@ -36,14 +37,14 @@ class StepFunctionsWorkflows:
             self.client.describe_execution(executionArn=execution_arn(state_machine_arn, name))
             return None
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code", "") != "ExecutionDoesNotExist":
+            if error_code(error) != "ExecutionDoesNotExist":
                 raise
         try:
             return str(
                 self.client.start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)["executionArn"]
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code", "") == "ExecutionAlreadyExists":
+            if error_code(error) == "ExecutionAlreadyExists":
                 return None  # started a moment ago by a concurrent delivery of the same event
             raise
 
