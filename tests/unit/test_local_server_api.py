@@ -113,3 +113,6 @@ def test_console_paths_name_what_is_missing(served: Served) -> None:
     missing = served.call("GET", "/pipelines/app/executions/nothing-here")
     assert missing["statusCode"] == 404
     assert "app has no execution &#x27;nothing-here&#x27;" in missing["body"]
+    as_json = served.call("GET", "/api/pipelines/app/executions/nothing-here")
+    assert as_json["statusCode"] == 404
+    assert json.loads(as_json["body"])["message"] == "app has no execution 'nothing-here'"

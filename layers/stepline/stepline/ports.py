@@ -188,12 +188,18 @@ class LambdaFunctions(Protocol):
         ...
 
 
+class ExecutionNotFound(LookupError):
+    """No execution of that ARN: the engine and Step Functions both report it as this."""
+
+
 class Workflows(Protocol):
     def start(self, state_machine_arn: str, name: str, payload: str) -> str:
         """Start (or find, for the same name and input) an execution; return its ARN."""
         ...
 
-    def describe(self, execution_arn: str) -> dict[str, object]: ...
+    def describe(self, execution_arn: str) -> dict[str, object]:
+        """DescribeExecution's answer; ExecutionNotFound when there is none."""
+        ...
 
     def executions(self, state_machine_arn: str, limit: int = 50) -> list[dict[str, object]]:
         """The newest executions first, as ListExecutions gives them."""

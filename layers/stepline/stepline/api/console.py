@@ -19,7 +19,7 @@ from stepline.api.console_pages import login_page, pipelines_page, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, require_bearer, strict_cookie
-from stepline.ports import ArtifactNotFound, execution_arn
+from stepline.ports import ArtifactNotFound, ExecutionNotFound, execution_arn
 from stepline.registry import RegisteredPipeline
 from stepline.settings import settings
 from stepline.status import PipelineRun, run_of
@@ -49,34 +49,34 @@ def _signed_in() -> None:
         raise ApiProblem(401, "Sign in", f"sign in at {_base()}/login with the API token", page=True)
 
 
-def _pipeline(name: str) -> RegisteredPipeline:
+def _pipeline(name: str, *, page: bool = True) -> RegisteredPipeline:
     entry = wiring.registry().get(name)
     if entry is None:
-        raise ApiProblem(404, "No such pipeline", f"no pipeline {name!r} is registered", page=True)
+        raise ApiProblem(404, "No such pipeline", f"no pipeline {name!r} is registered", page=page)
     return entry
 
 
-def _run(entry: RegisteredPipeline, execution: str) -> PipelineRun:
-    arn = execution_arn(entry.state_machine_arn, execution)
+def _run(entry: RegisteredPipeline, execution: str, *, page: bool = True) -> PipelineRun:
     try:
-        return run_of(entry, wiring.workflows(), arn)
-    except Exception as error:  # the engine and Step Functions name a missing execution differently
-        if "ExecutionDoesNotExist" in type(error).__name__ or "does not exist" in str(error).lower():
-            raise ApiProblem(
-                404, "No such execution", f"{entry.name} has no execution {execution!r}", page=True
-            ) from None
-        raise
+        return run_of(entry, wiring.workflows(), execution_arn(entry.state_machine_arn, execution))
+    except ExecutionNotFound:
+        raise ApiProblem(404, "No such execution", f"{entry.name} has no execution {execution!r}", page=page) from None
 
 
-@router.get("/")
-def pipelines() -> Response[str]:
-    _signed_in()
+def _latest_runs() -> list[tuple[str, PipelineRun | None]]:
+    """Every registered pipeline, by name, with its newest execution's run (None if never run)."""
     workflows = wiring.workflows()
     rows: list[tuple[str, PipelineRun | None]] = []
     for entry in sorted(wiring.registry().all(), key=lambda e: e.name):
         latest = workflows.executions(entry.state_machine_arn, limit=1)
         rows.append((entry.name, run_of(entry, workflows, str(latest[0]["executionArn"])) if latest else None))
-    return _page(pipelines_page(rows, _base()))
+    return rows
+
+
+@router.get("/")
+def pipelines() -> Response[str]:
+    _signed_in()
+    return _page(pipelines_page(_latest_runs(), _base()))
 
 
 @router.get("/pipelines/<name>")
@@ -183,22 +183,10 @@ def _run_json(run: PipelineRun) -> dict[str, Any]:
 @router.get("/api/pipelines")
 def pipelines_json() -> dict[str, Any]:
     require_bearer(router.current_event, wiring.api_token())
-    workflows = wiring.workflows()
-    listed = []
-    for entry in sorted(wiring.registry().all(), key=lambda e: e.name):
-        latest = workflows.executions(entry.state_machine_arn, limit=1)
-        run = run_of(entry, workflows, str(latest[0]["executionArn"])) if latest else None
-        listed.append({"name": entry.name, "latest": _run_json(run) if run else None})
-    return {"pipelines": listed}
+    return {"pipelines": [{"name": name, "latest": run and _run_json(run)} for name, run in _latest_runs()]}
 
 
 @router.get("/api/pipelines/<name>/executions/<execution>")
 def execution_json(name: str, execution: str) -> dict[str, Any]:
     require_bearer(router.current_event, wiring.api_token())
-    entry = wiring.registry().get(name)
-    if entry is None:
-        raise ApiProblem(404, "No such pipeline", f"no pipeline {name!r} is registered")
-    try:
-        return _run_json(_run(entry, execution))
-    except ApiProblem as problem:
-        raise ApiProblem(problem.status, problem.title, problem.detail) from None  # JSON, not a page
+    return _run_json(_run(_pipeline(name, page=False), execution, page=False))

@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from stepline.actions.errors import ConfigurationError, TransientActionError
 from stepline.adapters.aws import error_code
-from stepline.ports import execution_arn
+from stepline.ports import ExecutionNotFound, execution_arn
 
 
 class StepFunctionsWorkflows:
@@ -34,11 +34,10 @@ class StepFunctionsWorkflows:
         # Asked first because Step Functions answers a start with the same name and input as
         # a success while that execution runs: only the describe tells old from new.
         try:
-            self.client.describe_execution(executionArn=execution_arn(state_machine_arn, name))
+            self.describe(execution_arn(state_machine_arn, name))
             return None
-        except ClientError as error:
-            if error_code(error) != "ExecutionDoesNotExist":
-                raise
+        except ExecutionNotFound:
+            pass
         try:
             return str(
                 self.client.start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)["executionArn"]
@@ -61,5 +60,10 @@ class StepFunctionsWorkflows:
         return events
 
     def describe(self, execution_arn: str) -> dict[str, object]:
-        described: dict[str, object] = self.client.describe_execution(executionArn=execution_arn)
+        try:
+            described: dict[str, object] = self.client.describe_execution(executionArn=execution_arn)
+        except ClientError as error:
+            if error_code(error) == "ExecutionDoesNotExist":
+                raise ExecutionNotFound(f"no execution {execution_arn}") from None
+            raise
         return described

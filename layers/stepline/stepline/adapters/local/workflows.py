@@ -6,7 +6,7 @@ from typing import Any
 
 from stepline.actions.errors import ConfigurationError
 from stepline.engine import Engine, EngineError, ExecutionAlreadyExists, ExecutionDoesNotExist
-from stepline.ports import execution_arn
+from stepline.ports import ExecutionNotFound, execution_arn
 
 
 class EngineWorkflows:
@@ -21,9 +21,9 @@ class EngineWorkflows:
 
     def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
         try:
-            self.engine.describe_execution(execution_arn(state_machine_arn, name))
+            self.describe(execution_arn(state_machine_arn, name))
             return None
-        except ExecutionDoesNotExist:
+        except ExecutionNotFound:
             pass
         try:
             return str(self.engine.start_execution(state_machine_arn, name, payload)["executionArn"])
@@ -41,7 +41,10 @@ class EngineWorkflows:
         return events
 
     def describe(self, execution_arn: str) -> dict[str, object]:
-        return self.engine.describe_execution(execution_arn)
+        try:
+            return self.engine.describe_execution(execution_arn)
+        except ExecutionDoesNotExist:
+            raise ExecutionNotFound(f"no execution {execution_arn}") from None
 
 
 def status_change_event(described: dict[str, Any]) -> dict[str, Any]:
