@@ -238,6 +238,21 @@ def test_the_json_api_decides_by_execution_stage_and_action(world: World, capsys
     assert (again["statusCode"], json.loads(again["body"])["error"]) == (404, "No such approval")
 
 
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("{not json", "the body is not JSON: Expecting property name"),
+        ('{"execution": "e"}', "stage: Field required"),
+    ],
+)
+def test_a_bad_json_api_body_is_a_400_naming_the_problem(world: World, body: str, says: str) -> None:
+    event = load_event("api/cli-decision.json") | {"body": body}
+    event["headers"]["Authorization"] = f"Bearer {wiring.api_token()}"
+    answer = handle(event, None)
+    assert answer["statusCode"] == 400
+    assert says in json.loads(answer["body"])["message"]
+
+
 def test_an_unknown_route_is_a_json_404(world: World) -> None:
     event = load_event("api/review.json") | {"path": "/nothing/here"}
     answer = handle(event, None)

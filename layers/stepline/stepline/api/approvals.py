@@ -8,13 +8,13 @@ from typing import Any, Literal
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from stepline import wiring
 from stepline.actions.approval import Approval, DecisionRefused, LinkSigner, decide
 from stepline.api.pages import SECURITY_HEADERS, decided_page, review_page
 from stepline.api.problems import ApiProblem
-from stepline.api.requests import cookie, form, require_bearer, strict_cookie
+from stepline.api.requests import cookie, form, json_body, require_bearer, strict_cookie
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 CSRF_COOKIE = "stepline_csrf"
@@ -128,11 +128,7 @@ def pending() -> dict[str, Any]:
 @router.post("/api/approvals")
 def decide_from_api() -> dict[str, Any]:
     require_bearer(router.current_event, wiring.api_token())
-    try:
-        body = DecisionBody.model_validate(router.current_event.json_body)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, p['loc'])) or 'body'}: {p['msg']}" for p in error.errors()[:5])
-        raise ApiProblem(400, "Bad request", problems) from None
+    body = json_body(router.current_event, DecisionBody)
     matches = [
         a
         for a in wiring.approvals().pending()

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from stepline import wiring
 from stepline.api.problems import ApiProblem
-from stepline.api.requests import require_bearer
+from stepline.api.requests import json_body, require_bearer
 from stepline.compiler import CompilationError
 from stepline.definition import DefinitionError, valid_pipeline
 from stepline.deploy import starts_on
@@ -42,22 +42,10 @@ class GitPush(BaseModel):
     after: str = ""
 
 
-def _body(model: type[BaseModel]) -> Any:
-    try:
-        return model.model_validate(router.current_event.json_body)
-    except (ValidationError, ValueError) as error:
-        detail = (
-            str(error).splitlines()[0]
-            if not isinstance(error, ValidationError)
-            else "; ".join(f"{'.'.join(map(str, p['loc'])) or 'body'}: {p['msg']}" for p in error.errors()[:5])
-        )
-        raise ApiProblem(400, "Bad request", detail) from None
-
-
 @router.post("/api/pipelines")
 def apply_pipeline() -> tuple[dict[str, Any], int]:
     require_bearer(router.current_event, wiring.api_token())
-    body: ApplyBody = _body(ApplyBody)
+    body = json_body(router.current_event, ApplyBody)
     try:
         loaded = valid_pipeline(body.declaration, body.source)
     except DefinitionError as error:
@@ -77,7 +65,7 @@ def apply_pipeline() -> tuple[dict[str, Any], int]:
 @router.post("/api/hooks/git")
 def git_push() -> tuple[dict[str, Any], int]:
     require_bearer(router.current_event, wiring.api_token())
-    push: GitPush = _body(GitPush)
+    push = json_body(router.current_event, GitPush)
     kind, name = push.ref.removeprefix("refs/").split("/", 1)
     deleted = push.after in {"", ZERO}
     change = RepositoryChange(

@@ -5,15 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 from http.cookies import CookieError, SimpleCookie
+from typing import TypeVar
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import BaseModel, ValidationError
 
 from stepline.api.problems import ApiProblem
 
 FORM_LIMIT = 16 * 1024  # a review form is a few hundred bytes
+Body = TypeVar("Body", bound=BaseModel)
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
@@ -74,3 +78,16 @@ def strict_cookie(event: APIGatewayProxyEvent, name: str, value: str, max_age: i
         same_site=SameSite.STRICT_MODE,
         max_age=max_age,
     )
+
+
+def json_body(event: APIGatewayProxyEvent, model: type[Body]) -> Body:
+    """The JSON body as ``model``, or a 400 naming what is wrong and where (never a 500)."""
+    try:
+        document = json.loads(raw_body(event) or b"null")
+    except ValueError as error:
+        raise ApiProblem(400, "Bad request", f"the body is not JSON: {error}") from None
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, p['loc'])) or 'body'}: {p['msg']}" for p in error.errors()[:5])
+        raise ApiProblem(400, "Bad request", problems) from None
