@@ -50,9 +50,9 @@ def client(args: argparse.Namespace) -> ApiClient:
     return ApiClient(url, api_token_for(url, Path(args.data)))
 
 
-def call(client: ApiClient, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def call(api: ApiClient, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     try:
-        return client.call(method, path, body)
+        return api.call(method, path, body)
     except ApiRefused as refused:
         hint = " (check STEPLINE_API_TOKEN)" if refused.status == 401 else ""
         raise CommandFailed(f"{refused}{hint} [HTTP {refused.status}]") from None

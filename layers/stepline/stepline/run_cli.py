@@ -226,33 +226,30 @@ def review_link(approval: Approval) -> str:
 
 
 def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: Console) -> None:
-    where = f"{approval.stage}/{approval.action}"
+    """Decide by the flags, or by asking on a terminal, through the review link as a person
+    would; with neither, leave it to whoever holds the link."""
+    where, link = f"{approval.stage}/{approval.action}", review_link(approval)
     if args.approve or args.reject:
         approve = bool(args.approve)
         comment = args.comment or ("approved" if approve else "rejected") + " from stepline run"
-        console.print(
-            f"{'approving' if approve else 'rejecting'} {where} through {review_link(approval)}", soft_wrap=True
-        )
+        console.print(f"{'approving' if approve else 'rejecting'} {where} through {link}", soft_wrap=True)
+    elif sys.stdin.isatty() and console.is_terminal:
+        live.stop()
         try:
-            status, _ = decide_through_link(review_link(approval), approve, comment, getpass.getuser())
-        except ApiUnreachable as error:
-            raise CommandFailed(str(error)) from None
-        if status != 200:
-            console.print(Text(f"the review page refused the decision (HTTP {status})", style="red"), soft_wrap=True)
+            answer = console.input(f"{where}: {approval.custom_data}\n  approve? (a)pprove / (r)eject: ")
+            comment = console.input("  comment: ")
+        finally:
+            live.start()
+        approve = answer.strip().lower().startswith("a")
+    else:
+        console.print(f"{where} waits for a decision: open {link}, or use stepline approve", soft_wrap=True)
         return
-    if not (sys.stdin.isatty() and console.is_terminal):
-        console.print(
-            f"{where} waits for a decision: open {review_link(approval)}, or use stepline approve", soft_wrap=True
-        )
-        return
-    live.stop()
     try:
-        answer = console.input(f"{where}: {approval.custom_data}\n  approve? (a)pprove / (r)eject: ")
-        comment = console.input("  comment: ")
-    finally:
-        live.start()
-    approve = answer.strip().lower().startswith("a")
-    decide_through_link(review_link(approval), approve, comment, getpass.getuser())
+        status, _ = decide_through_link(link, approve, comment, getpass.getuser())
+    except ApiUnreachable as error:
+        raise CommandFailed(str(error)) from None
+    if status != 200:
+        console.print(Text(f"the review page refused the decision (HTTP {status})", style="red"), soft_wrap=True)
 
 
 def _status(text: str) -> Text:
@@ -362,9 +359,6 @@ def list_executions(args: argparse.Namespace) -> int:
 def show_execution(args: argparse.Namespace) -> int:
     console = Console(highlight=False, markup=False)
     with _runtime(args.data, {}, runs=False) as runtime:
-        try:
-            run = runtime.run_of(runtime.find_execution(args.execution))
-        except LookupError as error:
-            raise CommandFailed(str(error)) from None
+        run = runtime.run_of(runtime.find_execution(args.execution))  # a ConfigurationError names a wrong one
     _print_summary(run, console, Path(args.data))
     return 0

@@ -96,14 +96,11 @@ def apply_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
-def _git(repository: Path, *arguments: str, required: bool = True) -> str:
-    """git's answer; with ``required=False`` an empty answer when git says no (a detached HEAD, a
-    first commit with no parent)."""
+def _git(repository: Path, *arguments: str) -> str:
+    """git's answer about the repository, or BadUsage saying why it has none."""
     command = ["git", "-C", str(repository), *arguments]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if completed.returncode != 0:
-        if not required:
-            return ""
         raise BadUsage(f"{repository}: {completed.stderr.strip() or 'not a git repository'}")
     return completed.stdout.strip()
 
