@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 
 from stepline.definition.models import ExecutionMode
 from stepline.observability import logger
@@ -41,18 +42,15 @@ def start_matching(
     change: RepositoryChange, registry: Registry, workflows: Workflows, changed_paths: ChangedPaths | None
 ) -> TriggerReport:
     report = TriggerReport()
-    known_paths: list[set[str]] = []
 
+    @cache
     def paths() -> set[str]:
         # Asked once, and only when some pipeline's filters look at files.
-        if not known_paths:
-            if change.paths is not None:
-                known_paths.append(set(change.paths))
-            elif changed_paths is None:
-                known_paths.append(set())
-            else:
-                known_paths.append(changed_paths.between(change.repository, change.old_commit_id, change.commit_id))
-        return known_paths[0]
+        if change.paths is not None:
+            return set(change.paths)
+        if changed_paths is None:
+            return set()
+        return changed_paths.between(change.repository, change.old_commit_id, change.commit_id)
 
     for entry in sorted(registry.all(), key=lambda e: e.name):
         outcome = match(entry.pipeline, change, paths)
