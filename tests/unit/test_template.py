@@ -4,25 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from stepline.local.template import load_template
 from tests.helpers import EVENTS, REPO
 
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short tags (!Ref, !Sub, !GetAtt …) as plain values."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_mapping(node)  # type: ignore[arg-type]
-
-
-_CloudFormationLoader.add_multi_constructor("!", _any_tag)
-TEMPLATE: dict[str, Any] = yaml.load((REPO / "template.yaml").read_text(), Loader=_CloudFormationLoader)
+TEMPLATE: dict[str, Any] = load_template(REPO / "template.yaml")  # as the local runtime reads it
 
 
 def allow_statements() -> list[tuple[str, dict[str, Any]]]:
@@ -84,7 +69,7 @@ def test_pipelines_run_under_a_role_that_may_call_exactly_the_action_functions()
     functions = {
         placeholder.removesuffix("Arn") for placeholder in handler_placeholders() if placeholder.endswith("FunctionArn")
     }
-    assert {resource.split(".")[0] for resource in invoke["Resource"]} == functions  # !GetAtt Name.Arn
+    assert {resource["Fn::GetAtt"][0] for resource in invoke["Resource"]} == functions
     assert TEMPLATE["Resources"]["PipelineExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
         "Principal"
     ] == {"Service": "states.amazonaws.com"}

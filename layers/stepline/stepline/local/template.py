@@ -71,12 +71,17 @@ class LocalStack:
     machines: dict[str, StaticMachine]
 
 
-def read_template(home: Path) -> LocalStack:
-    path = home / "template.yaml"
+def load_template(path: Path) -> dict[str, Any]:
+    """template.yaml as data, CloudFormation's short tags in their long form."""
     try:
-        template = yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)  # noqa: S506  # a SafeLoader
+        template: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CloudFormationLoader)  # noqa: S506  # a SafeLoader
     except (OSError, yaml.YAMLError) as error:
         raise ConfigurationError(f"cannot read {path}: {error}") from None
+    return template
+
+
+def read_template(home: Path) -> LocalStack:
+    template = load_template(home / "template.yaml")
     resources: dict[str, Any] = template.get("Resources", {})
     functions = {
         name: Handler(home / body["Properties"]["CodeUri"], *str(body["Properties"]["Handler"]).rsplit(".", 1))
