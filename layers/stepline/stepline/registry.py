@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from stepline.compiler import compile_checked
+from stepline.compiler.asl import ActionState
 from stepline.definition.models import PipelineDeclaration
 
 STATE_MACHINE_PREFIX = "stepline-"
@@ -27,6 +29,11 @@ class RegisteredPipeline(BaseModel):
     @cached_property
     def pipeline(self) -> PipelineDeclaration:
         return PipelineDeclaration.model_validate(self.declaration)
+
+    @cached_property
+    def actions(self) -> tuple[ActionState, ...]:
+        """Which Task state runs which action: compiled once per entry, read on every poll."""
+        return compile_checked(self.pipeline).actions
 
 
 def state_machine_name(pipeline: str) -> str:

@@ -154,13 +154,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
 def _follow(runtime: LocalRuntime, execution: str, args: argparse.Namespace, console: Console) -> PipelineRun:
     """Draw the run until it ends: a live table on a terminal, a line per change otherwise."""
     decided: set[str] = set()
+    entry = runtime.pipeline_of(execution)  # once: each poll reads only the history
     lines = _LineView(console, runtime.data, quiet=args.quiet)
     live = Live(console=console, refresh_per_second=8, redirect_stderr=True, redirect_stdout=True)
     if console.is_terminal:
         live.start()
     try:
         while True:
-            run = runtime.run_of(execution)
+            run = runtime.run_of(execution, entry)
             if console.is_terminal:
                 live.update(_live_view(run, runtime.data, quiet=args.quiet))
             else:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from stepline.compiler import compile_checked
 from stepline.compiler.asl import ActionState
 from stepline.ports import Workflows
 from stepline.registry import RegisteredPipeline
@@ -198,7 +197,7 @@ def run_of(entry: RegisteredPipeline, workflows: Workflows, execution_arn: str) 
     return read_run(
         entry.name,
         [stage.name for stage in entry.pipeline.stages],
-        compile_checked(entry.pipeline).actions,
+        entry.actions,
         workflows.describe(execution_arn),
         workflows.history(execution_arn),
     )

@@ -147,8 +147,9 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ reading -----------
 
-    def run_of(self, execution_arn: str) -> PipelineRun:
-        return run_of(self.pipeline_of(execution_arn), EngineWorkflows(self.engine), execution_arn)
+    def run_of(self, execution_arn: str, entry: RegisteredPipeline | None = None) -> PipelineRun:
+        """The run so far; pass the ``entry`` when asking repeatedly, to read the registry once."""
+        return run_of(entry or self.pipeline_of(execution_arn), EngineWorkflows(self.engine), execution_arn)
 
     def pipeline_of(self, execution_arn: str) -> RegisteredPipeline:
         machine = self.engine.describe_execution(execution_arn)["stateMachineArn"]
