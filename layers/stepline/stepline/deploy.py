@@ -15,11 +15,19 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from stepline.compiler import compile_checked, substitute
-from stepline.definition.models import ActionDeclaration, PipelineDeclaration
+from stepline.definition.models import PipelineDeclaration
+from stepline.definition.providers import source_repository
 from stepline.ports import Registry
 from stepline.registry import RegisteredPipeline, state_machine_name
 
 EXECUTION_ROLE_OUTPUT = "PipelineExecutionRoleArn"
+# How `starts_on` names a source's repository, by provider.
+_REPOSITORY_LABELS = {
+    "CodeCommit": "CodeCommit {}",
+    "CodeStarSourceConnection": "{}",
+    "GitHub": "GitHub {}",
+    "Git": "git {}",
+}
 REGISTRY_OUTPUT = "PipelinesTableName"
 
 
@@ -142,13 +150,13 @@ def starts_on(pipeline: PipelineDeclaration) -> list[str]:
     triggers = {t.git_configuration.source_action_name: t for t in pipeline.triggers}
     lines = []
     for action in pipeline.stages[0].actions if pipeline.stages else []:
-        where = _repository(action)
-        if where is None or action.configuration.get("DetectChanges", "true").lower() == "false":
+        repository = source_repository(action)
+        if repository is None or not repository.detects_changes:
             continue
+        where = _REPOSITORY_LABELS[action.action_type_id.provider].format(repository.name)
         trigger = triggers.get(action.name)
         if trigger is None:
-            branch = action.configuration.get("BranchName") or action.configuration.get("Branch", "")
-            lines.append(f"pushes to {where} branch {branch} ({action.name})")
+            lines.append(f"pushes to {where} branch {repository.branch} ({action.name})")
             continue
         for push in trigger.git_configuration.push or []:
             parts = [
@@ -158,19 +166,6 @@ def starts_on(pipeline: PipelineDeclaration) -> list[str]:
             ]
             lines.append(f"pushes to {where} with {', '.join(parts)} ({action.name})")
     return lines
-
-
-def _repository(action: ActionDeclaration) -> str | None:
-    provider, configuration = action.action_type_id.provider, action.configuration
-    if provider == "CodeCommit":
-        return f"CodeCommit {configuration.get('RepositoryName')}"
-    if provider == "CodeStarSourceConnection":
-        return f"{configuration.get('FullRepositoryId')}"
-    if provider == "GitHub":
-        return f"GitHub {configuration.get('Owner')}/{configuration.get('Repo')}"
-    if provider == "Git":
-        return f"git {configuration.get('RepositoryUrl')}"
-    return None
 
 
 def _criteria(criteria: Any) -> str:

@@ -95,16 +95,15 @@ def _sources(pairs: list[str]) -> str:
 def _unmapped_sources(pipeline: PipelineDeclaration, mapping: dict[str, str]) -> list[str]:
     """Sources that name a repository on a service with no local repository mapped for it:
     said before anything runs, rather than as a failed Source stage."""
+    from stepline.definition.providers import source_repository
+
     missing = []
     for action in pipeline.stages[0].actions if pipeline.stages else []:
-        configuration, provider = action.configuration, action.action_type_id.provider
-        if provider == "GitHub":
-            names = [f"{configuration.get('Owner', '')}/{configuration.get('Repo', '')}", configuration.get("Repo", "")]
-        elif provider in {"CodeCommit", "CodeStarSourceConnection"}:
-            key = "RepositoryName" if provider == "CodeCommit" else "FullRepositoryId"
-            names = [configuration.get(key, "")]
-        else:
+        repository, provider = source_repository(action), action.action_type_id.provider
+        if repository is None or provider == "Git":  # Git names its own path or URL
             continue
+        # GitHub v1 may be mapped by "owner/repo" or by the repository's name alone.
+        names = [repository.name, action.configuration.get("Repo", "")] if provider == "GitHub" else [repository.name]
         if not any(name in mapping for name in names):
             missing.append(f"{action.name} reads {provider} repository {names[0]!r}: pass --source {names[0]}=PATH")
     return missing

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from stepline.definition.models import ActionTypeId
+from stepline.definition.models import ActionDeclaration, ActionTypeId
 
 # A value check returns None when the value is fine, else a sentence saying what is wrong.
 ValueCheck = Callable[[str], str | None]
@@ -377,3 +377,38 @@ def supported_type_names() -> list[str]:
 def handler_placeholders() -> list[str]:
     """Every placeholder a compiled pipeline can contain, for the runtimes to provide."""
     return sorted({provider.handler for provider in PROVIDERS})
+
+
+# Git-based sources: where their pushes come from, and the configuration keys naming the
+# repository (None: GitHub v1's Owner/Repo pair) and the branch.
+_GIT_SOURCE_KEYS = {
+    "CodeCommit": ("CodeCommit", "RepositoryName", "BranchName"),
+    "CodeStarSourceConnection": ("GitHub", "FullRepositoryId", "BranchName"),
+    "GitHub": ("GitHub", None, "Branch"),
+    "Git": ("Git", "RepositoryUrl", "BranchName"),
+}
+
+
+@dataclass(frozen=True)
+class SourceRepository:
+    """The repository a git-based source action reads, as its configuration names it."""
+
+    host: str  # where its pushes are reported from: CodeCommit, GitHub or Git (this machine)
+    name: str  # a CodeCommit repository name, GitHub's "owner/repo", or a path or URL
+    branch: str
+    detects_changes: bool  # False when DetectChanges is "false": pushes do not start it
+
+
+def source_repository(action: ActionDeclaration) -> SourceRepository | None:
+    """What a git-based source action reads; None for any other action."""
+    keys = _GIT_SOURCE_KEYS.get(action.action_type_id.provider)
+    if action.action_type_id.category != "Source" or keys is None:
+        return None
+    host, repository_key, branch_key = keys
+    configuration = action.configuration
+    if repository_key is None:
+        name = f"{configuration.get('Owner', '')}/{configuration.get('Repo', '')}"
+    else:
+        name = configuration.get(repository_key, "")
+    detects = configuration.get("DetectChanges", "true").lower() != "false"
+    return SourceRepository(host, name, configuration.get(branch_key, ""), detects)

@@ -14,22 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stepline.definition.models import (
-    ActionDeclaration,
     FilterCriteria,
     GitPushFilter,
     PipelineDeclaration,
     PipelineTriggerDeclaration,
 )
+from stepline.definition.providers import SourceRepository, source_repository
 from stepline.triggers.changes import RepositoryChange
 from stepline.triggers.globs import any_match
-
-# Per source provider: the configuration keys naming the repository and the branch.
-_REPOSITORY_KEYS = {
-    "CodeCommit": ("CodeCommit", "RepositoryName", "BranchName"),
-    "CodeStarSourceConnection": ("GitHub", "FullRepositoryId", "BranchName"),
-    "GitHub": ("GitHub", None, "Branch"),  # v1: Owner/Repo
-    "Git": ("Git", "RepositoryUrl", "BranchName"),
-}
 
 PathsOf = Callable[[], set[str]]
 
@@ -55,13 +47,13 @@ def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsO
         return outcome
     triggers = {trigger.git_configuration.source_action_name: trigger for trigger in pipeline.triggers}
     for action in pipeline.stages[0].actions if pipeline.stages else []:
-        if not watches(action, change):
+        repository = source_repository(action)
+        if repository is None or not watches(repository, change):
             continue
-        if action.configuration.get("DetectChanges", "true").lower() == "false":
+        if not repository.detects_changes:
             outcome.reasons.append(f"{action.name}: DetectChanges is false")
             continue
-        trigger = triggers.get(action.name)
-        reason = _refusal(action, trigger, change, paths)
+        reason = _refusal(repository, triggers.get(action.name), change, paths)
         if reason is None:
             outcome.actions.append(action.name)
         else:
@@ -71,16 +63,11 @@ def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsO
     return outcome
 
 
-def watches(action: ActionDeclaration, change: RepositoryChange) -> bool:
-    """Whether the source action reads the repository the change happened in."""
-    keys = _REPOSITORY_KEYS.get(action.action_type_id.provider)
-    if action.action_type_id.category != "Source" or keys is None or keys[0] != change.provider:
+def watches(repository: SourceRepository, change: RepositoryChange) -> bool:
+    """Whether the source's repository is the one the change happened in."""
+    if repository.host != change.provider:
         return False
-    configuration = action.configuration
-    if action.action_type_id.provider == "GitHub":
-        named = f"{configuration.get('Owner', '')}/{configuration.get('Repo', '')}"
-    else:
-        named = configuration.get(keys[1] or "", "")
+    named = repository.name
     if change.provider == "GitHub":  # GitHub compares owner and repository names without case
         return named.lower() == change.repository.lower()
     if change.provider == "Git":
@@ -97,7 +84,7 @@ def _same_location(configured: str, changed: str) -> bool:
 
 
 def _refusal(
-    action: ActionDeclaration,
+    repository: SourceRepository,
     trigger: PipelineTriggerDeclaration | None,
     change: RepositoryChange,
     paths: PathsOf,
@@ -106,7 +93,7 @@ def _refusal(
     if trigger is None:
         if change.reference_type == "tag":
             return "a tag push starts a pipeline only through a trigger with a tags filter"
-        branch = action.configuration.get(_REPOSITORY_KEYS[action.action_type_id.provider][2], "")
+        branch = repository.branch
         return None if change.reference_name == branch else f"watches branch {branch!r}"
     filters = trigger.git_configuration.push or []
     if not filters:
