@@ -6,19 +6,14 @@ from stepline import wiring
 from stepline.handlers import parse
 from stepline.observability import correlate, logger
 from stepline.triggers.changes import CodeCommitStateChange, from_codecommit
-from stepline.triggers.starting import start_matching
+from stepline.triggers.starting import TriggerReport, start_matching
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     change = from_codecommit(parse(CodeCommitStateChange, event))
     if change is None:
         logger.info("not a branch or tag change; nothing to start")
-        return {"started": [], "alreadyStarted": [], "skipped": {}}
+        return TriggerReport().as_json()
     correlate(change.event_id)
     report = start_matching(change, wiring.registry(), wiring.workflows(), wiring.changed_paths(change.provider))
-    return {
-        "started": report.started,
-        "alreadyStarted": report.already_started,
-        "skipped": report.skipped,
-        "warnings": report.warnings,
-    }
+    return report.as_json()

@@ -17,11 +17,10 @@ from stepline.api.requests import json_body, require_bearer
 from stepline.compiler import CompilationError
 from stepline.definition import DefinitionError, valid_pipeline
 from stepline.deploy import starts_on
-from stepline.triggers.changes import RepositoryChange
+from stepline.triggers.changes import from_git_hook
 from stepline.triggers.starting import start_matching
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
-ZERO = "0" * 40
 
 
 class ApplyBody(BaseModel):
@@ -66,23 +65,8 @@ def apply_pipeline() -> tuple[dict[str, Any], int]:
 def git_push() -> tuple[dict[str, Any], int]:
     require_bearer(router.current_event, wiring.api_token())
     push = json_body(router.current_event, GitPush)
-    kind, name = push.ref.removeprefix("refs/").split("/", 1)
-    deleted = push.after in {"", ZERO}
-    change = RepositoryChange(
-        provider="Git",
-        repository=push.repository,
-        reference_type="branch" if kind == "heads" else "tag",
-        reference_name=name,
-        commit_id="" if deleted else push.after,
-        old_commit_id="" if push.before in {"", ZERO} else push.before,
-        deleted=deleted,
-        # One push moves a ref once from one commit to another: that names it.
-        event_id=f"{push.ref}:{push.before}:{push.after}",
-    )
+    change = from_git_hook(push.repository, push.ref, push.before, push.after)
+    if change is None:  # the model's pattern admits only branches and tags
+        raise ApiProblem(400, "Bad request", f"ref {push.ref!r} is neither a branch nor a tag")
     report = start_matching(change, wiring.registry(), wiring.workflows(), wiring.changed_paths("Git"))
-    return {
-        "started": report.started,
-        "alreadyStarted": report.already_started,
-        "skipped": report.skipped,
-        "warnings": report.warnings,
-    }, 202
+    return report.as_json(), 202

@@ -97,24 +97,52 @@ def from_codecommit(event: CodeCommitStateChange) -> RepositoryChange | None:
     )
 
 
+def _reference(ref: str) -> tuple[ReferenceType, str] | None:
+    """refs/heads/NAME or refs/tags/NAME as (kind, NAME); None for any other ref."""
+    if ref.startswith("refs/heads/"):
+        return "branch", ref.removeprefix("refs/heads/")
+    if ref.startswith("refs/tags/"):
+        return "tag", ref.removeprefix("refs/tags/")
+    return None
+
+
+def _commit(sha: str) -> str:
+    """A commit id, or '' for git's all-zero "no commit" (a ref created or deleted)."""
+    return "" if set(sha) <= {"0"} else sha
+
+
 def from_github(push: GitHubPush) -> RepositoryChange | None:
     """The change a GitHub push reports; None for a ref that is neither a branch nor a tag."""
-    if push.ref.startswith("refs/heads/"):
-        reference_type: ReferenceType = "branch"
-    elif push.ref.startswith("refs/tags/"):
-        reference_type = "tag"
-    else:
+    reference = _reference(push.ref)
+    if reference is None:
         return None
-    zero = set("0")
     return RepositoryChange(
         provider="GitHub",
         repository=push.repository.full_name,
-        reference_type=reference_type,
-        reference_name=push.ref.split("/", 2)[2],
-        commit_id="" if set(push.after) <= zero else push.after,
-        old_commit_id="" if set(push.before) <= zero else push.before,
+        reference_type=reference[0],
+        reference_name=reference[1],
+        commit_id=_commit(push.after),
+        old_commit_id=_commit(push.before),
         deleted=push.deleted,
         # A push is one delivery; without a delivery id, the ref and the commits name it.
         event_id=push.delivery or f"{push.ref}:{push.before}:{push.after}",
         paths=frozenset(push.paths()),
+    )
+
+
+def from_git_hook(repository: str, ref: str, before: str, after: str) -> RepositoryChange | None:
+    """The change a git hook on this machine reports (stepline.local.hooks)."""
+    reference = _reference(ref)
+    if reference is None:
+        return None
+    return RepositoryChange(
+        provider="Git",
+        repository=repository,
+        reference_type=reference[0],
+        reference_name=reference[1],
+        commit_id=_commit(after),
+        old_commit_id=_commit(before),
+        deleted=not _commit(after),
+        # One push moves a ref once from one commit to another: that names it.
+        event_id=f"{ref}:{before}:{after}",
     )

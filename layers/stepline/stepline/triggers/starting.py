@@ -25,6 +25,14 @@ class TriggerReport:
     skipped: dict[str, list[str]] = field(default_factory=dict)  # pipeline → why not
     warnings: list[str] = field(default_factory=list)
 
+    def as_json(self) -> dict[str, object]:
+        return {
+            "started": self.started,
+            "alreadyStarted": self.already_started,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+        }
+
 
 def trigger_input(change: RepositoryChange, actions: list[str]) -> dict[str, object]:
     """The execution input: the commit each matching source action fetches."""
