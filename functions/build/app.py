@@ -20,7 +20,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     correlate(request.execution.id)
     current = settings()
     if current.runtime == "local":
-        local = LocalBuildSettings(current.data / "workspaces", current.data / "logs", secrets=secret_store().get)
+        local = LocalBuildSettings(
+            current.data / "workspaces", current.data / "logs", secrets=secret_store().get, runs=current.data / "runs"
+        )
         result = run_local_build(request, artifact_store(), local)
         task_callbacks().succeed(request.task_token or "", result)
         return {"status": "SUCCEEDED"}

@@ -157,6 +157,7 @@ def main(path: str, count: int) -> int:
     engine = make_engine(Store(path), ManualClock())
     answer_waiting(engine)
     machine = start_all(engine, count)
+    print("running", flush=True)  # the test kills only after this: tables exist, executions started
 
     def finished() -> bool:
         return not engine.list_executions(machine, status_filter="RUNNING")["executions"]

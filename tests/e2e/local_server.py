@@ -181,3 +181,21 @@ APPROVE = {
         }
     ],
 }
+
+
+def processes_touching(path: Path) -> list[str]:
+    """Live processes whose command line or environment names ``path``: a build's shell and
+    its children carry the data directory in CODEBUILD_SRC_DIR, supervisors in their argv."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+            state = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if str(path).encode() in seen and "zombie" not in state:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{entry.name}: {command}")
+    return found

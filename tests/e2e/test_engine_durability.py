@@ -46,8 +46,19 @@ def test_executions_survive_being_killed_mid_flight(tmp_path: Path) -> None:
     kills_mid_flight = 0
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for _ in range(60):
-        worker = subprocess.Popen([sys.executable, str(WORKER), str(database), str(EXECUTIONS)], env=environment)
-        time.sleep(chance.uniform(0.08, 0.35))  # when to pull the plug, not a measurement
+        worker = subprocess.Popen(
+            [sys.executable, str(WORKER), str(database), str(EXECUTIONS)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert worker.stdout is not None
+        # Only once the worker says it runs: before that a kill would only interrupt its start-up
+        # (on a loaded machine, perhaps every time).
+        if worker.stdout.readline() != "running\n":
+            assert worker.wait(timeout=180) == 0
+            break
+        time.sleep(chance.uniform(0.0, 0.25))  # when to pull the plug, not a measurement
         if worker.poll() is not None:
             break
         worker.send_signal(signal.SIGKILL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -177,13 +178,30 @@ def test_the_timeout_stops_the_build_and_names_where(tmp_path: Path) -> None:
     assert result.failure == "the build timed out after 1 seconds in phase BUILD running `sleep 30`"
 
 
-def test_output_is_streamed_live_and_logged(tmp_path: Path) -> None:
+def without_times(lines: list[str]) -> list[str]:
+    """Log lines with CodeBuild's "[Container] 2024/05/01 12:00:00" stamp cut to "[Container]"."""
+    return [re.sub(r"^\[Container\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", "[Container] ", line) for line in lines]
+
+
+def test_output_is_streamed_live_and_logged_as_codebuild_logs_it(tmp_path: Path) -> None:
+    # Given a buildspec whose second command fails
     seen: list[str] = []
-    result = build(
-        tmp_path, 'version: 0.2\nphases:\n  build:\n    commands: ["echo one", "echo two >&2"]\n', on_output=seen.append
-    )
-    assert seen == ["one", "two"]
-    assert result.log.read_text() == "one\ntwo\n"
+    spec = 'version: 0.2\nphases:\n  build:\n    commands: ["echo one", "echo two >&2 && false"]\n'
+    # When it runs
+    result = build(tmp_path, spec, on_output=seen.append)
+    # Then each phase is announced, each command echoed before its output, each failure and
+    # the phase's end said, with CodeBuild's wording and a timestamp — live and in the log
+    expected = [
+        "[Container] Entering phase BUILD",
+        "[Container] Running command echo one",
+        "one",
+        "[Container] Running command echo two >&2 && false",
+        "two",
+        "[Container] Command did not exit successfully echo two >&2 && false exit status 1",
+        "[Container] Phase complete: BUILD State: FAILED",
+    ]
+    assert without_times(seen) == expected
+    assert without_times(result.log.read_text().splitlines()) == expected
 
 
 @pytest.mark.parametrize(

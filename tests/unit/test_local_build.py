@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import copy
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stepline.actions.build.local import LocalBuildSettings, run_local_build
+from stepline.actions.build.local import LocalBuildSettings, clean_workspaces, run_local_build
 from stepline.actions.errors import ArtifactError, BuildFailedError, ConfigurationError
 from stepline.actions.request import ActionRequest
 from stepline.actions.source import LocalGitSources, run_source_action
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.local.supervisor import Runs
 from tests.gitrepo import Repo
 from tests.helpers import load_event
 
@@ -51,7 +53,9 @@ class World:
         )
 
     def build_request(self, source: dict[str, Any], **action: Any) -> ActionRequest:
+        """A new task attempt (its own token) of the sample build event, on ``source``."""
         event = copy.deepcopy(load_event("build/codebuild-local.json"))
+        event["taskToken"] = uuid.uuid4().hex
         event["artifacts"] = source["artifacts"]
         event["variables"]["SourceVariables"] = source["variables"]
         event["action"].update(action)
@@ -205,3 +209,138 @@ def test_a_commands_action_resolves_variables_in_its_commands(world: World) -> N
     # When it runs, Then the command saw the commit, not the literal reference
     result = run_local_build(request, world.store, world.settings)
     assert result["variables"] == {"RELEASED": f"release-{source['variables']['CommitId']}"}
+
+
+COMMANDS = {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"}
+
+
+def test_the_same_task_attempt_runs_its_build_once(world: World) -> None:
+    # Given a Commands action that deploys by appending a line to a file
+    deploys = world.tmp / "deploys.txt"
+    source = world.source({"app.py": "x"})
+    request = world.build_request(
+        source, actionTypeId=COMMANDS, configuration={}, commands=[f"echo deployed >> {deploys}"], outputArtifacts=[]
+    )
+    # When the engine calls the same attempt (same task token) three times, as after crashes
+    results = [run_local_build(request, world.store, world.settings) for _ in range(3)]
+    # Then the deploy ran once and every call got its result
+    assert deploys.read_text() == "deployed\n"
+    assert results[0] == results[1] == results[2]
+    # And a new attempt (a retry: a new token) runs it again
+    run_local_build(
+        world.build_request(source, **request.action.model_dump(by_alias=True)), world.store, world.settings
+    )
+    assert deploys.read_text() == "deployed\ndeployed\n"
+
+
+def test_a_failed_attempt_called_again_fails_the_same_way_without_running_again(world: World) -> None:
+    # Given a deploy that records itself, then fails
+    deploys = world.tmp / "deploys.txt"
+    source = world.source({"app.py": "x"})
+    request = world.build_request(
+        source,
+        actionTypeId=COMMANDS,
+        configuration={},
+        commands=[f"echo deployed >> {deploys}", "exit 4"],
+        outputArtifacts=[],
+    )
+    # When the same attempt is called twice
+    errors = []
+    for _ in range(2):
+        with pytest.raises(BuildFailedError) as caught:
+            run_local_build(request, world.store, world.settings)
+        errors.append(str(caught.value))
+    # Then it ran once, and both calls name the same failure
+    assert deploys.read_text() == "deployed\n"
+    assert errors[0] == errors[1]
+    assert "`exit 4` ended the shell" in errors[0]
+
+
+def test_no_workspace_is_left_behind(world: World) -> None:
+    source = world.source({"app.py": "print('hi')\n", "buildspec.yml": BUILDSPEC})
+    run_local_build(world.build_request(source), world.store, world.settings)
+    request = world.build_request(source, actionTypeId=COMMANDS, configuration={}, commands=["false"])
+    with pytest.raises(BuildFailedError):
+        run_local_build(request, world.store, world.settings)
+    assert list(world.settings.workspaces.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "feat$(touch${IFS}pwned)",
+        "feat`touch pwned`",
+        "x';touch pwned;'",
+        'x";touch pwned;"',
+        "x\ntouch pwned",
+        "$(touch pwned)'\"$(touch pwned)",
+    ],
+)
+def test_a_branch_name_is_never_shell_code_in_a_command(world: World, branch: str) -> None:
+    # Given a Commands action that uses the branch name unquoted, in double and in single quotes
+    source = world.source({"app.py": "x"})
+    source["variables"]["BranchName"] = branch
+    request = world.build_request(
+        source,
+        actionTypeId=COMMANDS,
+        configuration={},
+        commands=[
+            "printf '%s\\n' #{SourceVariables.BranchName} > unquoted.txt",
+            'export DOUBLE="on #{SourceVariables.BranchName}"',
+            "export SINGLE='on #{SourceVariables.BranchName}'",
+        ],
+        outputVariables=["DOUBLE", "SINGLE"],
+        outputArtifacts=[{"name": "Package", "files": ["**/*"]}],
+    )
+    # When it runs
+    result = run_local_build(request, world.store, world.settings)
+    # Then nothing in the name ran (it would have made "pwned" in the build's directory), and
+    # each command saw the name as its text says
+    packaged = world.unpacked(result["artifacts"]["Package"])
+    assert "pwned" not in packaged
+    assert result["variables"] == {"DOUBLE": f"on {branch}", "SINGLE": f"on {branch}"}
+    assert packaged["unquoted.txt"].split() == branch.split()
+
+
+def test_secret_values_never_reach_the_log(world: World) -> None:
+    # Given a secret store, a buildspec reading one secret and the action declaring another
+    secrets = {"prod/db": "hunter2-db-password", "prod/key": "-----BEGIN KEY-----\nAAAAsecretline\n-----END KEY-----"}
+    world.settings.secrets = secrets.__getitem__
+    buildspec = (
+        "version: 0.2\nenv:\n  secrets-manager:\n    DB_PASSWORD: prod/db\n"
+        "phases:\n  build:\n    commands:\n"
+        '      - echo "password is $DB_PASSWORD"\n'
+        '      - echo "key is $SIGNING_KEY"\n'
+        "      - env | sort\n"
+        "artifacts:\n  files: ['**/*']\n"
+    )
+    source = world.source({"app.py": "x", "buildspec.yml": buildspec})
+    request = world.build_request(
+        source,
+        environmentVariables=[{"name": "SIGNING_KEY", "value": "prod/key", "type": "SECRETS_MANAGER"}],
+    )
+    # When the build echoes them
+    run_local_build(request, world.store, world.settings)
+    # Then the log shows only the mask, wherever they were printed
+    log = next(world.settings.logs.rglob("*.log")).read_text()
+    assert "password is ***" in log
+    assert "DB_PASSWORD=***" in log
+    assert "hunter2" not in log
+    assert "AAAAsecretline" not in log
+    assert "BEGIN KEY" not in log
+
+
+def test_a_crashs_leftover_workspaces_are_cleaned_but_an_adopters_are_kept(world: World) -> None:
+    # Given workspaces a crash left: one whose build never started, one whose outcome was
+    # recorded but not packed yet, and one whose result is recorded
+    workspaces, runs = world.settings.workspaces, world.tmp / "runs"
+    for key in ("never-started", "exited", "done"):
+        (workspaces / key / "src").mkdir(parents=True)
+    Runs(runs).run("exited").write_file("outcome.json", '{"exitCode": 0}')
+    Runs(runs).run("done").write_file("outcome.json", '{"exitCode": 0}')
+    Runs(runs).run("done").record_result({"result": {}})
+    # When the runtime starts and cleans up
+    removed = clean_workspaces(workspaces, runs)
+    # Then only the workspace an adopter will pack from is kept
+    assert sorted(path.name for path in removed) == ["done", "never-started"]
+    assert [path.name for path in workspaces.iterdir()] == ["exited"]

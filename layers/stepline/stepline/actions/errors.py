@@ -32,5 +32,25 @@ class BuildFailedError(ActionError):
     """The build ran and failed; the message names the phase and command."""
 
 
+class BuildInterruptedError(ActionError):
+    """The build's supervisor vanished mid-build: it may have partly run, so it is not run again."""
+
+
 class InvokedFunctionError(ActionError):
     """The user's function ran and failed; the message is the function's own."""
+
+
+def error_named(name: str, message: str) -> ActionError:
+    """The error an earlier attempt recorded by name, raised again with the same name."""
+    known = {cls.__name__: cls for cls in _subclasses(ActionError)}
+    if name in known:
+        return known[name](message)
+    recorded: type[ActionError] = type(name, (ActionError,), {})  # the name stays the error Step Functions sees
+    return recorded(message)
+
+
+def _subclasses(base: type[ActionError]) -> list[type[ActionError]]:
+    found = [base]
+    for sub in base.__subclasses__():
+        found += _subclasses(sub)
+    return found

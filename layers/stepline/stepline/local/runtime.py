@@ -20,15 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from stepline import wiring
+from stepline.actions.build.local import clean_workspaces
 from stepline.actions.errors import ConfigurationError
 from stepline.adapters.local.engine import EngineCallbacks
-from stepline.adapters.local.workflows import EngineWorkflows
+from stepline.adapters.local.functions import load_callable
+from stepline.adapters.local.workflows import EngineWorkflows, status_change_event
 from stepline.compiler import compile_checked, substitute
 from stepline.definition.models import PipelineDeclaration
-from stepline.engine import Engine, Functions, Store
+from stepline.engine import Engine, EngineError, Functions, Store
 from stepline.local.template import read_template
 from stepline.registry import RegisteredPipeline, state_machine_name
+from stepline.settings import settings
 from stepline.status import PipelineRun, run_of
+
+# The stack output naming the function EventBridge sends service state changes to.
+CALLBACKS_PLACEHOLDER = "CallbacksFunctionArn"
 
 
 def checkout() -> Path:
@@ -60,6 +66,8 @@ class LocalRuntime:
         # One engine runs a data directory's executions at a time: two would both pick up the
         # unfinished ones and run them twice. Readers (executions, show) take no lock.
         self._lock_file = self._lock() if runs_executions else None
+        if runs_executions:
+            clean_workspaces(self.data / "workspaces", self.data / "runs")
         # The handlers read their settings from the environment, as on Lambda; close() puts
         # back what was there, so a test (or a second runtime) starts clean.
         settings = {
@@ -74,17 +82,40 @@ class LocalRuntime:
         # Handlers and static state machines exactly as template.yaml declares them, the way
         # `sam local invoke` finds a function: the stack output's name is the placeholder.
         stack = read_template(checkout())
-        functions = Functions({placeholder: handler.load() for placeholder, handler in stack.handlers.items()})
+        handlers = {placeholder: handler.load() for placeholder, handler in stack.handlers.items()}
+        functions = Functions(handlers)
         self.engine = Engine(Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers)
         wiring.install_local_callbacks(EngineCallbacks(self.engine))
         wiring.install_local_workflows(EngineWorkflows(self.engine))
+        # What EventBridge's ExecutionStatusChange rule does on AWS: an execution's end goes to
+        # the callbacks function, which answers a Step Functions invoke action waiting for it.
+        callbacks = handlers[CALLBACKS_PLACEHOLDER]
+        self.engine.on_finished(lambda described: callbacks(status_change_event(described), None))
         self.registry = wiring.registry()
         self.resources = {placeholder: placeholder for placeholder in stack.handlers}
         for placeholder, machine in stack.machines.items():
             filled = substitute(machine.definition, machine.substitutions)
             self.resources[placeholder] = self.engine.create_state_machine(machine.name, filled)["stateMachineArn"]
+        self._add_user_resources(functions)
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+
+    def _add_user_resources(self, functions: Functions) -> None:
+        """The user's functions (STEPLINE_FUNCTIONS) and state machines (STEPLINE_STATE_MACHINES),
+        what Invoke actions reach on AWS, created on this engine."""
+        configured = settings()
+        for name, target in configured.functions.items():
+            functions.register(name, load_callable(target, f"STEPLINE_FUNCTIONS {name}"))
+        for name, file in configured.state_machines.items():
+            label = f"STEPLINE_STATE_MACHINES {name}"
+            try:
+                definition = json.loads(Path(file).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise ConfigurationError(f"{label}: cannot read {file}: {error}") from None
+            try:
+                self.engine.create_state_machine(name, definition)
+            except EngineError as error:
+                raise ConfigurationError(f"{label}: {file}: {error.message}") from None
 
     def _lock(self) -> Any:
         handle = (self.data / "engine.lock").open("w")

@@ -8,8 +8,11 @@ out. The first output artifact comes from the buildspec's ``artifacts``; further
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +32,23 @@ from stepline.actions.build.buildspec import (
 )
 from stepline.actions.build.runner import (
     ArtifactSelectionError,
+    BuildInterrupted,
     BuildRequest,
     BuildSetupError,
     run_build,
     select_artifact_files,
 )
-from stepline.actions.errors import ArtifactError, BuildFailedError, ConfigurationError
+from stepline.actions.errors import (
+    ActionError,
+    ArtifactError,
+    BuildFailedError,
+    BuildInterruptedError,
+    ConfigurationError,
+    error_named,
+)
 from stepline.actions.request import ActionRequest, action_result
 from stepline.archives import pack_entries
+from stepline.local.supervisor import Run, Runs, RunState
 from stepline.ports import ArtifactStore
 
 
@@ -47,62 +59,143 @@ class LocalBuildSettings:
     secrets: Callable[[str], str] | None = None
     on_output: Callable[[str], None] | None = None
     timeout_minutes: int | None = None
+    # Where supervised runs keep what they know (stepline.local.supervisor); default: beside
+    # the workspaces.
+    runs: Path | None = None
+
+
+def run_key(request: ActionRequest) -> str:
+    """One key per task attempt: the engine calls the same attempt again, with the same token,
+    after a crash; a retry (a new attempt) has a new token. The token itself answers the task,
+    so only its digest names files."""
+    identity = request.task_token or f"{request.execution.id}/{request.stage}/{request.action.name}/{uuid.uuid4()}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
 def run_local_build(request: ActionRequest, store: ArtifactStore, settings: LocalBuildSettings) -> dict[str, Any]:
+    """Run the build once per task attempt, whoever asks: the first call starts it, a call
+    after a crash adopts it while it runs, and any later call gets the recorded result."""
+    label = f"{request.stage}.{request.action.name}"
+    run = Runs(settings.runs or settings.workspaces.parent / "runs").run(run_key(request))
+    recorded = run.result()
+    if recorded is not None:
+        return _replay(recorded)
+    workspace = settings.workspaces / run.key
+    try:
+        result = _build(request, store, settings, run, workspace, label)
+        run.record_result({"result": result})  # before the workspace goes: a replay needs no workspace
+        return result
+    except (ActionError, BuildSetupError) as error:
+        failure = error if isinstance(error, ActionError) else ConfigurationError(f"{label}: {error}")
+        run.record_result({"error": type(failure).__name__, "message": str(failure)})
+        raise failure from None
+    finally:
+        if run.state() is not RunState.RUNNING:
+            shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _build(
+    request: ActionRequest,
+    store: ArtifactStore,
+    settings: LocalBuildSettings,
+    run: Run,
+    workspace: Path,
+    label: str,
+) -> dict[str, Any]:
     action = request.action
-    label = f"{request.stage}.{action.name}"
     configuration = request.configuration()
-    with tempfile.TemporaryDirectory(prefix="workspace-", dir=_made(settings.workspaces)) as scratch:
-        workspace = Path(scratch)
+    if run.state() is RunState.NEW:
+        # Never started: whatever a crashed attempt left in the workspace goes.
+        shutil.rmtree(workspace, ignore_errors=True)
+        workspace.mkdir(parents=True, mode=0o700)
         primary, secondary = _fetch_inputs(request, configuration, store, workspace, label)
         buildspec = _buildspec(request, configuration, primary, label)
-        log = settings.logs / request.pipeline / request.execution.name / f"{request.stage}.{action.name}.log"
-        build = BuildRequest(
-            source=primary,
-            buildspec=buildspec,
-            log=log,
-            environment=_environment(request, configuration, settings, label),
-            secondary_sources=secondary,
-            timeout_seconds=60 * (settings.timeout_minutes or (60 if action.commands else 8 * 60)),
-            build_id=f"{configuration.get('ProjectName', request.pipeline)}:{request.execution.name}",
-            initiator=f"codepipeline/{request.pipeline}",
-            source_version=_source_version(request),
-            secrets=settings.secrets,
-            on_output=settings.on_output,
-        )
-        try:
-            result = run_build(build)
-        except BuildSetupError as error:
-            raise ConfigurationError(f"{label}: {error}") from None
-        if result.status != "SUCCEEDED":
-            raise BuildFailedError(f"{label}: {result.failure} (log: {result.log})")
-        artifacts = _pack_outputs(request, buildspec, primary, store, label)
+        run.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        run.write_file("buildspec.json", buildspec.model_dump_json(by_alias=True))
+    else:
+        # Started by an earlier call: the same sources, the same buildspec.
+        primary, secondary = _inputs_in(request, configuration, workspace)
+        buildspec = Buildspec.model_validate_json(run.read_file("buildspec.json") or "{}")
+    environment, secret_values = _environment(request, configuration, settings, label)
+    if action.commands:
+        environment.update(request.commands().environment)
+    log = settings.logs / request.pipeline / request.execution.name / f"{request.stage}.{action.name}.log"
+    build = BuildRequest(
+        source=primary,
+        buildspec=buildspec,
+        log=log,
+        environment=environment,
+        secondary_sources=secondary,
+        timeout_seconds=60 * (settings.timeout_minutes or (60 if action.commands else 8 * 60)),
+        build_id=f"{configuration.get('ProjectName', request.pipeline)}:{request.execution.name}",
+        initiator=f"codepipeline/{request.pipeline}",
+        source_version=_source_version(request),
+        secrets=settings.secrets,
+        on_output=settings.on_output,
+        secret_values=secret_values,
+    )
+    try:
+        result = run_build(build, run)
+    except BuildInterrupted as error:
+        raise BuildInterruptedError(f"{label}: {error} (log: {log})") from None
+    if result.status != "SUCCEEDED":
+        raise BuildFailedError(f"{label}: {result.failure} (log: {result.log})")
+    artifacts = _pack_outputs(request, buildspec, primary, store, label, workspace)
     variables = result.exported
     if action.commands:
         variables = {name: value for name, value in result.exported.items() if name in (action.output_variables or [])}
     return action_result(artifacts, variables)
 
 
-def _made(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def clean_workspaces(workspaces: Path, runs: Path) -> list[Path]:
+    """Remove the workspaces no build will use again (left by a crash), keeping those of builds
+    still running and of builds whose outcome is not packed yet: an adopter needs them."""
+    removed = []
+    for workspace in sorted(workspaces.iterdir()) if workspaces.is_dir() else []:
+        run = Runs(runs).run(workspace.name)
+        if run.result() is None and run.state() in {RunState.RUNNING, RunState.EXITED}:
+            continue
+        shutil.rmtree(workspace, ignore_errors=True)
+        removed.append(workspace)
+    return removed
 
 
-def _fetch_inputs(
-    request: ActionRequest, configuration: Mapping[str, str], store: ArtifactStore, workspace: Path, label: str
-) -> tuple[Path, dict[str, Path]]:
+def _replay(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The result an earlier call recorded: the same success, or the same error raised again."""
+    if "error" in recorded:
+        raise error_named(str(recorded["error"]), str(recorded.get("message", "")))
+    result: dict[str, Any] = recorded["result"]
+    return result
+
+
+def _input_folders(
+    request: ActionRequest, configuration: Mapping[str, str], workspace: Path, label: str
+) -> tuple[str, dict[str, Path]]:
+    """The primary input's name and where each input lives in the workspace, as CodeBuild lays them out."""
     names = [artifact.name for artifact in request.action.input_artifacts]
     primary_name = configuration.get("PrimarySource") or names[0]
     if primary_name not in names:
         raise ConfigurationError(
             f"{label}: PrimarySource {primary_name!r} is not one of the input artifacts ({', '.join(names)})"
         )
-    folders: dict[str, Path] = {}
-    for name in names:
-        folder = workspace / ("src" if name == primary_name else f"src-{name}")
+    return primary_name, {name: workspace / ("src" if name == primary_name else f"src-{name}") for name in names}
+
+
+def _fetch_inputs(
+    request: ActionRequest, configuration: Mapping[str, str], store: ArtifactStore, workspace: Path, label: str
+) -> tuple[Path, dict[str, Path]]:
+    primary_name, folders = _input_folders(request, configuration, workspace, label)
+    for name, folder in folders.items():
         fetch_into(request, store, name, folder, label)
-        folders[name] = folder
+    primary = folders.pop(primary_name)
+    return primary, folders
+
+
+def _inputs_in(
+    request: ActionRequest, configuration: Mapping[str, str], workspace: Path
+) -> tuple[Path, dict[str, Path]]:
+    label = f"{request.stage}.{request.action.name}"
+    primary_name, folders = _input_folders(request, configuration, workspace, label)
     primary = folders.pop(primary_name)
     return primary, folders
 
@@ -114,7 +207,7 @@ def _buildspec(request: ActionRequest, configuration: Mapping[str, str], primary
         return Buildspec(
             version="0.2",
             env=Env(**{"exported-variables": list(action.output_variables or [])}),
-            phases=Phases(build=Phase(commands=request.commands())),
+            phases=Phases(build=Phase(commands=request.commands().commands)),
             artifacts=None if not action.output_artifacts else _artifacts_for_commands(files),
         )
     override = configuration.get("BuildspecOverride", "")
@@ -137,8 +230,10 @@ def _artifacts_for_commands(files: list[str] | None) -> Artifacts:
 
 def _environment(
     request: ActionRequest, configuration: Mapping[str, str], settings: LocalBuildSettings, label: str
-) -> dict[str, str]:
+) -> tuple[dict[str, str], frozenset[str]]:
+    """The action's environment variables, and which values are secrets (masked in the log)."""
     environment: dict[str, str] = {}
+    secret_values: set[str] = set()
     raw = configuration.get("EnvironmentVariables")
     entries = json.loads(raw) if raw else []
     entries += [variable.model_dump() for variable in request.action.environment_variables or []]
@@ -156,11 +251,12 @@ def _environment(
                 environment[name] = settings.secrets(value)
             except LookupError as error:
                 raise ConfigurationError(f"{label}: {name}: {error}") from None
+            secret_values.add(environment[name])
         else:
             raise ConfigurationError(
                 f"{label}: {name} is a {kind} variable; local builds read PLAINTEXT and SECRETS_MANAGER"
             )
-    return environment
+    return environment, frozenset(secret_values)
 
 
 def _source_version(request: ActionRequest) -> str:
@@ -172,7 +268,7 @@ def _source_version(request: ActionRequest) -> str:
 
 
 def _pack_outputs(
-    request: ActionRequest, buildspec: Buildspec, primary: Path, store: ArtifactStore, label: str
+    request: ActionRequest, buildspec: Buildspec, primary: Path, store: ArtifactStore, label: str, workspace: Path
 ) -> dict[str, dict[str, str]]:
     outputs = [artifact.name for artifact in request.action.output_artifacts]
     if not outputs:
@@ -194,7 +290,7 @@ def _pack_outputs(
             base, chosen = select_artifact_files(primary, spec)
         except ArtifactSelectionError as error:
             raise ArtifactError(f"{label}: output artifact {name!r}: {error}") from None
-        with tempfile.TemporaryDirectory(prefix="stepline-out-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="out-", dir=workspace) as scratch:
             archive = Path(scratch) / f"{name}.zip"
             pack_entries(base, archive, chosen)
             references[name] = store.put(request.pipeline, request.execution.name, name, archive)

@@ -8,8 +8,13 @@
   ``finally`` commands run after a phase's commands, whether they failed or not.
 - ``CODEBUILD_BUILD_SUCCEEDING`` is 1 until a phase fails, as on CodeBuild.
 - Environment precedence is CodeBuild's: the action's variables over the buildspec's.
-- Output streams live (``on_output``) and to a log file; the timeout kills the whole process
-  group; the result names the failing phase and command.
+- The log reads like CodeBuild's: ``[Container] <time> Entering phase BUILD``, each command
+  echoed as ``Running command …`` before it runs, and ``Phase complete: BUILD State: FAILED``;
+  secret values (env.secrets-manager, the action's SECRETS_MANAGER variables) are masked.
+- The shell runs under a supervisor (stepline.local.supervisor) that outlives the caller and
+  records the outcome, so a crashed caller's successor adopts the build instead of running it
+  again; the timeout kills the whole process group; the result names the failing phase and
+  command.
 """
 
 from __future__ import annotations
@@ -18,10 +23,7 @@ import base64
 import os
 import re
 import shlex
-import signal
-import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stepline.actions.build.buildspec import PHASES, ArtifactSpec, Buildspec
+from stepline.local.supervisor import InterruptedRun, Run, Runs, RunState
 
 PHASE_NAMES = {name: name.upper() for name in PHASES}
 
@@ -68,54 +71,79 @@ class BuildRequest:
     source_version: str = ""
     secrets: Callable[[str], str] | None = None
     on_output: Callable[[str], None] | None = None
+    # Values never to show in the log (the action's SECRETS_MANAGER variables); the
+    # buildspec's env.secrets-manager values are added when they are read.
+    secret_values: frozenset[str] = frozenset()
 
 
 class BuildSetupError(ValueError):
     """The build cannot start (a secret is missing, a shell does not exist)."""
 
 
-def run_build(request: BuildRequest) -> BuildResult:
+class BuildInterrupted(RuntimeError):
+    """The build's supervisor ended without recording how the build ended."""
+
+
+def run_build(request: BuildRequest, run: Run | None = None) -> BuildResult:
+    """Run the build under a supervisor (see stepline.local.supervisor), exactly once per run:
+    a run already going is waited for, a finished one is read back, and a run that started
+    but whose supervisor vanished raises BuildInterrupted rather than running twice."""
+    if run is None:
+        with tempfile.TemporaryDirectory(prefix="stepline-build-") as scratch:
+            return run_build(request, Runs(Path(scratch)).run("build"))
     spec = request.buildspec
-    started = time.time()
-    build_id = request.build_id or f"local:{uuid.uuid4()}"
-    environment = _environment(request, build_id, started)
-    shell = _shell(spec.env.shell)
-    request.log.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="stepline-build-") as scratch:
-        status_file = Path(scratch) / "status"
-        script = Path(scratch) / "buildspec.sh"
-        script.write_text(_script(spec, status_file))
-        with request.log.open("w", encoding="utf-8") as log:
-            process = subprocess.Popen(  # noqa: S603 - the shell and script are ours; commands are the user's build
-                [shell, str(script)],
-                cwd=request.source,
-                env=environment,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            reader = threading.Thread(target=_pump, args=(process, log, request.on_output), daemon=True)
-            reader.start()
-            timed_out = False
-            try:
-                process.wait(timeout=request.timeout_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(process)
-            reader.join(timeout=10)
-        marks = status_file.read_text(encoding="utf-8").splitlines() if status_file.exists() else []
-    phases, exported = _read_marks(spec, marks, timed_out)
+    state = run.state()
+    if state is RunState.INTERRUPTED:
+        raise BuildInterrupted(_interrupted(run))
+    if state is RunState.NEW:
+        _launch(request, run)
+    try:
+        outcome = run.wait(request.on_output)
+    except InterruptedRun:
+        raise BuildInterrupted(_interrupted(run)) from None
+    started = float(run.read_file("started") or time.time())
+    marks = (run.read_file("status") or "").splitlines()
+    phases, exported = _read_marks(spec, marks, outcome.timed_out)
     failed = next((phase for phase in phases if phase.status in {"FAILED", "TIMED_OUT"}), None)
-    status = "TIMED_OUT" if timed_out else "FAILED" if failed else "SUCCEEDED"
+    status = "STOPPED" if outcome.stopped else "TIMED_OUT" if outcome.timed_out else "FAILED" if failed else "SUCCEEDED"
     failure = None
-    if timed_out:
+    if outcome.stopped:
+        failure = "the build was stopped"
+    elif outcome.timed_out:
         where = f" in phase {failed.name} running `{failed.failed_command}`" if failed and failed.failed_command else ""
         failure = f"the build timed out after {request.timeout_seconds:.0f} seconds{where}"
     elif failed is not None:
         failure = f"phase {failed.name} failed: `{failed.failed_command}` " + (
             f"exited with status {failed.exit_code}" if failed.exit_code is not None else "ended the shell"
         )
-    return BuildResult(status, phases, exported, request.log, time.time() - started, failure)
+    duration = max(0.0, time.time() - started)
+    return BuildResult(status, phases, exported, request.log, duration, failure)
+
+
+def _launch(request: BuildRequest, run: Run) -> None:
+    build_id = request.build_id or f"local:{uuid.uuid4()}"
+    environment, secret_values = _environment(request, build_id, time.time())
+    shell = _shell(request.buildspec.env.shell)
+    run.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    run.write_file("buildspec.sh", _script(request.buildspec, run.path / "status"))
+    (run.path / "status").unlink(missing_ok=True)
+    request.log.parent.mkdir(parents=True, exist_ok=True)
+    run.launch(
+        [shell, str(run.path / "buildspec.sh")],
+        cwd=request.source,
+        environment=environment,
+        timeout_seconds=request.timeout_seconds,
+        log=request.log,
+        secrets=secret_values | request.secret_values,
+    )
+
+
+def _interrupted(run: Run) -> str:
+    return (
+        "the build was interrupted: its supervisor stopped before the build ended (was the machine shut "
+        "down, or the process killed?); it may have partly run, so Stepline does not run it again on its own. "
+        "Retry the stage to run it anew"
+    )
 
 
 def _shell(name: str) -> str:
@@ -125,10 +153,12 @@ def _shell(name: str) -> str:
     return shell
 
 
-def _environment(request: BuildRequest, build_id: str, started: float) -> dict[str, str]:
+def _environment(request: BuildRequest, build_id: str, started: float) -> tuple[dict[str, str], frozenset[str]]:
+    """The build's environment, and the secret values in it (to mask in the log)."""
     spec = request.buildspec
     environment = {key: value for key, value in os.environ.items() if not key.startswith("STEPLINE_SECRET_")}
     environment.update(spec.env.variables)
+    secret_values = set()
     for name, reference in spec.env.secrets_manager.items():
         if request.secrets is None:
             raise BuildSetupError(f"env.secrets-manager.{name}: no secret store is configured for local builds")
@@ -136,6 +166,7 @@ def _environment(request: BuildRequest, build_id: str, started: float) -> dict[s
             environment[name] = request.secrets(reference)
         except LookupError as error:
             raise BuildSetupError(f"env.secrets-manager.{name}: {error}") from None
+        secret_values.add(environment[name])
     environment.update(request.environment)  # the action's variables win, as StartBuild overrides do
     project = build_id.split(":", 1)[0]
     environment.update(
@@ -155,7 +186,7 @@ def _environment(request: BuildRequest, build_id: str, started: float) -> dict[s
     )
     for name, path in request.secondary_sources.items():
         environment[f"CODEBUILD_SRC_DIR_{name}"] = str(path)
-    return environment
+    return environment, frozenset(secret_values)
 
 
 def _script(spec: Buildspec, status_file: Path) -> str:
@@ -163,6 +194,8 @@ def _script(spec: Buildspec, status_file: Path) -> str:
         "set +e",
         f"__stepline_status={shlex.quote(str(status_file))}",
         '__mark() { printf "%s\\n" "$*" >> "$__stepline_status"; }',
+        # CodeBuild's log lines: "[Container] 2024/05/01 12:00:00.000000 Running command …"
+        "__say() { printf '[Container] %s %s\\n' \"$(date -u '+%Y/%m/%d %H:%M:%S')\" \"$*\"; }",
         "__stop=0",
     ]
     for name in PHASES:
@@ -170,7 +203,12 @@ def _script(spec: Buildspec, status_file: Path) -> str:
         label = PHASE_NAMES[name]
         if phase is None:
             continue
-        lines += ["if [ $__stop = 0 ]; then", f"  __mark PHASE {label}", "  __ok=1"]
+        lines += [
+            "if [ $__stop = 0 ]; then",
+            f"  __say 'Entering phase {label}'",
+            f"  __mark PHASE {label}",
+            "  __ok=1",
+        ]
         for index, command in enumerate(phase.commands):
             lines += _command_lines(label, f"c{index}", command, guard=True)
         for index, command in enumerate(phase.finally_):
@@ -178,6 +216,8 @@ def _script(spec: Buildspec, status_file: Path) -> str:
             lines += _command_lines(label, f"f{index}", command, guard=False, finally_block=True)
         lines += [
             f"  __mark ENDPHASE {label} $__ok",
+            f"  if [ $__ok = 1 ]; then __say 'Phase complete: {label} State: SUCCEEDED';"
+            f" else __say 'Phase complete: {label} State: FAILED'; fi",
             "  if [ $__ok = 0 ]; then export CODEBUILD_BUILD_SUCCEEDING=0; fi",
         ]
         if phase.on_failure == "ABORT" and name in {"install", "pre_build"}:
@@ -199,10 +239,13 @@ def _command_lines(label: str, key: str, command: str, *, guard: bool, finally_b
         *prefix,
         f"  if [ {condition} ]; then",
         f"    __mark RUN {label} {key} {base64.b64encode(command.encode()).decode()}",
+        f'    __say "Running command "{quoted}',
         f"    eval {quoted}",
         "    __rc=$?",
         f"    __mark RC {label} {key} $__rc",
-        "    if [ $__rc != 0 ]; then __ok=0;" + (" __fin=0;" if finally_block else "") + " fi",
+        "    if [ $__rc != 0 ]; then __ok=0;"
+        + (" __fin=0;" if finally_block else "")
+        + f' __say "Command did not exit successfully "{quoted}" exit status $__rc"; fi',
         "  fi",
     ]
 
@@ -243,29 +286,6 @@ def _read_marks(spec: Buildspec, marks: list[str], timed_out: bool) -> tuple[lis
             command = running.get(label) or failures.get(label, ("", None))[0]
             results.append(PhaseResult(label, "TIMED_OUT" if timed_out else "FAILED", command, None))
     return results, exported
-
-
-def _pump(process: subprocess.Popen[bytes], log: object, on_output: Callable[[str], None] | None) -> None:
-    assert process.stdout is not None
-    for raw in process.stdout:
-        line = raw.decode("utf-8", "replace")
-        log.write(line)  # type: ignore[attr-defined]
-        log.flush()  # type: ignore[attr-defined]
-        if on_output is not None:
-            on_output(line.rstrip("\n"))
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 # --- artifacts -------------------------------------------------------------------------------
