@@ -4,6 +4,7 @@ subprocesses, the approval decided through its review link on a real loopback se
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import select
@@ -160,3 +161,57 @@ def test_on_a_terminal_the_run_is_drawn_live_and_asks_for_the_approval(tmp_path:
         os.close(controller)
     assert b"\x1b[" in seen  # drawn with terminal control sequences: the live view, not lines
     assert (tmp_path / ".stepline" / "releases" / commit).is_dir()
+
+
+SMOKE_TESTS = {
+    "Comment": "The user's own state machine, which the pipeline's Invoke action starts",
+    "StartAt": "Check",
+    "States": {
+        "Check": {"Type": "Pass", "Parameters": {"checked.$": "$.commit", "passed": True}, "Next": "Settle"},
+        "Settle": {"Type": "Wait", "Seconds": 1, "End": True},
+    },
+}
+
+
+def test_a_step_functions_invoke_finishes_when_its_execution_does(tmp_path: Path) -> None:
+    # Given a pipeline whose second stage starts the user's state machine (named by an ARN
+    # written for AWS) with the commit as input, and the machine's definition on disk
+    bare, work = repositories(tmp_path)
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "the sample app")
+    git(work, "push", "--quiet", "origin", "main")
+    (tmp_path / "smoke-tests.asl.json").write_text(json.dumps(SMOKE_TESTS))
+    invoke = {
+        "name": "Verify",
+        "actions": [
+            {
+                "name": "SmokeTests",
+                "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "StepFunctions", "version": "1"},
+                "namespace": "VerifyVariables",
+                "configuration": {
+                    "StateMachineArn": "arn:aws:states:eu-west-1:123456789012:stateMachine:smoke-tests",
+                    "ExecutionNamePrefix": "smoke",
+                    "Input": '{"commit": "#{SourceVariables.CommitId}"}',
+                },
+                "outputArtifacts": [{"name": "SmokeReport"}],
+            }
+        ],
+    }
+    path = tmp_path / "verify.yaml"
+    path.write_text(yaml.safe_dump(pipeline("verify", bare, [invoke])))
+    data = tmp_path / ".stepline"
+    # When it runs with the state machine given
+    ran = stepline(
+        "run", str(path), "--state-machine", f"smoke-tests={tmp_path / 'smoke-tests.asl.json'}", cwd=tmp_path, data=data
+    )
+    # Then the action ends when the execution does, with its variables and output artifact
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Verify.SmokeTests Succeeded" in ran.stdout
+    assert "ExecutionArn=arn:aws:states:local:000000000000:execution:smoke-tests:smoke-" in ran.stdout
+
+
+def test_a_state_machine_not_given_is_named(tmp_path: Path) -> None:
+    path, _ = release_pipeline(tmp_path)
+    ran = stepline("run", str(path), "--state-machine", "nothing", cwd=tmp_path, data=tmp_path / ".stepline")
+    assert ran.returncode == 2
+    assert "--state-machine 'nothing': write NAME=FILE" in ran.stderr

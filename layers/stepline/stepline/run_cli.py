@@ -58,6 +58,13 @@ def add_commands(commands: Any) -> None:
         metavar="NAME=PATH",
         help="the local repository for a CodeCommit, GitHub or connection source (repository name = path)",
     )
+    run.add_argument(
+        "--state-machine",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="an Amazon States Language file for the state machine an Invoke/AWS/StepFunctions action names",
+    )
     decision = run.add_mutually_exclusive_group()
     decision.add_argument("--approve", action="store_true", help="approve every manual approval")
     decision.add_argument("--reject", action="store_true", help="reject the first manual approval")
@@ -90,6 +97,17 @@ def _sources(pairs: list[str]) -> str:
         if "://" not in path and not Path(path).exists():
             raise BadUsage(f"--source {name}: {path} does not exist")
     return ",".join(pairs)
+
+
+def _state_machines(pairs: list[str]) -> str:
+    """--state-machine pairs added to what STEPLINE_STATE_MACHINES already names."""
+    for pair in pairs:
+        name, separator, path = pair.partition("=")
+        if not separator or not name or not path:
+            raise BadUsage(f"--state-machine {pair!r}: write NAME=FILE (the state machine's name, then its ASL file)")
+        if not Path(path).is_file():
+            raise BadUsage(f"--state-machine {name}: {path} is not a file")
+    return ",".join(filter(None, [os.environ.get("STEPLINE_STATE_MACHINES", ""), *pairs]))
 
 
 def _unmapped_sources(pipeline: PipelineDeclaration, mapping: dict[str, str]) -> list[str]:
@@ -134,7 +152,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     missing = _unmapped_sources(loaded.pipeline, source_mapping(given, os.environ.get("STEPLINE_SOURCES_FILE")))
     if missing:
         raise BadUsage("; ".join(missing))
-    environment = {"STEPLINE_SOURCES": given}
+    environment = {"STEPLINE_SOURCES": given, "STEPLINE_STATE_MACHINES": _state_machines(args.state_machine)}
     console = Console(highlight=False, markup=False)
     for warning in report.warnings:  # accepted but not acted on yet: said, never silently ignored
         console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)

@@ -36,6 +36,8 @@ class Settings(BaseModel):
     sources: dict[str, str] = {}
     # Local runtime: the user's Lambda functions as Python callables, name → module:callable.
     functions: dict[str, str] = {}
+    # Local runtime: the user's state machines (what Invoke/AWS/StepFunctions starts), name → ASL file.
+    state_machines: dict[str, str] = {}
 
     @property
     def artifacts_dir(self) -> Path:
@@ -59,6 +61,13 @@ def source_mapping(text: str, file: str | None) -> dict[str, str]:
         raise ConfigurationError(f"STEPLINE_SOURCES {text!r}: write NAME=PATH pairs separated by commas")
     mapping.update({name.strip(): path.strip() for name, path in pairs})
     return mapping
+
+
+def _state_machines(text: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+        raise ConfigurationError(f"STEPLINE_STATE_MACHINES {text!r}: write NAME=FILE pairs separated by commas")
+    return {name.strip(): path.strip() for name, path in pairs}
 
 
 def _functions(text: str) -> dict[str, str]:
@@ -92,6 +101,7 @@ def settings() -> Settings:
             base=Path(environment.get("STEPLINE_BASE", ".")),
             sources=source_mapping(environment.get("STEPLINE_SOURCES", ""), environment.get("STEPLINE_SOURCES_FILE")),
             functions=_functions(environment.get("STEPLINE_FUNCTIONS", "")),
+            state_machines=_state_machines(environment.get("STEPLINE_STATE_MACHINES", "")),
         )
     except ValidationError as error:
         problem = error.errors()[0]

@@ -6,8 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stepline.actions.build.shell import ShellCommands, commands_for_shell
 from stepline.definition.models import ActionDeclaration
-from stepline.definition.variables import resolve, resolve_all
+from stepline.definition.variables import resolve_all
 
 
 class ExecutionRef(BaseModel):
@@ -34,9 +35,10 @@ class ActionRequest(BaseModel):
         """The action's configuration with every #{…} variable resolved, as when CodePipeline starts it."""
         return resolve_all(self.action.configuration, self.variables)
 
-    def commands(self) -> list[str]:
-        """A Commands action's commands with #{…} variables resolved, as CodePipeline runs them."""
-        return [resolve(command, self.variables) for command in self.action.commands or []]
+    def commands(self) -> ShellCommands:
+        """A Commands action's commands, each #{…} variable read from the environment they
+        come with (never pasted into the shell's text: see actions/build/shell.py)."""
+        return commands_for_shell(list(self.action.commands or []), self.variables)
 
     def revision(self) -> dict[str, Any]:
         """What the trigger says about this source action (commit, reference), if anything."""

@@ -17,7 +17,7 @@ CODEPIPELINE = "codepipeline"
 CODEPIPELINE_KEYS = frozenset({"PipelineExecutionId"})
 RESERVED_NAMESPACES = frozenset({PIPELINE_VARIABLES, CODEPIPELINE})
 
-_REFERENCE = re.compile(r"#\{(?P<namespace>[^.{}]*)\.(?P<key>[^{}]*)\}")
+REFERENCE = re.compile(r"#\{(?P<namespace>[^.{}]*)\.(?P<key>[^{}]*)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class VariableReference:
 
 
 def references_in(text: str) -> Iterator[VariableReference]:
-    for match in _REFERENCE.finditer(text):
+    for match in REFERENCE.finditer(text):
         yield VariableReference(match["namespace"], match["key"])
 
 
@@ -42,24 +42,24 @@ class UnresolvedVariableError(LookupError):
         super().__init__(f"{reference} cannot be resolved: {reason}")
 
 
+def value_of(reference: VariableReference, variables: Mapping[str, Mapping[str, str]]) -> str:
+    """The reference's value; a reference with no value is an error, not ''."""
+    namespace = variables.get(reference.namespace)
+    if namespace is None:
+        raise UnresolvedVariableError(reference, f"no namespace {reference.namespace!r} has been produced")
+    value = namespace.get(reference.key)
+    if value is None:
+        known = ", ".join(sorted(namespace)) or "none"
+        raise UnresolvedVariableError(
+            reference,
+            f"namespace {reference.namespace!r} has no {reference.key!r} (it has: {known})",
+        )
+    return value
+
+
 def resolve(text: str, variables: Mapping[str, Mapping[str, str]]) -> str:
-    """Replace every reference in ``text``; a reference with no value is an error, not ''."""
-
-    def value_of(match: re.Match[str]) -> str:
-        reference = VariableReference(match["namespace"], match["key"])
-        namespace = variables.get(reference.namespace)
-        if namespace is None:
-            raise UnresolvedVariableError(reference, f"no namespace {reference.namespace!r} has been produced")
-        value = namespace.get(reference.key)
-        if value is None:
-            known = ", ".join(sorted(namespace)) or "none"
-            raise UnresolvedVariableError(
-                reference,
-                f"namespace {reference.namespace!r} has no {reference.key!r} (it has: {known})",
-            )
-        return value
-
-    return _REFERENCE.sub(value_of, text)
+    """Replace every reference in ``text`` with its value."""
+    return REFERENCE.sub(lambda match: value_of(VariableReference(match["namespace"], match["key"]), variables), text)
 
 
 def resolve_all(configuration: Mapping[str, str], variables: Mapping[str, Mapping[str, str]]) -> dict[str, str]:

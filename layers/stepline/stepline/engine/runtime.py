@@ -423,7 +423,12 @@ class Engine:
         self._notify()
 
     def on_finished(self, listener: Callable[[dict[str, Any]], None]) -> None:
-        """Call ``listener`` with each execution's description once it ends (as EventBridge would)."""
+        """Call ``listener`` with each execution's description once it ends (as EventBridge would).
+
+        At least once: an end is recorded in the same transaction as the execution's last
+        event and forgotten only after every listener has heard it, so an end a crash kept
+        from the listeners is told when the engine next runs (from ``run``).
+        """
         self._listeners.append(listener)
 
     def _tell_listeners(self) -> None:
@@ -433,11 +438,16 @@ class Engine:
                     return
                 arn = self._finished.pop(0)
             described = self.describe_execution(arn)
+            heard = True
             for listener in self._listeners:
                 try:
                     listener(described)
-                except Exception:  # a listener's fault must not stop the engine
+                except Exception:  # a listener's fault must not stop the engine; told again at the next start
+                    heard = False
                     logger.exception("an execution listener failed", extra={"execution": arn})
+            if heard:
+                with self.store.transaction():
+                    self.store.db.execute("DELETE FROM unannounced WHERE execution_arn = ?", (arn,))
 
     # ------------------------------------------------------------------ running -----------
 
@@ -454,6 +464,8 @@ class Engine:
         real time until ``until()`` holds or ``timeout`` seconds pass."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            if self._finished:
+                self._tell_listeners()
             if until is not None and until():
                 return
             invocation = None
@@ -470,8 +482,6 @@ class Engine:
                     continue
             if invocation is not None:
                 self._dispatch(invocation)
-            if self._finished:
-                self._tell_listeners()
 
     def awaiting_outside(self) -> bool:
         """Only an outside answer (a task token, a heartbeat) or a task's timeout can move things now."""
@@ -1200,6 +1210,7 @@ class Engine:
         self._cancel_frames(execution.arn)
         self._executions.pop(execution.arn, None)
         if self._listeners:
+            self.store.db.execute("INSERT OR IGNORE INTO unannounced (execution_arn) VALUES (?)", (execution.arn,))
             self._finished.append(execution.arn)
         if execution.parent_frame is not None:
             parent = self._frames.get(execution.parent_frame)
@@ -1551,6 +1562,10 @@ class Engine:
             if frame.phase == "waiting_execution":
                 with self.store.transaction(), self._batch():
                     self._deliver_finished_child(frame)
+        # Ends a crash kept from the listeners: told when the engine next runs.
+        known = set(self._finished)
+        unannounced = self.store.query("SELECT execution_arn FROM unannounced")
+        self._finished += [arn for (arn,) in unannounced if arn not in known]
 
 
 _NO_CONTEXT: dict[str, Any] = {}

@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS frames (
 );
 CREATE INDEX IF NOT EXISTS active_frames ON frames (active) WHERE active = 1;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Executions that ended and whose end the on_finished listeners have not all heard yet.
+CREATE TABLE IF NOT EXISTS unannounced (execution_arn TEXT PRIMARY KEY);
 """
 
 

@@ -70,7 +70,11 @@ def start_codebuild(
                 {**_artifact(bucket, folder, name), "artifactIdentifier": name} for name in outputs[1:]
             ]
     if action.commands:
-        parameters["buildspecOverride"] = _commands_buildspec(request)
+        commands = request.commands()
+        parameters["buildspecOverride"] = _commands_buildspec(request, commands.commands)
+        parameters["environmentVariablesOverride"] += [
+            {"name": name, "value": value, "type": "PLAINTEXT"} for name, value in commands.environment.items()
+        ]
     elif configuration.get("BuildspecOverride"):
         parameters["buildspecOverride"] = configuration["BuildspecOverride"]
     build_id = builds.start(parameters)
@@ -106,9 +110,9 @@ def _environment(configuration: dict[str, str], declared: list[Any]) -> list[dic
     ]
 
 
-def _commands_buildspec(request: ActionRequest) -> str:
+def _commands_buildspec(request: ActionRequest, commands: list[str]) -> str:
     action = request.action
-    spec: dict[str, Any] = {"version": 0.2, "phases": {"build": {"commands": request.commands()}}}
+    spec: dict[str, Any] = {"version": 0.2, "phases": {"build": {"commands": commands}}}
     if action.output_variables:
         spec["env"] = {"exported-variables": list(action.output_variables)}
     if action.output_artifacts:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from stepline.actions.errors import ConfigurationError
-from stepline.engine import Engine, EngineError, ExecutionAlreadyExists, ExecutionDoesNotExist
+from stepline.engine import (
+    Engine,
+    EngineError,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    StateMachineDoesNotExist,
+)
 from stepline.ports import ExecutionNotFound, execution_arn
 
 
@@ -13,13 +19,28 @@ class EngineWorkflows:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def local_arn(self, state_machine_arn: str) -> str:
+        """The ARN on this engine of the state machine an AWS ARN names: by its name, whatever
+        Region and account a pipeline written for AWS gives (this engine has one of each)."""
+        kind, _, name = state_machine_arn.rpartition(":stateMachine:")
+        if not kind.startswith("arn:") or not name:
+            return state_machine_arn
+        return f"arn:aws:states:{self.engine.region}:{self.engine.account}:stateMachine:{name}"
+
     def start(self, state_machine_arn: str, name: str, payload: str) -> str:
         try:
-            return str(self.engine.start_execution(state_machine_arn, name, payload)["executionArn"])
+            return str(self.engine.start_execution(self.local_arn(state_machine_arn), name, payload)["executionArn"])
+        except StateMachineDoesNotExist:
+            machine = state_machine_arn.rpartition(":")[2]
+            raise ConfigurationError(
+                f"no state machine {machine!r} on this machine: give its definition with "
+                f"--state-machine {machine}=FILE (or STEPLINE_STATE_MACHINES)"
+            ) from None
         except EngineError as error:
             raise ConfigurationError(error.message) from None
 
     def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
+        state_machine_arn = self.local_arn(state_machine_arn)
         try:
             self.describe(execution_arn(state_machine_arn, name))
             return None
