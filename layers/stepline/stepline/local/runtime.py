@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stepline import wiring
-from stepline.actions.errors import ConfigurationError
+from stepline.actions.errors import ActionError, ConfigurationError
 from stepline.adapters.local.engine import EngineCallbacks
 from stepline.adapters.local.workflows import EngineWorkflows
 from stepline.compiler import compile_checked, substitute
@@ -74,7 +74,9 @@ class LocalRuntime:
         # Handlers and static state machines exactly as template.yaml declares them, the way
         # `sam local invoke` finds a function: the stack output's name is the placeholder.
         stack = read_template(checkout())
-        functions = Functions({placeholder: handler.load() for placeholder, handler in stack.handlers.items()})
+        # An action's own failure (ActionError) is expected; anything else is a bug whose traceback is logged.
+        handlers = {placeholder: handler.load() for placeholder, handler in stack.handlers.items()}
+        functions = Functions(handlers, expected=(ActionError,))
         self.engine = Engine(Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers)
         wiring.install_local_callbacks(EngineCallbacks(self.engine))
         wiring.install_local_workflows(EngineWorkflows(self.engine))
