@@ -76,7 +76,9 @@ def run_local_build(request: ActionRequest, store: ArtifactStore, settings: Loca
         except BuildSetupError as error:
             raise ConfigurationError(f"{label}: {error}") from None
         if result.status != "SUCCEEDED":
-            raise BuildFailedError(f"{label}: {result.failure} (log: {result.log})")
+            # No log path: the cause is shown to people (the console, the API), and every
+            # surface links the log itself (stepline.status.local_log).
+            raise BuildFailedError(f"{label}: {result.failure}")
         artifacts = _pack_outputs(request, buildspec, primary, store, label)
     variables = result.exported
     if action.commands:
