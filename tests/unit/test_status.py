@@ -6,13 +6,14 @@ import dataclasses
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from stepline.actions.errors import BuildFailedError
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import parse_pipeline
 from stepline.engine import Engine, Functions, ManualClock
-from stepline.status import read_run
+from stepline.status import log_tail, read_run
 from tests.helpers import action, codebuild, git_source, pipeline
 
 
@@ -313,3 +314,20 @@ def test_a_nested_execution_that_failed_names_its_error_not_its_description() ->
     assert found.line.startswith("Deploy.Api failed: States.TaskFailed — the nested execution ")
     assert found.line.endswith(" ended FAILED: RolledBack — alarm reminders-errors fired; live is back on 6")
     assert "reminders-api" not in found.line  # the child's input is not recited
+
+
+def test_a_log_tail_is_its_last_lines_without_colours_and_with_long_lines_cut(tmp_path: Path) -> None:
+    # Given a log of 100,000 lines, ending with a coloured line and a minified one
+    log = tmp_path / "Build.Test.log"
+    lines = [f"line {n}" for n in range(100_000)] + ["\x1b[31mFAILED\x1b[0m test_add", "x" * 5_000]
+    log.write_text("\n".join(lines) + "\n")
+    # When its tail is read
+    tail = log_tail(log)
+    # Then it is the last 20 lines, colours gone, the long line cut to a screen's worth
+    assert len(tail) == 20
+    assert tail[:2] == ["line 99982", "line 99983"]
+    assert tail[-2] == "FAILED test_add"
+    assert tail[-1] == "x" * 499 + "…"
+    # And a missing log has no tail
+    assert log_tail(tmp_path / "missing.log") == []
+    assert log_tail(None) == []
