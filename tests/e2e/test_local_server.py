@@ -183,3 +183,66 @@ def test_a_second_engine_on_the_same_data_is_refused(server: Server) -> None:
     assert f"another stepline run or serve is using {server.data.resolve()}" in ran.stderr
     # And reading past runs is still fine
     assert stepline("executions", cwd=server.home, data=server.data).returncode == 0
+
+
+# A failure whose cause and log hold long unbroken words: a path, a hash, a minified line.
+LONG_FAILURE = {
+    "name": "Build",
+    "actions": [
+        {
+            "name": "Test",
+            "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+            "inputArtifacts": [{"name": "Src"}],
+            "commands": [
+                'for i in $(seq 1 25); do echo "output line $i"; done',
+                f"echo {'0123456789abcdef' * 24}",
+                f"test -f /{'a-rather-long-directory-name/' * 8}missing.txt",
+            ],
+        }
+    ],
+}
+# Every element of every stage lies inside its stage's box; the page is no wider than the window.
+OVERFLOWS = """() => {
+  const problems = [];
+  for (const stage of document.querySelectorAll('section.stage')) {
+    const edge = stage.getBoundingClientRect();
+    for (const element of stage.querySelectorAll('*')) {
+      const box = element.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) continue;
+      if (box.left < edge.left - 0.5 || box.right > edge.right + 0.5 || element.scrollWidth > element.clientWidth + 1) {
+        problems.push(`${element.tagName}.${element.className} in ${stage.dataset.stage}: ` +
+          `${box.left}–${box.right} outside ${edge.left}–${edge.right}, scrollWidth ${element.scrollWidth}`);
+      }
+    }
+  }
+  const page = document.documentElement;
+  return {problems, pageWidth: page.scrollWidth, windowWidth: window.innerWidth};
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1440])
+def test_a_failure_box_stays_inside_its_stage_on_a_phone_and_a_desktop(
+    server: Server, browser: Browser, width: int
+) -> None:
+    # Given a pipeline whose Commands action fails with a long command and long log lines
+    bare, work = repositories(server.home)
+    server.apply(pipeline("narrow", bare, [LONG_FAILURE, APPROVE]))
+    assert (
+        stepline("hook", "install", str(bare), "--url", server.url, cwd=server.home, data=server.data).returncode == 0
+    )
+    commit_and_push(work, {}, "a failing release")
+    assert [status for _, status in server.finished("narrow")] == ["FAILED"]
+    # When the execution is opened in a window `width` pixels wide
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    _open(page, f"{server.url}/pipelines/narrow")
+    # Then the failure is told in one line, with the log's last lines beside it
+    failed = page.locator('.action.s-Failed[data-action="Build.Test"]')
+    expect(failed.locator(".error")).to_contain_text("BuildFailedError — phase BUILD failed: `test -f /a-rather")
+    expect(failed.locator(".tail")).to_contain_text("output line 25")
+    expect(failed.locator(".tail")).to_contain_text("0123456789abcdef" * 24)
+    expect(page.locator(".failure")).to_contain_text("Build.Test failed: BuildFailedError")
+    # And nothing overflows its stage, and the page does not scroll sideways
+    measured = page.evaluate(OVERFLOWS)
+    assert measured["problems"] == []
+    assert measured["pageWidth"] <= measured["windowWidth"]
+    page.close()

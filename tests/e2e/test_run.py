@@ -81,8 +81,9 @@ def test_a_rejected_run_exits_1_with_the_reviewers_comment(tmp_path: Path) -> No
     data = tmp_path / ".stepline"
     ran = stepline("run", str(path), "--reject", "--comment", "not during the freeze", cwd=tmp_path, data=data)
     assert ran.returncode == 1
-    assert "Approve.Release failed: ApprovalRejected" in ran.stdout
-    assert "not during the freeze" in ran.stdout
+    assert re.search(
+        r"^Approve\.Release failed: ApprovalRejected — rejected by \S+: not during the freeze$", ran.stdout, re.M
+    )
     assert not (data / "releases" / commit).exists()
 
 
@@ -93,10 +94,52 @@ def test_a_failing_build_exits_1_naming_the_phase_and_the_log(tmp_path: Path) ->
     path, _ = release_pipeline(tmp_path, broken)
     ran = stepline("run", str(path), "--approve", cwd=tmp_path, data=tmp_path / ".stepline")
     assert ran.returncode == 1
-    assert "Build.TestAndPackage failed: BuildFailedError" in ran.stdout
-    assert "BUILD" in ran.stdout
+    assert "Build.TestAndPackage failed: BuildFailedError — phase BUILD failed: `python3 -m unittest" in ran.stdout
+    assert "FAILED (failures=1)" in ran.stdout.split("Build.TestAndPackage failed")[1]  # the log's last lines
     assert "Build.TestAndPackage.log" in ran.stdout.replace("\n", "")
+    assert "stackTrace" not in ran.stdout
     assert "Approve.Release" not in ran.stdout.split("Build.TestAndPackage failed")[0].split("Succeeded")[-1]
+
+
+FAILING_COMMANDS = {
+    "name": "Build",
+    "actions": [
+        {
+            "name": "Test",
+            "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+            "inputArtifacts": [{"name": "Src"}],
+            "commands": ['for i in $(seq 1 30); do echo "output line $i"; done', "false"],
+        }
+    ],
+}
+
+
+def test_a_failed_commands_action_is_shown_in_one_line_with_its_log_tail_by_run_and_show(tmp_path: Path) -> None:
+    # Given a pipeline whose Commands action prints 30 lines and then fails
+    bare, work = repositories(tmp_path)
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "the sample app")
+    git(work, "push", "--quiet", "origin", "main")
+    path = tmp_path / "failing.yaml"
+    path.write_text(yaml.safe_dump(pipeline("failing", bare, [FAILING_COMMANDS])))
+    data = tmp_path / ".stepline"
+    line = "Build.Test failed: BuildFailedError — phase BUILD failed: `false` exited with status 1"
+    # When it runs quietly (no log streamed), and is shown again afterwards
+    ran = stepline("run", str(path), "--quiet", cwd=tmp_path, data=data)
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    name = re.search(r"stepline show (\S+)", ran.stdout)[1]  # type: ignore[index]
+    shown = stepline("show", name, cwd=tmp_path, data=data)
+    for said in (ran, shown):
+        # Then each says what failed in one line, then the log's last lines and where the log is
+        lines = said.stdout.splitlines()
+        assert line in lines, said.stdout
+        after = "\n".join(lines[lines.index(line) :])
+        assert "output line 30" in after
+        assert "output line 2\n" not in after  # the tail, not the whole log
+        assert f"log: {data}/logs/failing/{name}/Build.Test.log" in after.replace("\n", "")
+        # And no stack trace or handler source reaches the terminal
+        for leak in ("stackTrace", "Traceback", 'File "', "errorMessage", "app.py"):
+            assert leak not in said.stdout + said.stderr
 
 
 @pytest.mark.parametrize(

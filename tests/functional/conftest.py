@@ -38,8 +38,9 @@ Stub = Callable[[dict[str, Any]], dict[str, Any] | None]
 class FunctionError(Exception):
     """Raised by a stub to fail its invocation the way a Lambda function error does."""
 
-    def __init__(self, error_type: str, message: str) -> None:
+    def __init__(self, error_type: str, message: str, stack_trace: list[str] | None = None) -> None:
         self.error_type = error_type
+        self.stack_trace = stack_trace  # Lambda's Python runtime sends one; stubs may too
         super().__init__(message)
 
 
@@ -147,7 +148,10 @@ class MotoPipelines:
             result = behaviour(event)
         except FunctionError as error:
             response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorType": error.error_type, "errorMessage": str(error)}).encode()
+            failure = {"errorType": error.error_type, "errorMessage": str(error)}
+            if error.stack_trace is not None:
+                failure["stackTrace"] = error.stack_trace
+            return json.dumps(failure).encode()
         if "taskToken" not in event:
             return json.dumps(result).encode()
         is_approval = event["action"]["actionTypeId"]["category"] == "Approval"

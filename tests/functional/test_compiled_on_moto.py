@@ -6,6 +6,7 @@ actions are completed through moto's SendTaskSuccess/SendTaskFailure.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.compiler import compile_checked
 from stepline.definition import load_valid_pipeline
+from stepline.status import read_run
 from tests.functional.conftest import FunctionError, MotoPipelines, canned_result
 from tests.helpers import EVENTS, EXAMPLES
 
@@ -126,6 +129,41 @@ def test_a_handler_error_is_caught_and_reported(moto_pipelines: MotoPipelines) -
         "SourceNotFound",
     )
     assert "branch master does not exist" in cause["detail"]["Cause"]
+
+
+def test_an_unhandled_lambda_error_reads_as_its_message_without_the_stack_trace(
+    moto_pipelines: MotoPipelines,
+) -> None:
+    # Given a source function that raises, answered as Lambda's Python runtime answers
+    trace = ['  File "/var/task/app.py", line 21, in lambda_handler\n    raise KeyError(name)\n']
+
+    def broken_source(event: dict[str, Any]) -> dict[str, Any]:
+        raise FunctionError("KeyError", "'RepositoryName'", stack_trace=trace)
+
+    moto_pipelines.stub("Source", "Source", broken_source)
+    pipeline = load_valid_pipeline(EXAMPLES / "friend-reminders.json").pipeline
+    compiled = compile_checked(pipeline)
+    machine = moto_pipelines.deploy(compiled, name="friend-reminders")
+    described = moto_pipelines.run(machine, "unhandled")
+    assert "stackTrace" in described["cause"]  # Step Functions keeps what Lambda said
+    # When the run is read through Step Functions' API, as the console on AWS reads it
+    workflows = StepFunctionsWorkflows(moto_pipelines.sfn)
+    arn = str(described["executionArn"])
+    run = read_run(
+        "friend-reminders",
+        [stage.name for stage in pipeline.stages],
+        compiled.actions,
+        workflows.describe(arn),
+        workflows.history(arn),
+    )
+    # Then people read the message and where the traceback is, never the trace
+    failure = run.failure()
+    assert failure is not None
+    assert (
+        failure.line
+        == "Source.Source failed: KeyError — 'RepositoryName' (unexpected: its traceback is in the server's log)"
+    )
+    assert "/var/task" not in json.dumps(dataclasses.asdict(run), default=str)
 
 
 def test_a_transient_error_is_retried(moto_pipelines: MotoPipelines) -> None:

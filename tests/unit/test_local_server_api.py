@@ -3,6 +3,7 @@ driven with API Gateway proxy events against a real LocalRuntime: engine, SQLite
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,3 +117,43 @@ def test_console_paths_name_what_is_missing(served: Served) -> None:
     as_json = served.call("GET", "/api/pipelines/app/executions/nothing-here")
     assert as_json["statusCode"] == 404
     assert json.loads(as_json["body"])["message"] == "app has no execution 'nothing-here'"
+
+
+def test_a_failed_action_is_one_line_with_its_log_tail_on_the_page_and_in_json(served: Served) -> None:
+    # Given a pipeline whose Commands action prints 30 lines and then fails
+    failing = document(served.repo.path)
+    failing["stages"][1]["actions"] = [
+        {
+            "name": "Test",
+            "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+            "inputArtifacts": [{"name": "Src"}],
+            "commands": ['for i in $(seq 1 30); do echo "output line $i"; done', "false"],
+        }
+    ]
+    served.call("POST", "/api/pipelines", {"declaration": failing})
+    started = served.push("0" * 40, served.repo.git("rev-parse", "HEAD").strip())["started"][0]
+    served.runtime.engine.run_until_done(started, timeout=60)
+    name = started.rsplit(":", 1)[1]
+    line = "Build.Test failed: BuildFailedError — phase BUILD failed: `false` exited with status 1"
+    # When the console draws the execution
+    page = served.call("GET", f"/pipelines/app/executions/{name}")["body"]
+    # Then it says what failed in one line, with the log's last lines and a link to it
+    assert html.escape(line) in page
+    assert "output line 30" in page
+    assert "output line 2\n" not in page  # only the tail
+    assert f'href="/pipelines/app/executions/{name}/logs/Build.Test"' in page
+    # And never a stack trace or a path on the server
+    for leak in ("stackTrace", "Traceback", 'File "', str(served.runtime.data)):
+        assert leak not in page
+    # When a script reads the execution as JSON
+    answer = served.call("GET", f"/api/pipelines/app/executions/{name}")["body"]
+    failure = json.loads(answer)["failure"]
+    # Then the same line, the cause alone, the log's link and its last lines
+    assert failure["summary"] == line
+    assert (failure["action"], failure["error"]) == ("Build.Test", "BuildFailedError")
+    assert failure["message"] == "phase BUILD failed: `false` exited with status 1"
+    assert failure["log"] == f"/pipelines/app/executions/{name}/logs/Build.Test"
+    assert "output line 30" in failure["logTail"]
+    assert len(failure["logTail"]) <= 20
+    for leak in ("stackTrace", "Traceback", 'File \\"', str(served.runtime.data) + "/logs"):
+        assert leak not in answer

@@ -27,7 +27,7 @@ from rich.text import Text
 from stepline.api.client import ApiUnreachable, decide_through_link
 from stepline.cli_support import BadUsage, CommandFailed, default_data
 from stepline.settings import settings, source_mapping
-from stepline.status import ActionRun, PipelineRun, format_duration, run_status
+from stepline.status import ActionRun, PipelineRun, format_duration, local_log, log_tail, run_status
 
 if TYPE_CHECKING:
     from stepline.actions.approval import Approval
@@ -311,7 +311,7 @@ def _variables(action: ActionRun) -> str:
 
 def log_path(data: Path, run: PipelineRun, action: ActionRun) -> Path:
     """Where a local build writes the action's log (actions/build/local.py)."""
-    return data / "logs" / run.pipeline / run.execution_name / f"{action.stage}.{action.name}.log"
+    return local_log(data, run.pipeline, run.execution_name, action.key)
 
 
 def _live_view(run: PipelineRun, data: Path, *, quiet: bool) -> Group:
@@ -338,15 +338,25 @@ def _print_summary(run: PipelineRun, console: Console, data: Path) -> None:
     console.print(Text.assemble("pipeline ", _status(run.status), f" in {duration}"), soft_wrap=True)
     if commit:
         console.print(f"commit {commit[:12]} {message}".rstrip(), soft_wrap=True)
-    failed = run.failed_action()
-    if failed is not None:
-        console.print(Text(f"{failed.stage}.{failed.name} failed: {failed.error}", style="red"), soft_wrap=True)
-        console.print(failed.cause, soft_wrap=True)
-    elif run.status == "Failed":
-        console.print(Text(f"{run.error}: {run.cause}", style="red"), soft_wrap=True)
+    _print_failure(run, console, data)
     console.print(
         f"logs and artifacts are under {data}/ · stepline show {run.execution_name} --data {data}", soft_wrap=True
     )
+
+
+def _print_failure(run: PipelineRun, console: Console, data: Path) -> None:
+    """What failed in one line, then the last lines of its log and where the log is."""
+    failure = run.failure()
+    if failure is None:
+        return
+    console.print(Text(failure.line, style="red"), soft_wrap=True)
+    failed = run.failed_action()
+    log = log_path(data, run, failed) if failed is not None else None
+    if log is None or not log.is_file():
+        return
+    for line in log_tail(log):
+        console.print(Text(f"  │ {line}", style="dim"), soft_wrap=True)
+    console.print(f"log: {log}", soft_wrap=True)
 
 
 def list_executions(args: argparse.Namespace) -> int:

@@ -3,17 +3,28 @@
 Step Functions' execution history (the embedded engine keeps the same events) is the one
 record of what happened; ``ActionState`` from the compiler says which Task state is which
 action and which state records its failure. The CLI's live view and summary, ``stepline
-show`` and the web console all draw from ``read_run``.
+show``, the web console and its JSON all draw from ``read_run``.
+
+A failure is read for people here, once: an action's cause is its message, whoever produced
+it — a ``SendTaskFailure`` cause as it is, the ``errorMessage`` of Lambda's error JSON (an
+unhandled exception, in-process or on Lambda, whose ``stackTrace`` is never shown), the
+nested execution's error for a ``startExecution`` task, the action's timeout for
+``States.Timeout`` — so every surface says ``Failure.line`` and none parses causes itself.
+The error's name is kept as raised: it is the contract ``Retry`` and ``Catch`` match on.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
+from stepline.actions.errors import ActionError
 from stepline.compiler.asl import ActionState
 from stepline.ports import Workflows
 from stepline.registry import RegisteredPipeline
@@ -28,6 +39,39 @@ _EXECUTION_STATUS: dict[str, RunStatus] = {
     "TIMED_OUT": "Failed",
     "ABORTED": "Stopped",
 }
+TAIL_LINES = 20  # how much of a failed action's log is shown beside its failure
+_TAIL_BYTES = 64 * 1024  # read from a log's end: a log may be gigabytes
+_TAIL_LINE_CHARACTERS = 500  # a minified line is cut, not drawn over a whole screen
+_LINE_CHARACTERS = 1_000  # a failure's line; the cause in full stays in the action's ``cause``
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")  # colours, cursor moves
+
+
+def _action_errors(kind: type[ActionError] = ActionError) -> frozenset[str]:
+    return frozenset({kind.__name__}).union(*(_action_errors(sub) for sub in kind.__subclasses__()))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What failed and why, for people: no JSON, no stack trace."""
+
+    action: str  # Stage.Action; "" when the execution failed outside any action
+    error: str  # the error's name as raised: what Retry and Catch match on
+    message: str
+    unexpected: bool = False  # not an action's own failure: a bug whose traceback is in the server's log
+
+    @property
+    def detail(self) -> str:
+        """The error and its cause in one line, for a place that already names the action."""
+        message = " ".join(self.message.split()) or "no cause given"
+        if len(message) > _LINE_CHARACTERS:
+            message = message[: _LINE_CHARACTERS - 1] + "…"
+        note = " (unexpected: its traceback is in the server's log)" if self.unexpected else ""
+        return f"{self.error or 'failed'} — {message}{note}"
+
+    @property
+    def line(self) -> str:
+        """``Build.Test failed: BuildFailedError — phase BUILD failed: `pytest -q` exited with status 1``"""
+        return f"{f'{self.action} failed' if self.action else 'the pipeline failed'}: {self.detail}"
 
 
 @dataclass
@@ -40,14 +84,24 @@ class ActionRun:
     started: float | None = None
     ended: float | None = None
     error: str = ""
-    cause: str = ""
+    cause: str = ""  # for people: see ``readable_cause``
+    unexpected: bool = False
     artifacts: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.stage}.{self.name}"
 
     def duration(self, now: float) -> float | None:
         if self.started is None:
             return None
         return (self.ended if self.ended is not None else now) - self.started
+
+    def failure(self) -> Failure | None:
+        if self.status != "Failed":
+            return None
+        return Failure(self.key, self.error, self.cause, self.unexpected)
 
 
 @dataclass
@@ -102,6 +156,15 @@ class PipelineRun:
     def failed_action(self) -> ActionRun | None:
         return next((action for action in self.actions if action.status == "Failed"), None)
 
+    def failure(self) -> Failure | None:
+        """Why the run failed: its failed action's failure, or the execution's own error."""
+        action = self.failed_action()
+        if action is not None:
+            return action.failure()
+        if self.status == "Failed":
+            return Failure("", self.error, self.cause)
+        return None
+
 
 def run_status(execution_status: str) -> str:
     """Step Functions' execution status in CodePipeline's words (RUNNING → InProgress)."""
@@ -133,6 +196,66 @@ def _json(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def readable_cause(error: str, cause: str, action: str = "", timeout_minutes: int | None = None) -> tuple[str, bool]:
+    """A task's cause as people read it, and whether it is unexpected (see the module's doc).
+
+    ``action`` (Stage.Action) is cut from the front of a message that starts with it: the
+    line names the action already.
+    """
+    if error == "States.Timeout":
+        within = f" of {timeout_minutes} minutes" if timeout_minutes else ""
+        return f"the action did not finish within its timeout{within}", False
+    unexpected = False
+    structured = _json(cause)
+    if isinstance(structured.get("errorMessage"), str):  # Lambda's error JSON: an unhandled exception
+        cause = structured["errorMessage"]
+        unexpected = str(structured.get("errorType") or error) not in _action_errors()
+    elif isinstance(structured.get("executionArn", structured.get("ExecutionArn")), str):
+        cause = _nested_execution(structured)
+    cause = cause.strip()
+    if action and cause.startswith(f"{action}: "):
+        cause = cause.removeprefix(f"{action}: ")
+    return cause, unexpected
+
+
+def _nested_execution(described: Mapping[str, Any]) -> str:
+    """A startExecution.sync task's cause: the child's description (camelCase here, PascalCase on AWS)."""
+
+    def value(name: str) -> str:
+        return str(described.get(name) or described.get(name[0].upper() + name[1:]) or "")
+
+    child_error = value("error")
+    message, _ = readable_cause(child_error, value("cause"))
+    name = value("executionArn").rsplit(":", 1)[-1]
+    return f"the nested execution {name} ended {value('status') or 'FAILED'}: " + " — ".join(
+        part for part in (child_error, message) if part
+    )
+
+
+def local_log(data: Path, pipeline: str, execution: str, action: str) -> Path:
+    """Where a build on this machine writes an action's log (``actions/build/local.py``)."""
+    return data / "logs" / pipeline / execution / f"{action}.log"
+
+
+def log_tail(log: Path | None, lines: int = TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines of a log, read from its end, without colours or control
+    characters, long lines cut; [] when there is no log."""
+    if log is None:
+        return []
+    try:
+        with log.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - _TAIL_BYTES))
+            chunk = handle.read()
+    except OSError:
+        return []
+    kept = chunk.decode("utf-8", errors="replace").splitlines()
+    if size > _TAIL_BYTES:
+        kept = kept[1:]  # the first line read is probably cut
+    tail = [_CONTROL.sub("", line.expandtabs()) for line in kept[-lines:]]
+    return [line if len(line) <= _TAIL_LINE_CHARACTERS else line[: _TAIL_LINE_CHARACTERS - 1] + "…" for line in tail]
+
+
 def read_run(
     pipeline: str,
     stage_order: Sequence[str],
@@ -141,8 +264,9 @@ def read_run(
     events: Iterable[Mapping[str, Any]],
 ) -> PipelineRun:
     """The run as the history tells it. ``stage_order`` lists the declaration's stages."""
-    runs = {state.state: ActionRun(state.stage, state.action, state.type, state.run_order) for state in actions}
-    failures = {state.failure_state: runs[state.state] for state in actions}
+    states = list(actions)
+    runs = {state.state: ActionRun(state.stage, state.action, state.type, state.run_order) for state in states}
+    failures = {state.failure_state: (runs[state.state], state.timeout_minutes) for state in states}
     for event in events:
         kind = str(event.get("type", ""))
         when = _seconds(event["timestamp"])
@@ -152,16 +276,19 @@ def read_run(
             if name in runs and runs[name].started is None:
                 runs[name].started, runs[name].status = when, "InProgress"
             elif name in failures:
-                failed = failures[name]
+                failed, minutes = failures[name]
                 error = _json(details.get("input")).get("error", {})
                 failed.status, failed.ended = "Failed", when
                 failed.error = str(error.get("Error", "")) if isinstance(error, dict) else ""
-                failed.cause = str(error.get("Cause", "")) if isinstance(error, dict) else ""
+                raw = str(error.get("Cause") or "") if isinstance(error, dict) else ""
+                failed.cause, failed.unexpected = readable_cause(failed.error, raw, failed.key, minutes)
         elif kind.endswith("StateExited"):
             details = event.get("stateExitedEventDetails", {})
             run = runs.get(details.get("name", ""))
-            if run is not None and run.status == "InProgress":
-                output = _json(details.get("output"))
+            output = _json(details.get("output"))
+            # A caught failure also exits the Task, with the state it was given and $.error:
+            # no output of the action's; the failure state that follows records it.
+            if run is not None and run.status == "InProgress" and "error" not in output:
                 # A single action's Task writes to $.outcome; one in a parallel group is its branch's output.
                 outcome = output.get("outcome", output)
                 run.artifacts = dict(outcome.get("artifacts") or {})
@@ -177,7 +304,16 @@ def read_run(
     by_stage: dict[str, list[ActionRun]] = {name: [] for name in stage_order}
     for run in runs.values():
         by_stage.setdefault(run.stage, []).append(run)
-    failure = _json(described.get("cause"))
+    failed_action = next((run for run in runs.values() if run.status == "Failed"), None)
+    error = str(described.get("error") or "")
+    if failed_action is not None:
+        cause = failed_action.cause
+    else:
+        recorded = _json(described.get("cause")).get("detail")
+        detail = recorded if isinstance(recorded, dict) else {}
+        cause, _ = readable_cause(
+            str(detail.get("Error") or error), str(detail.get("Cause") or described.get("cause") or "")
+        )
     return PipelineRun(
         pipeline=pipeline,
         execution_name=str(described.get("name", "")),
@@ -186,8 +322,8 @@ def read_run(
         started=_seconds(described["startDate"]),
         ended=ended,
         stages=[StageRun(name, actions) for name, actions in by_stage.items()],
-        error=str(described.get("error") or ""),
-        cause=str(failure.get("detail", {}).get("Cause", "")) if failure else str(described.get("cause") or ""),
+        error=error,
+        cause=cause,
         trigger=dict(_json(described.get("input")).get("trigger") or {}),
     )
 

@@ -15,14 +15,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from stepline import wiring
-from stepline.api.console_pages import login_page, pipelines_page, run_page
+from stepline.api.console_pages import log_link, login_page, pipelines_page, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, require_bearer, strict_cookie
 from stepline.ports import ArtifactNotFound, ExecutionNotFound, execution_arn
 from stepline.registry import RegisteredPipeline
 from stepline.settings import settings
-from stepline.status import PipelineRun, run_of
+from stepline.status import PipelineRun, local_log, log_tail, run_of
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 SESSION_COOKIE = "stepline_console"
@@ -108,14 +108,16 @@ def _execution_page(entry: RegisteredPipeline, execution: str) -> Response[str]:
     }
     logs = {f"{a.stage}.{a.name}" for a in run.actions if _log_file(entry.name, execution, f"{a.stage}.{a.name}")}
     history = wiring.workflows().executions(entry.state_machine_arn, limit=25)
-    return _page(run_page(run, history, base, reviews=reviews, logs=logs))
+    failed = run.failed_action()
+    tail = log_tail(_log_file(entry.name, execution, failed.key)) if failed else []
+    return _page(run_page(run, history, base, reviews=reviews, logs=logs, tail=tail))
 
 
 def _log_file(pipeline: str, execution: str, action: str) -> Path | None:
     """A local build's log (actions/build/local.py writes it); on AWS logs are in CloudWatch."""
     if settings().runtime != "local":
         return None
-    log = settings().data / "logs" / pipeline / execution / f"{action}.log"
+    log = local_log(settings().data, pipeline, execution, action)
     return log if log.is_file() else None
 
 
@@ -177,7 +179,20 @@ def sign_in() -> Response[str]:
 
 def _run_json(run: PipelineRun) -> dict[str, Any]:
     commit, message = run.commit()
-    return dataclasses.asdict(run) | {"commit": commit, "commitMessage": message}
+    return dataclasses.asdict(run) | {"commit": commit, "commitMessage": message, "failure": _failure_json(run)}
+
+
+def _failure_json(run: PipelineRun) -> dict[str, Any] | None:
+    """The failure as the pages tell it: the one line, its parts, the log's link and last lines."""
+    failure = run.failure()
+    if failure is None:
+        return None
+    log = _log_file(run.pipeline, run.execution_name, failure.action) if failure.action else None
+    return dataclasses.asdict(failure) | {
+        "summary": failure.line,
+        "log": log_link(_base(), run, failure.action) if log else None,
+        "logTail": log_tail(log),
+    }
 
 
 @router.get("/api/pipelines")

@@ -2,7 +2,10 @@
 
 Stages run left to right (wrapping on a narrow screen); within a stage, actions that share a
 runOrder sit side by side in one lane, lanes in run order. A page of a running execution
-refreshes itself every two seconds (a meta refresh: no script needed).
+refreshes itself every two seconds (a meta refresh: no script needed). A failed execution
+says what failed in one line above its stages (``Failure.line``), and the failed action's box
+holds the error, its cause and the last lines of its log, wrapped to the box's width: long
+words (paths, hashes, minified lines) break anywhere rather than push the box past its stage.
 """
 
 from __future__ import annotations
@@ -27,9 +30,13 @@ border-bottom:1px solid #d0d7de}.meta{color:#57606a;margin:.2rem 0}
 .stage{background:#fff;border:1px solid #d0d7de;border-top:4px solid #8c959f;border-radius:6px;padding:.6rem;
 min-width:14rem;flex:1 1 14rem}.lane{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:.5rem}
 .action{border:1px solid #8c959f;border-left:6px solid #8c959f;border-radius:4px;padding:.4rem .5rem;
-flex:1 1 11rem;background:#f6f8fa}.action strong{display:block}.action small{color:#57606a;display:block}
+flex:1 1 11rem;min-width:0;background:#f6f8fa}.action strong{display:block}
+.action small{color:#57606a;display:block}.stage,.action,.meta,.failure{overflow-wrap:anywhere}
 .badge{display:inline-block;border-radius:1rem;padding:0 .55rem;font-size:.85em;font-weight:600;
 background:#eaeef2}.error{color:#cf222e;white-space:pre-wrap;font-size:.85em;margin:.3rem 0 0}
+.failure{color:#cf222e;font-weight:600;margin:.4rem 0}
+.tail{font-size:.8em;background:#fff;border:1px solid #d0d7de;border-radius:4px;padding:.3rem .4rem;
+margin:.3rem 0 0;white-space:pre-wrap;overflow-wrap:anywhere;max-width:100%}
 .s-Succeeded{border-color:#1a7f37;background:#dafbe1}.s-Failed{border-color:#cf222e;background:#ffebe9}
 .s-InProgress{border-color:#9a6700;background:#fff8c5}.s-Abandoned,.s-Stopped{border-color:#8250df;
 background:#fbefff}.stage.s-Succeeded,.stage.s-Failed,.stage.s-InProgress,.stage.s-Abandoned{background:#fff}
@@ -87,11 +94,13 @@ def run_page(
     *,
     reviews: Mapping[str, str],
     logs: set[str],
+    tail: Sequence[str] = (),
 ) -> str:
     """One execution drawn stage by stage; ``reviews`` maps Stage.Action → its review link,
-    ``logs`` names the actions that have a log to link to."""
+    ``logs`` names the actions that have a log to link to, ``tail`` is the failed action's
+    log's last lines."""
     now = time.time()
-    execution_base = f"{base}/pipelines/{path(run.pipeline)}/executions/{path(run.execution_name)}"
+    execution_base = execution_path(base, run)
     commit, message = run.commit()
     header = (
         f"<h1>{escape(run.pipeline)}</h1>"
@@ -100,11 +109,14 @@ def run_page(
     )
     if commit:
         header += f'<p class="meta">Commit <code>{escape(commit[:12])}</code> {escape(message)}</p>'
+    failure = run.failure()
+    if failure is not None:
+        header += f'<p class="failure">{escape(failure.line)}</p>'
     stages = []
     for stage in run.stages:
         lanes = "".join(
             '<div class="lane">'
-            + "".join(_action_box(action, execution_base, now, reviews, logs) for action in lane)
+            + "".join(_action_box(action, execution_base, now, reviews, logs, tail) for action in lane)
             + "</div>"
             for lane in stage.lanes()
         )
@@ -132,8 +144,24 @@ def _seconds(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _action_box(action: ActionRun, execution_base: str, now: float, reviews: Mapping[str, str], logs: set[str]) -> str:
-    key = f"{action.stage}.{action.name}"
+def execution_path(base: str, run: PipelineRun) -> str:
+    return f"{base}/pipelines/{path(run.pipeline)}/executions/{path(run.execution_name)}"
+
+
+def log_link(base: str, run: PipelineRun, action: str) -> str:
+    """The console's link to an action's log (a build on this machine)."""
+    return f"{execution_path(base, run)}/logs/{path(action)}"
+
+
+def _action_box(
+    action: ActionRun,
+    execution_base: str,
+    now: float,
+    reviews: Mapping[str, str],
+    logs: set[str],
+    tail: Sequence[str],
+) -> str:
+    key = action.key
     parts = [
         f"<strong>{escape(action.name)}</strong>",
         f"<small>{escape(action.type)}</small>",
@@ -148,8 +176,11 @@ def _action_box(action: ActionRun, execution_base: str, now: float, reviews: Map
         links.append(f'<a class="review" href="{escape(reviews[key])}">Review</a>')
     if links:
         parts.append("<small>" + " · ".join(links) + "</small>")
-    if action.status == "Failed":
-        parts.append(f'<p class="error">{escape(action.error)}: {escape(action.cause)}</p>')
+    failure = action.failure()
+    if failure is not None:
+        parts.append(f'<p class="error">{escape(failure.detail)}</p>')
+        if tail:
+            parts.append(f'<pre class="tail">{escape(chr(10).join(tail))}</pre>')
     return f'<div class="action s-{escape(action.status)}" data-action="{escape(key)}">{"".join(parts)}</div>'
 
 

@@ -81,6 +81,7 @@ class ActionState:
     type: str
     run_order: int
     failure_state: str
+    timeout_minutes: int | None = None  # the Task's TimeoutSeconds, for saying what a States.Timeout means
 
 
 @dataclass(frozen=True)
@@ -278,8 +279,9 @@ class _Builder:
         if provider is None:  # validation refuses unknown providers before compilation
             raise CompilationError([f"{stage.name}.{action.name}: no provider {action.action_type_id}"])
         self.placeholders.add(provider.handler)
+        minutes = _timeout_minutes(action, provider)
         self.action_states.append(
-            ActionState(name, stage.name, action.name, str(action.action_type_id), action.run_order, failed)
+            ActionState(name, stage.name, action.name, str(action.action_type_id), action.run_order, failed, minutes)
         )
         payload: dict[str, Any] = {
             "pipeline": self.pipeline.name,
@@ -315,7 +317,6 @@ class _Builder:
         variables: dict[str, Any] = {}
         if action.namespace:
             variables[f"{action.namespace}.$"] = f"{result_root}.variables"
-        minutes = _timeout_minutes(action, provider)
         catches: list[dict[str, Any]] = []
         extra: dict[str, Any] = {}
         if provider.category == "Approval":

@@ -11,18 +11,22 @@ Supported resources (anything else is refused when an execution starts, naming t
   nested execution on the same engine.
 
 A Python exception raised by a function becomes a task failure whose error is the
-exception's class name and whose cause is Lambda's error JSON, as on AWS.
+exception's class name and whose cause is Lambda's error JSON (``errorMessage``,
+``errorType``), as on AWS — without Lambda's ``stackTrace``: the cause is what people read
+(``stepline show``, the console, the API), so the traceback goes to the server's log instead,
+at ERROR unless the exception is one of the ``expected`` kinds (an action's own failure).
 """
 
 from __future__ import annotations
 
 import json
-import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from stepline.observability import logger
 
 Handler = Callable[[Any, Any], Any]
 
@@ -97,8 +101,11 @@ class FunctionError(Exception):
 class Functions:
     """In-process Lambda functions by name (an ARN's last part names the function too)."""
 
-    def __init__(self, handlers: Mapping[str, Handler] | None = None) -> None:
+    def __init__(
+        self, handlers: Mapping[str, Handler] | None = None, *, expected: tuple[type[Exception], ...] = ()
+    ) -> None:
         self._handlers: dict[str, Handler] = dict(handlers or {})
+        self._expected = expected  # failures the functions mean to report, logged at INFO
 
     def register(self, name: str, handler: Handler) -> None:
         self._handlers[name] = handler
@@ -126,11 +133,9 @@ class Functions:
             result = handler(event, context)
         except Exception as error:
             kind = type(error).__name__
-            cause = {
-                "errorMessage": str(error),
-                "errorType": kind,
-                "stackTrace": traceback.format_tb(error.__traceback__)[-5:],
-            }
+            log = logger.info if isinstance(error, self._expected) else logger.error
+            log("function %s raised %s", name_or_arn, kind, exc_info=error, extra={"function": name_or_arn})
+            cause = {"errorMessage": str(error), "errorType": kind}
             raise FunctionError(kind, json.dumps(cause)) from error
         try:
             return json.loads(json.dumps(result))

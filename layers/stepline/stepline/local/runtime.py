@@ -21,7 +21,7 @@ from typing import Any
 
 from stepline import wiring
 from stepline.actions.build.local import clean_workspaces
-from stepline.actions.errors import ConfigurationError
+from stepline.actions.errors import ActionError, ConfigurationError
 from stepline.adapters.local.engine import EngineCallbacks
 from stepline.adapters.local.functions import load_callable
 from stepline.adapters.local.workflows import EngineWorkflows, status_change_event
@@ -82,8 +82,9 @@ class LocalRuntime:
         # Handlers and static state machines exactly as template.yaml declares them, the way
         # `sam local invoke` finds a function: the stack output's name is the placeholder.
         stack = read_template(checkout())
+        # An action's own failure (ActionError) is expected; anything else is a bug whose traceback is logged.
         handlers = {placeholder: handler.load() for placeholder, handler in stack.handlers.items()}
-        functions = Functions(handlers)
+        functions = Functions(handlers, expected=(ActionError,))
         self.engine = Engine(Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers)
         wiring.install_local_callbacks(EngineCallbacks(self.engine))
         wiring.install_local_workflows(EngineWorkflows(self.engine))

@@ -137,9 +137,9 @@ def _build(
     try:
         result = run_build(build, run)
     except BuildInterrupted as error:
-        raise BuildInterruptedError(f"{label}: {error} (log: {log})") from None
+        raise BuildInterruptedError(f"{label}: {error}") from None
     if result.status != "SUCCEEDED":
-        raise BuildFailedError(f"{label}: {result.failure} (log: {result.log})")
+        raise BuildFailedError(f"{label}: {result.failure}")  # every surface links the log itself
     artifacts = _pack_outputs(request, buildspec, primary, store, label, workspace)
     variables = result.exported
     if action.commands:
