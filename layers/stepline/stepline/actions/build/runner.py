@@ -338,5 +338,6 @@ def select_artifact_files(source: Path, spec: ArtifactSpec) -> tuple[Path, list[
                 chosen.append((relative, relative.name if spec.discard_paths else text))
     if not chosen:
         listed = ", ".join(spec.files) or "**/*"
-        raise ArtifactSelectionError(f"no files match the artifact patterns ({listed}) in {base}")
+        where = f" in base-directory {spec.base_directory}" if spec.base_directory else ""
+        raise ArtifactSelectionError(f"no files match the artifact patterns ({listed}){where}")
     return base, chosen
