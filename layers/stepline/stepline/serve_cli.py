@@ -10,6 +10,7 @@ the pipelines whose filters match — the same matching as on AWS.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import subprocess
@@ -17,9 +18,10 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from stepline.approvals_cli import add_connection, call, client
-from stepline.cli_support import BadUsage, CommandFailed, api_token_for, default_data
+from stepline.cli_support import LOOPBACK, BadUsage, CommandFailed, api_token_for, default_data
 from stepline.local.hooks import KINDS
 from stepline.settings import settings
 
@@ -54,11 +56,13 @@ def serve_forever(args: argparse.Namespace) -> int:
     from stepline.api.wsgi import LocalApi
     from stepline.local.runtime import LocalRuntime
 
+    public = _public_url()
     try:
-        api = LocalApi(handle, port=args.port)
+        api = LocalApi(handle, port=args.port, public_url=public)
     except OSError as error:
         raise CommandFailed(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}") from None
-    runtime = LocalRuntime(Path(args.data), environment={"STEPLINE_API_URL": api.url})
+    # Review links (and the console's) point at the public URL when a tunnel forwards one.
+    runtime = LocalRuntime(Path(args.data), environment={"STEPLINE_API_URL": public or api.url})
     wiring.install_local_host(runtime)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -74,6 +78,19 @@ def serve_forever(args: argparse.Namespace) -> int:
         print("stepline: stopping; unfinished executions resume at the next start", flush=True)
     runtime.close()
     return 0
+
+
+def _public_url() -> str | None:
+    """$STEPLINE_API_URL when it names another host than this machine's loopback: the address a
+    tunnel or proxy forwards to this server, whose Host it must answer for. (A loopback URL is
+    only where the CLI looks for the server; the server knows its own port.)"""
+    given = os.environ.get("STEPLINE_API_URL", "").strip()
+    if not given:
+        return None
+    parts = urlparse(given)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise BadUsage(f"STEPLINE_API_URL {given!r}: write the public URL as http(s)://HOST[:PORT][/PATH]")
+    return None if parts.hostname in LOOPBACK else given.rstrip("/")
 
 
 def apply_pipeline(args: argparse.Namespace) -> int:

@@ -1,0 +1,196 @@
+"""`stepline serve` attacked as issue 12 found it open: a page reaching it under a foreign Host
+(DNS rebinding), cross-origin posts, requests racing in its threads, a flood of pushes, a
+captured push replayed. Each test is the attack, against a real server on loopback."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from tests.e2e.local_server import APPROVE, Server, git, pipeline, repositories, wait_for
+
+T = TypeVar("T")
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def call(
+    server: Server,
+    method: str,
+    path: str,
+    *,
+    host: str | None = None,
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+) -> Answer:
+    """One request on its own connection, with the Host a browser would send for ``host``."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        sent = {"Host": host or f"127.0.0.1:{server.port}", **(headers or {})}
+        connection.request(method, path, body=body.encode() if body is not None else None, headers=sent)
+        response = connection.getresponse()
+        return Answer(response.status, response.headers, response.read().decode("utf-8", errors="replace"))
+    finally:
+        connection.close()
+
+
+def all_at_once(requests: list[Callable[[], T]]) -> list[T]:
+    """Every request sent together: each thread waits at a barrier, then fires."""
+    barrier = threading.Barrier(len(requests))
+
+    def fire(request: Callable[[], T]) -> T:
+        barrier.wait(timeout=120)
+        return request()
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(fire, requests))
+
+
+def token(server: Server) -> str:
+    return (server.data / "api-token").read_text().strip()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+# --- DNS rebinding and cross-origin posts ----------------------------------------------------
+
+
+def test_a_page_reaching_the_server_under_its_own_name_is_misdirected(server: Server) -> None:
+    # Given an attacker's page at http://rebind.example:PORT whose name now resolves to
+    # 127.0.0.1: its requests reach the server carrying Host rebind.example:PORT
+    foreign = f"rebind.example:{server.port}"
+    # When it reads the console, a review page, or the API
+    for path in ("/", "/pipelines/app", "/approvals/abc?sig=1.x", "/api/approvals"):
+        answer = call(server, "GET", path, host=foreign, headers={"Accept": "text/html"})
+        # Then each is refused 421 with a page saying why, and nothing of the console is in it
+        assert answer.status == 421, (path, answer.body)
+        assert "Misdirected request" in answer.body
+        assert f"answers only for 127.0.0.1:{server.port}" in answer.body
+    # And a form post under that name is refused the same way, before any route runs
+    posted = call(server, "POST", "/login", host=foreign, body="token=x")
+    assert (posted.status, posted.json()["error"]) == (421, "Misdirected request")
+    # While the loopback names themselves are served
+    for name in ("127.0.0.1", "localhost"):
+        assert call(server, "GET", "/login", host=f"{name}:{server.port}").status == 200
+
+
+def test_a_cross_origin_post_is_refused_and_scripts_still_post(server: Server) -> None:
+    push = json.dumps({"repository": str(server.home / "none.git"), "ref": "refs/heads/main", "after": "a" * 40})
+    bearer = {"Authorization": f"Bearer {token(server)}", "Content-Type": "application/json"}
+    # Given a page on another site (or another local port) that makes the browser post here
+    for origin in ("https://evil.example", "http://127.0.0.1:1"):
+        refused = call(server, "POST", "/api/hooks/git", headers={**bearer, "Origin": origin}, body=push)
+        # Then it is refused 403 naming the origin, even with a valid token in hand
+        assert refused.status == 403, refused.body
+        assert f"from a page of {origin}" in refused.json()["message"]
+    no_origin = {**bearer, "Sec-Fetch-Site": "cross-site"}
+    assert call(server, "POST", "/api/hooks/git", headers=no_origin, body=push).status == 403
+    # When a script posts without any Origin (curl, the CLI, a git hook), Then it goes through
+    assert call(server, "POST", "/api/hooks/git", headers=bearer, body=push).status == 202
+
+
+# --- request state per request ----------------------------------------------------------------
+
+
+@dataclass
+class Form:
+    """A review form as a browser holds it: its hidden fields and the CSRF cookie it was given."""
+
+    path: str
+    fields: dict[str, str]
+    cookie: str
+
+    def post(self, server: Server, cookie: str | None = None, **extra: str) -> Answer:
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"stepline_csrf={cookie or self.cookie}",
+            "Origin": f"http://127.0.0.1:{server.port}",
+        }
+        return call(server, "POST", self.path, headers=headers, body=urlencode(self.fields | extra))
+
+
+def open_form(server: Server, link: str) -> Form:
+    parts = urlsplit(link)
+    page = call(server, "GET", f"{parts.path}?{parts.query}")
+    assert page.status == 200, page.body
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.body))
+    cookie = page.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    return Form(parts.path, fields, cookie)
+
+
+def waiting_approvals(server: Server, count: int) -> list[str]:
+    """Start ``count`` executions of a source → approval pipeline; their review links."""
+    bare, work = repositories(server.home)
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "the app")
+    git(work, "push", "--quiet", "origin", "main")
+    head = git(work, "rev-parse", "HEAD").strip()
+    server.apply(pipeline("gated", bare, [APPROVE]))
+    bearer = {"Authorization": f"Bearer {token(server)}", "Content-Type": "application/json"}
+    for number in range(count):  # distinct pushes (another "before") of the same commit
+        push = {"repository": str(bare), "ref": "refs/heads/main", "before": f"{number + 1:040x}", "after": head}
+        assert call(server, "POST", "/api/hooks/git", headers=bearer, body=json.dumps(push)).status == 202
+
+    def links() -> list[str] | None:
+        found = [m[1] for line in list(server.output) if (m := re.search(r"review: (\S+)", line))]
+        return found if len(found) >= count else None
+
+    found: list[str] = wait_for(links, f"{count} approvals to wait")
+    return found
+
+
+def test_parallel_requests_each_get_the_answer_their_own_credentials_earn(server: Server) -> None:
+    # Given three approvals waiting, each review form opened with its own CSRF cookie
+    forms = [open_form(server, link) for link in waiting_approvals(server, 3)]
+    good = {"Authorization": f"Bearer {token(server)}"}
+    forged = {"Authorization": "Bearer forged-token"}
+    expected: list[tuple[Callable[[], Answer], int, str]] = []
+    for number in range(50):
+        form, other = forms[number % 3], forms[(number + 1) % 3]
+        expected.append(
+            [
+                (lambda: call(server, "GET", "/api/approvals", headers=good), 200, '"approvals"'),
+                (lambda: call(server, "GET", "/api/approvals", headers=forged), 401, "Unauthorized"),
+                (lambda: call(server, "GET", "/api/approvals"), 401, "Unauthorized"),
+                # its own cookie: the CSRF check passes and the form is read (no decision chosen)
+                (lambda form=form: form.post(server), 400, "choose Approve or Reject"),
+                # another approval's cookie: refused as an expired form
+                (lambda form=form, other=other: form.post(server, cookie=other.cookie), 403, "Form expired"),
+            ][number % 5]
+        )
+    # When fifty requests with different credentials and cookies arrive together, round after round
+    for _ in range(5):
+        answers = all_at_once([request for request, _, _ in expected])
+        # Then each got exactly the answer its own credentials earn
+        got = [(answer.status, says in answer.body) for answer, (_, _, says) in zip(answers, expected, strict=True)]
+        assert got == [(status, True) for _, status, _ in expected]
+        listed = [a.json()["approvals"] for a in answers if a.status == 200]
+        assert all(len(approvals) == 3 for approvals in listed)
+    # And when the three forms are submitted together, each decides its own approval
+    decided = all_at_once([lambda form=form: form.post(server, decision="approve", reviewer="Ada") for form in forms])
+    assert [answer.status for answer in decided] == [200, 200, 200]
+    assert [status for _, status in server.finished("gated", count=3)] == ["SUCCEEDED"] * 3
