@@ -5,6 +5,7 @@ captured push replayed. Each test is the attack, against a real server on loopba
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import re
 import threading
@@ -17,7 +18,18 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.e2e.local_server import APPROVE, Server, git, pipeline, repositories, wait_for
+from stepline.local import hooks
+from tests.e2e.local_server import (
+    APPROVE,
+    BUILD,
+    Server,
+    commit_and_push,
+    git,
+    pipeline,
+    repositories,
+    stepline,
+    wait_for,
+)
 
 T = TypeVar("T")
 
@@ -156,8 +168,9 @@ def waiting_approvals(server: Server, count: int) -> list[str]:
         assert call(server, "POST", "/api/hooks/git", headers=bearer, body=json.dumps(push)).status == 202
 
     def links() -> list[str] | None:
-        found = [m[1] for line in list(server.output) if (m := re.search(r"review: (\S+)", line))]
-        return found if len(found) >= count else None
+        # One link per approval, even if a retried request task announced one twice
+        found = {urlsplit(m[1]).path: m[1] for line in list(server.output) if (m := re.search(r"review: (\S+)", line))}
+        return list(found.values()) if len(found) >= count else None
 
     found: list[str] = wait_for(links, f"{count} approvals to wait")
     return found
@@ -186,11 +199,89 @@ def test_parallel_requests_each_get_the_answer_their_own_credentials_earn(server
     for _ in range(5):
         answers = all_at_once([request for request, _, _ in expected])
         # Then each got exactly the answer its own credentials earn
-        got = [(answer.status, says in answer.body) for answer, (_, _, says) in zip(answers, expected, strict=True)]
-        assert got == [(status, True) for _, status, _ in expected]
+        wrong = [
+            (number, answer.status, answer.body[:300])
+            for number, (answer, (_, status, says)) in enumerate(zip(answers, expected, strict=True))
+            if (answer.status, says in answer.body) != (status, True)
+        ]
+        assert wrong == []
         listed = [a.json()["approvals"] for a in answers if a.status == 200]
         assert all(len(approvals) == 3 for approvals in listed)
     # And when the three forms are submitted together, each decides its own approval
     decided = all_at_once([lambda form=form: form.post(server, decision="approve", reviewer="Ada") for form in forms])
-    assert [answer.status for answer in decided] == [200, 200, 200]
+    assert [answer.status for answer in decided] == [200, 200, 200], [answer.body[:300] for answer in decided]
     assert [status for _, status in server.finished("gated", count=3)] == ["SUCCEEDED"] * 3
+
+
+# --- pushes under load, and pushes the server did not hear --------------------------------------
+
+
+def many_commits(server: Server, count: int) -> tuple[Path, list[str]]:
+    """A bare repository whose main holds ``count`` commits after the sample app's: theirs."""
+    bare, work = repositories(server.home)
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "the app")
+    for number in range(count):
+        git(work, "commit", "--quiet", "--allow-empty", "--message", f"change {number}")
+    git(work, "push", "--quiet", "origin", "main")
+    made = git(work, "rev-list", "--reverse", "HEAD").split()
+    return bare, made[-count - 1 :]
+
+
+def test_a_hundred_simultaneous_pushes_start_a_hundred_executions_and_redeliveries_one(server: Server) -> None:
+    # Given a pipeline on main, and 101 commits pushed one after another (hooks not yet told)
+    bare, commits = many_commits(server, 101)
+    server.apply(pipeline("load", bare, [APPROVE]))
+    secret = token(server)
+    moves = [{"ref": "refs/heads/main", "before": old, "after": new} for old, new in itertools.pairwise(commits)]
+
+    def sent(move: dict[str, str]) -> Callable[[], dict[str, Any]]:
+        # Exactly what the hook sends, once: no retry may hide a reset connection
+        return lambda: hooks.notify(server.url, secret, str(bare), move)
+
+    # When the hook reports 100 distinct pushes at the same moment
+    answers = all_at_once([sent(move) for move in moves[:100]])
+    # Then each push started its own execution, named after its own commit, and none other
+    for move, answer in zip(moves, answers, strict=False):
+        assert answer["alreadyStarted"] == [], answer
+        [started] = answer["started"]
+        assert f":main-{move['after'][:8]}-" in started
+    assert len({answer["started"][0] for answer in answers}) == 100
+    assert len(server.pipeline_executions("load")) == 100
+    # When one push is delivered 100 times at the same moment (a hook run again and again)
+    again = all_at_once([sent(moves[100])] * 100)
+    # Then exactly one delivery started it, and the others were told it already had
+    assert sorted(len(answer["started"]) for answer in again) == [0] * 99 + [1]
+    assert sum(answer["alreadyStarted"] == ["load"] for answer in again) == 99
+    assert len(server.pipeline_executions("load")) == 101
+
+
+def test_a_push_while_the_server_is_down_is_kept_and_started_when_it_returns(server: Server) -> None:
+    # Given a pipeline and the hooks installed, and then the server stopped
+    bare, work = repositories(server.home)
+    server.apply(pipeline("app", bare, [BUILD]))
+    hooked = stepline("hook", "install", str(bare), "--url", server.url, cwd=server.home, data=server.data)
+    assert hooked.returncode == 0, hooked.stderr
+    server.stop()
+    # When a commit is pushed
+    said = commit_and_push(work, {}, "pushed while the server was down")
+    # Then the push goes through, and the hook says it kept the report instead of losing it
+    assert f"refs/heads/main not reported to {server.url}" in said
+    assert "stepline serve starts it when it next starts" in said
+    assert len(list((server.data / "outbox").glob("*.json"))) == 1
+    # When the server starts again, Then it starts the pipeline for that push, once
+    server.start()
+    assert server.said(r"a push kept while the server was down, refs/heads/main of .*: started stepline-app main-")
+    assert [status for _, status in server.finished("app")] == ["SUCCEEDED"]
+    assert list((server.data / "outbox").glob("*.json")) == []
+
+
+def test_a_push_that_starts_nothing_says_why(server: Server) -> None:
+    bare, work = repositories(server.home)
+    server.apply(pipeline("app", bare, [BUILD]))
+    assert (
+        stepline("hook", "install", str(bare), "--url", server.url, cwd=server.home, data=server.data).returncode == 0
+    )
+    commit_and_push(work, {}, "the app")
+    said = commit_and_push(work, {"notes.md": "x\n"}, "elsewhere", branch="feature/x")
+    assert "stepline: refs/heads/feature/x started nothing: app: Checkout: watches branch 'main'" in said

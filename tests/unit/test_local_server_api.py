@@ -13,6 +13,8 @@ import pytest
 
 from stepline import wiring
 from stepline.api.app import handle
+from stepline.local import hooks
+from stepline.local.outbox import drain
 from stepline.local.runtime import LocalRuntime
 from tests.gitrepo import Repo
 from tests.helpers import load_event, watching
@@ -157,3 +159,31 @@ def test_a_failed_action_is_one_line_with_its_log_tail_on_the_page_and_in_json(s
     assert len(failure["logTail"]) <= 20
     for leak in ("stackTrace", "Traceback", 'File \\"', str(served.runtime.data) + "/logs"):
         assert leak not in answer
+
+
+def test_pushes_kept_while_the_server_was_down_start_once_when_it_starts(served: Served) -> None:
+    # Given the pipeline applied, and a push the hook could not report: kept twice (the hook ran
+    # twice), beside a file that is not a push at all
+    served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    head = served.repo.git("rev-parse", "HEAD").strip()
+    move = {"ref": "refs/heads/main", "before": "0" * 40, "after": head}
+    data = served.runtime.data
+    hooks.keep(data, str(served.repo.path), move)
+    hooks.keep(data, str(served.repo.path), move)
+    (data / "outbox" / "torn.json").write_text('{"repository": ')
+    # When the server starts and drains its outbox
+    said = drain(data)
+    # Then the push starts its pipeline once, the torn file is set aside, and nothing is left
+    [torn, started] = sorted(said, key=lambda line: "unreadable" not in line)
+    assert f"a kept push in {data / 'outbox' / 'torn.json'} is unreadable (Invalid JSON" in torn
+    assert torn.endswith("; set aside as .rejected")
+    assert f"refs/heads/main of {served.repo.path}: started stepline-app main-{head[:8]}-" in started
+    assert sorted(path.name for path in (data / "outbox").iterdir()) == ["torn.rejected"]
+    # And a push kept although the server also heard it (the answer was lost) starts nothing new
+    hooks.keep(data, str(served.repo.path), move)
+    assert drain(data) == [
+        f"stepline: a push kept while the server was down, refs/heads/main of {served.repo.path}: "
+        "app was already started by this push"
+    ]
+    [machine] = [entry.state_machine_arn for entry in wiring.registry().all()]
+    assert len(served.runtime.engine.list_executions(machine)["executions"]) == 1

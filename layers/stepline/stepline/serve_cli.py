@@ -54,6 +54,7 @@ def serve_forever(args: argparse.Namespace) -> int:
     from stepline import wiring
     from stepline.api.app import handle
     from stepline.api.wsgi import LocalApi
+    from stepline.local.outbox import drain
     from stepline.local.runtime import LocalRuntime
 
     public = _public_url()
@@ -74,6 +75,8 @@ def serve_forever(args: argparse.Namespace) -> int:
         print(f"stepline: API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
         print("stepline: register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
         wiring.api_token()  # made now, so apply and hooks find it before the first request
+        for line in drain(runtime.data):  # pushes hooks kept while the server was down
+            print(line, flush=True)
         stop.wait()
         print("stepline: stopping; unfinished executions resume at the next start", flush=True)
     runtime.close()
