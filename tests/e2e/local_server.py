@@ -100,6 +100,16 @@ class Server:
         found: re.Match[str] = wait_for(seen, f"serve to say {pattern!r}", timeout)
         return found
 
+    def printed_sign_in_link(self) -> str:
+        """The one-time console sign-in link serve printed when it started."""
+        return self.said(r"console: (http://\S+)")[1]
+
+    def sign_in_link(self) -> str:
+        """A fresh one-time console sign-in link, as `stepline console` gets one."""
+        asked = stepline("console", "--url", self.url, cwd=self.home, data=self.data)
+        assert asked.returncode == 0, asked.stderr
+        return asked.stdout.strip()
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)

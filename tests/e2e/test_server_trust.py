@@ -285,3 +285,31 @@ def test_a_push_that_starts_nothing_says_why(server: Server) -> None:
     commit_and_push(work, {}, "the app")
     said = commit_and_push(work, {"notes.md": "x\n"}, "elsewhere", branch="feature/x")
     assert "stepline: refs/heads/feature/x started nothing: app: Checkout: watches branch 'main'" in said
+
+
+# --- the console's credential -----------------------------------------------------------------
+
+
+def test_the_console_needs_the_printed_one_time_link_and_stepline_console_gives_another(server: Server) -> None:
+    # Given a server running: another local user, or a page, reaches its port without a session
+    refused = call(server, "GET", "/", headers={"Accept": "text/html"})
+    # Then the console asks for a sign-in, and shows nothing
+    assert refused.status == 401
+    assert "stepline console" in refused.body
+    # When the person opens the link serve printed
+    printed = urlsplit(server.printed_sign_in_link())
+    opened = call(server, "GET", f"{printed.path}?{printed.query}")
+    # Then it sets the session cookie, which opens the console
+    assert (opened.status, opened.headers["Location"]) == (303, "/")
+    session = opened.headers["Set-Cookie"].split(";")[0]
+    assert call(server, "GET", "/", headers={"Cookie": session}).status == 200
+    # And the link works once: opened again, it signs nobody in
+    again = call(server, "GET", f"{printed.path}?{printed.query}")
+    assert (again.status, "Set-Cookie" in again.headers) == (403, False)
+    assert "used already" in again.body
+    # When the person asks for a new link later, with the API token (stepline console)
+    fresh = urlsplit(server.sign_in_link())
+    # Then that one signs in (once), and scripts keep reading with the bearer token alone
+    assert call(server, "GET", f"{fresh.path}?{fresh.query}").status == 303
+    scripted = call(server, "GET", "/", headers={"Authorization": f"Bearer {token(server)}"})
+    assert scripted.status == 200

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -187,3 +188,69 @@ def test_pushes_kept_while_the_server_was_down_start_once_when_it_starts(served:
     ]
     [machine] = [entry.state_machine_arn for entry in wiring.registry().all()]
     assert len(served.runtime.engine.list_executions(machine)["executions"]) == 1
+
+
+def browse(path: str, session: str | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+    """A browser's GET: no API token, only the cookie it holds."""
+    event = load_event("api/review.json")
+    event.update({"path": path, "queryStringParameters": query, "multiValueQueryStringParameters": None})
+    event["requestContext"] = {**event["requestContext"], "path": path, "httpMethod": "GET"}
+    event["headers"] = {"Cookie": f"stepline_console={session}"} if session else {}
+    event["multiValueHeaders"] = {}
+    return handle(event, None)
+
+
+def signed_in_with(link: str) -> dict[str, Any]:
+    parts = urlsplit(link)
+    return browse(parts.path, query=dict(parse_qsl(parts.query)))
+
+
+def test_the_local_console_and_its_logs_need_a_sign_in(served: Served) -> None:
+    # Given a pipeline registered with the local server
+    served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    # When a browser with no session (another local user, a web page) asks for the console
+    for path in ("/", "/pipelines/app", "/pipelines/app/executions/x/logs/Build.Build"):
+        refused = browse(path)
+        # Then it is asked to sign in, and shown nothing of the pipelines
+        assert refused["statusCode"] == 401, path
+        assert "stepline console" in refused["body"]
+        assert "app" not in refused["body"]
+    # And a forged or expired session cookie is no better
+    assert browse("/", session="4102444800.forged")["statusCode"] == 401
+    stale = wiring.link_signer().sign("console", wiring.now() - 1)
+    assert browse("/", session=stale)["statusCode"] == 401
+
+
+def test_a_sign_in_link_sets_a_session_once(served: Served) -> None:
+    # Given a fresh sign-in link, asked for with the API token (what `stepline console` does)
+    assert served.call("POST", "/api/console/login-links", token="forged")["statusCode"] == 401
+    asked = served.call("POST", "/api/console/login-links")
+    assert asked["statusCode"] == 201
+    link = json.loads(asked["body"])["url"]
+    assert link.startswith("http://127.0.0.1:8080/login?token=")
+    # When a browser opens it
+    opened = signed_in_with(link)
+    # Then it gets the session cookie (HttpOnly, SameSite=Strict) and goes on to the pipelines
+    assert (opened["statusCode"], opened["multiValueHeaders"]["Location"]) == (303, ["/"])
+    [jar] = opened["multiValueHeaders"]["Set-Cookie"]
+    assert "HttpOnly" in jar
+    assert "SameSite=Strict" in jar
+    session = jar.split(";")[0].split("=", 1)[1]
+    assert browse("/", session=session)["statusCode"] == 200
+    # When the same link is opened again (from the terminal's scrollback, by someone else)
+    again = signed_in_with(link)
+    # Then it signs nobody in
+    assert again["statusCode"] == 403
+    assert "This sign-in link was used already: each works once." in again["body"]
+    assert "Set-Cookie" not in again["multiValueHeaders"]
+
+
+def test_a_forged_or_expired_sign_in_link_signs_nobody_in(served: Served) -> None:
+    link = json.loads(served.call("POST", "/api/console/login-links")["body"])["url"]
+    nonce = link.split("token=", 1)[1].split(".", 1)[0]
+    forged = browse("/login", query={"token": f"{nonce}.4102444800.AAAA"})
+    assert (forged["statusCode"], "not a sign-in link of this server" in forged["body"]) == (403, True)
+    later = wiring.now() + 24 * 3600 + 1
+    wiring.install_clock(lambda: later)
+    expired = signed_in_with(link)
+    assert (expired["statusCode"], "This sign-in link has expired." in expired["body"]) == (403, True)

@@ -1,10 +1,11 @@
-"""``stepline serve``, ``apply`` and ``hook``: the long-running engine on this machine.
+"""``stepline serve``, ``apply``, ``console`` and ``hook``: the long-running engine on this machine.
 
 ``serve`` runs the embedded engine's workers and the HTTP API (approvals, GitHub webhooks,
 the console, and the routes below) on 127.0.0.1; restarting it resumes every unfinished
-execution from its SQLite file. ``apply`` registers a pipeline with it. ``hook install``
-puts git hooks in a repository so its pushes and commits reach the server, which starts
-the pipelines whose filters match — the same matching as on AWS.
+execution from its SQLite file, and starts the pushes hooks kept while it was down. It prints
+a one-time sign-in link to the console; ``console`` asks it for another. ``apply`` registers a
+pipeline with it. ``hook install`` puts git hooks in a repository so its pushes and commits
+reach the server, which starts the pipelines whose filters match — the same matching as on AWS.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def add_commands(commands: Any) -> None:
     add_connection(apply)
     apply.set_defaults(handler=apply_pipeline)
 
+    console = commands.add_parser("console", help="print a new one-time sign-in link to a running server's console")
+    add_connection(console)
+    console.set_defaults(handler=console_link)
+
     hook = commands.add_parser("hook", help="git hooks that tell the local server about pushes")
     hook_commands = hook.add_subparsers(title="hook commands", required=True, metavar="COMMAND")
     install = hook_commands.add_parser("install", help="install post-receive and post-commit hooks in REPO")
@@ -53,6 +58,7 @@ def add_commands(commands: Any) -> None:
 def serve_forever(args: argparse.Namespace) -> int:
     from stepline import wiring
     from stepline.api.app import handle
+    from stepline.api.console import login_link
     from stepline.api.wsgi import LocalApi
     from stepline.local.outbox import drain
     from stepline.local.runtime import LocalRuntime
@@ -69,17 +75,24 @@ def serve_forever(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     unfinished = [e for e in runtime.executions() if e["status"] == "RUNNING"]
+    wiring.api_token()  # made before serving, so apply and hooks find it from the first request
     with api:
         runtime.start_worker()
-        print(f"stepline: serving on {api.url} (console {api.url}/), data in {runtime.data}", flush=True)
+        print(f"stepline: serving on {api.url}, data in {runtime.data}", flush=True)
+        print(f"stepline: console: {login_link()} (signs in once; `stepline console` prints another)", flush=True)
         print(f"stepline: API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
         print("stepline: register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
-        wiring.api_token()  # made now, so apply and hooks find it before the first request
         for line in drain(runtime.data):  # pushes hooks kept while the server was down
             print(line, flush=True)
         stop.wait()
         print("stepline: stopping; unfinished executions resume at the next start", flush=True)
     runtime.close()
+    return 0
+
+
+def console_link(args: argparse.Namespace) -> int:
+    answer = call(client(args), "POST", "/api/console/login-links")
+    print(answer["url"])
     return 0
 
 
