@@ -8,6 +8,7 @@ import http.client
 import itertools
 import json
 import re
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -166,6 +167,11 @@ def waiting_approvals(server: Server, count: int) -> list[str]:
     for number in range(count):  # distinct pushes (another "before") of the same commit
         push = {"repository": str(bare), "ref": "refs/heads/main", "before": f"{number + 1:040x}", "after": head}
         assert call(server, "POST", "/api/hooks/git", headers=bearer, body=json.dumps(push)).status == 202
+    return waiting_links(server, count)
+
+
+def waiting_links(server: Server, count: int) -> list[str]:
+    """The review links of ``count`` approvals, once the server has announced them."""
 
     def links() -> list[str] | None:
         # One link per approval, even if a retried request task announced one twice
@@ -313,3 +319,48 @@ def test_the_console_needs_the_printed_one_time_link_and_stepline_console_gives_
     assert call(server, "GET", f"{fresh.path}?{fresh.query}").status == 303
     scripted = call(server, "GET", "/", headers={"Authorization": f"Bearer {token(server)}"})
     assert scripted.status == 200
+
+
+# --- the data directory is its user's alone -----------------------------------------------------
+
+
+def modes(root: Path) -> dict[str, int]:
+    """Every folder and file under ``root`` (itself included), relative path → permission bits."""
+    found = {".": stat.S_IMODE(root.stat().st_mode)}
+    for path in root.rglob("*"):
+        if not path.is_symlink():
+            found[str(path.relative_to(root))] = stat.S_IMODE(path.stat().st_mode)
+    return found
+
+
+def test_after_a_real_run_the_data_directory_is_0700_and_its_files_0600(server: Server) -> None:
+    # Given an execution that fetched a source, built it, waited for an approval and was
+    # approved, a push kept by a hook while the server was down, and a console sign-in
+    bare, work = repositories(server.home)
+    server.apply(pipeline("app", bare, [BUILD, APPROVE]))
+    assert (
+        stepline("hook", "install", str(bare), "--url", server.url, cwd=server.home, data=server.data).returncode == 0
+    )
+    server.stop()
+    commit_and_push(work, {}, "while the server was down")
+    server.start()
+    [link] = waiting_links(server, 1)
+    assert open_form(server, link).post(server, decision="approve", reviewer="Ada").status == 200
+    assert [status for _, status in server.finished("app")] == ["SUCCEEDED"]
+    printed = urlsplit(server.printed_sign_in_link())
+    assert call(server, "GET", f"{printed.path}?{printed.query}").status == 303
+    server.stop()
+    # Then the data directory and every folder Stepline made in it are 0700
+    found = modes(server.data)
+    assert found["."] == 0o700
+    # And every file it wrote there is 0600: SQLite files, token, key, approvals, artifacts, records
+    for name in ("engine.sqlite", "engine.lock", "pipelines.sqlite", "approvals.sqlite", "api-token", "link-key"):
+        assert found[name] == 0o600, name
+    assert any(name.startswith("artifacts/") and name.endswith(".zip") for name in found)
+    # (Build logs and workspaces are made by the build runner, actions/build, with the process's
+    # umask: they are reachable only through the 0700 directory above; see docs/ARCHITECTURE.md.)
+    by_the_runner = {"logs", "workspaces"}
+    opened = {
+        name: oct(mode) for name, mode in found.items() if mode & 0o077 and name.split("/")[0] not in by_the_runner
+    }
+    assert opened == {}
