@@ -78,7 +78,7 @@ def serve_forever(args: argparse.Namespace) -> int:
     wiring.api_token()  # made before serving, so apply and hooks find it from the first request
     with api:
         runtime.start_worker()
-        print(f"stepline: serving on {api.url}, data in {runtime.data}", flush=True)
+        print(f"stepline: serving on {api.url} (API and console), data in {runtime.data}", flush=True)
         print(f"stepline: console: {login_link()} (signs in once; `stepline console` prints another)", flush=True)
         print(f"stepline: API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
         print("stepline: register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
