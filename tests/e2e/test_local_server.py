@@ -235,6 +235,7 @@ def test_a_failure_box_stays_inside_its_stage_on_a_phone_and_a_desktop(
     assert [status for _, status in server.finished("narrow")] == ["FAILED"]
     # When the execution is opened in a window `width` pixels wide
     page = browser.new_page(viewport={"width": width, "height": 900})
+    _open(page, server.sign_in_link())
     _open(page, f"{server.url}/pipelines/narrow")
     # Then the failure is told in one line, with the log's last lines beside it
     failed = page.locator('.action.s-Failed[data-action="Build.Test"]')
