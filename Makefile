@@ -39,7 +39,7 @@ demo: install
 	$(BIN)/stepline run examples/pipelines/local-demo.yaml --approve --comment "demo: tests passed"
 	@echo
 	@echo "Released: $$(ls -td .stepline/releases/*/ | head -1)"
-	@echo "Next: $(BIN)/stepline executions · $(BIN)/stepline serve (then open http://127.0.0.1:8080/)"
+	@echo "Next: $(BIN)/stepline executions · $(BIN)/stepline serve (then open the sign-in link it prints)"
 	@echo "      README.md walks through a pipeline; docs/ARCHITECTURE.md explains the parts."
 
 # template.yaml is checked offline: SAM's transform and cfn-lint need no AWS account.

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,7 +52,8 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> An
 
 
 class Server:
-    """`stepline serve` in ``home``; ``start`` again after ``kill`` to test resuming."""
+    """`stepline serve` in ``home``; ``start`` again after ``kill`` to test resuming. What it
+    prints is read as it comes (``output``), so a chatty server never blocks on a full pipe."""
 
     def __init__(self, home: Path) -> None:
         self.home = home
@@ -59,8 +61,11 @@ class Server:
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
         self.port = 0
+        self.output: list[str] = []
+        self._reader: threading.Thread | None = None
 
     def start(self, environment: dict[str, str] | None = None) -> None:
+        self.output = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "stepline", "serve", "--port", str(self.port), "--data", str(self.data)],
             cwd=self.home,
@@ -69,11 +74,41 @@ class Server:
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(environment or {})},
         )
-        assert self.process.stdout is not None
-        first = self.process.stdout.readline()
-        found = re.search(r"serving on (http://127\.0\.0\.1:(\d+))", first)
-        assert found, f"serve said: {first!r}"
+        self._reader = threading.Thread(target=self._read, args=(self.process, self.output), daemon=True)
+        self._reader.start()
+        found = self.said(r"serving on (http://127\.0\.0\.1:(\d+))")
         self.url, self.port = found[1], int(found[2])  # a restart takes the same port
+
+    @staticmethod
+    def _read(process: subprocess.Popen[str], lines: list[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+
+    def said(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        """The first line the server printed that matches ``pattern``, waiting for it."""
+
+        def seen() -> re.Match[str] | None:
+            for line in list(self.output):
+                if found := re.search(pattern, line):
+                    return found
+            assert self.process is not None
+            if self.process.poll() is not None and self._reader is not None and not self._reader.is_alive():
+                raise AssertionError(f"serve ended without saying {pattern!r}:\n" + "\n".join(self.output))
+            return None
+
+        found: re.Match[str] = wait_for(seen, f"serve to say {pattern!r}", timeout)
+        return found
+
+    def printed_sign_in_link(self) -> str:
+        """The one-time console sign-in link serve printed when it started."""
+        return self.said(r"console: (http://\S+)")[1]
+
+    def sign_in_link(self) -> str:
+        """A fresh one-time console sign-in link, as `stepline console` gets one."""
+        asked = stepline("console", "--url", self.url, cwd=self.home, data=self.data)
+        assert asked.returncode == 0, asked.stderr
+        return asked.stdout.strip()
 
     def kill(self) -> None:
         assert self.process is not None

@@ -126,8 +126,8 @@ def test_an_approval_decided_in_the_console_turns_its_stage_green(server: Server
     )
     commit_and_push(work, {}, "ready to ship")
     page = browser.new_page()
-    # When a person opens the pipeline in the console
-    _open(page, f"{server.url}/")
+    # When a person signs in with the link serve printed and opens the pipeline in the console
+    _open(page, server.printed_sign_in_link())
     page.get_by_role("link", name="release").click()
     stage = page.locator('section[data-stage="Approve"]')
     expect(stage.locator(".action.s-InProgress")).to_be_visible(timeout=30_000)
@@ -160,6 +160,7 @@ def test_a_failing_build_turns_the_pipeline_red_with_its_phase_and_log(server: S
     assert [status for _, status in server.finished("broken")] == ["FAILED"]
     # When the pipeline is opened in the console
     page = browser.new_page()
+    _open(page, server.sign_in_link())
     _open(page, f"{server.url}/pipelines/broken")
     # Then the build is red, says which phase failed, and links to its log
     failed = page.locator('.action.s-Failed[data-action="Build.TestAndPackage"]')
@@ -234,6 +235,7 @@ def test_a_failure_box_stays_inside_its_stage_on_a_phone_and_a_desktop(
     assert [status for _, status in server.finished("narrow")] == ["FAILED"]
     # When the execution is opened in a window `width` pixels wide
     page = browser.new_page(viewport={"width": width, "height": 900})
+    _open(page, server.sign_in_link())
     _open(page, f"{server.url}/pipelines/narrow")
     # Then the failure is told in one line, with the log's last lines beside it
     failed = page.locator('.action.s-Failed[data-action="Build.Test"]')

@@ -105,7 +105,7 @@ def test_the_review_link_shows_the_approval_and_decides_nothing(
     assert page["statusCode"] == 200
     assert "Release 3e9ecf5a1ad7a2c5f8e6b4d2c1a09f8e7d6c5b4a of payments to production?" in page["body"]
     assert "AQCEAAAAKgAAAAMAAAAAAAAAAe+Example+Task+Token" not in page["body"]  # the token never leaves the store
-    assert page["multiValueHeaders"]["Referrer-Policy"] == ["no-referrer"]
+    assert page["multiValueHeaders"]["Referrer-Policy"] == ["same-origin"]
     assert world.get(approval, sig)["statusCode"] == 200  # opening it twice (a mail scanner) is harmless
     assert world.callbacks.answers == []
 

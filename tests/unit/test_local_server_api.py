@@ -8,11 +8,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from stepline import wiring
 from stepline.api.app import handle
+from stepline.local import hooks
+from stepline.local.outbox import drain
 from stepline.local.runtime import LocalRuntime
 from tests.gitrepo import Repo
 from tests.helpers import load_event, watching
@@ -157,3 +160,97 @@ def test_a_failed_action_is_one_line_with_its_log_tail_on_the_page_and_in_json(s
     assert len(failure["logTail"]) <= 20
     for leak in ("stackTrace", "Traceback", 'File \\"', str(served.runtime.data) + "/logs"):
         assert leak not in answer
+
+
+def test_pushes_kept_while_the_server_was_down_start_once_when_it_starts(served: Served) -> None:
+    # Given the pipeline applied, and a push the hook could not report: kept twice (the hook ran
+    # twice), beside a file that is not a push at all
+    served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    head = served.repo.git("rev-parse", "HEAD").strip()
+    move = {"ref": "refs/heads/main", "before": "0" * 40, "after": head}
+    data = served.runtime.data
+    hooks.keep(data, str(served.repo.path), move)
+    hooks.keep(data, str(served.repo.path), move)
+    (data / "outbox" / "torn.json").write_text('{"repository": ')
+    # When the server starts and drains its outbox
+    said = drain(data)
+    # Then the push starts its pipeline once, the torn file is set aside, and nothing is left
+    [torn, started] = sorted(said, key=lambda line: "unreadable" not in line)
+    assert f"a kept push in {data / 'outbox' / 'torn.json'} is unreadable (Invalid JSON" in torn
+    assert torn.endswith("; set aside as .rejected")
+    assert f"refs/heads/main of {served.repo.path}: started stepline-app main-{head[:8]}-" in started
+    assert sorted(path.name for path in (data / "outbox").iterdir()) == ["torn.rejected"]
+    # And a push kept although the server also heard it (the answer was lost) starts nothing new
+    hooks.keep(data, str(served.repo.path), move)
+    assert drain(data) == [
+        f"stepline: a push kept while the server was down, refs/heads/main of {served.repo.path}: "
+        "app was already started by this push"
+    ]
+    [machine] = [entry.state_machine_arn for entry in wiring.registry().all()]
+    assert len(served.runtime.engine.list_executions(machine)["executions"]) == 1
+
+
+def browse(path: str, session: str | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+    """A browser's GET: no API token, only the cookie it holds."""
+    event = load_event("api/review.json")
+    event.update({"path": path, "queryStringParameters": query, "multiValueQueryStringParameters": None})
+    event["requestContext"] = {**event["requestContext"], "path": path, "httpMethod": "GET"}
+    event["headers"] = {"Cookie": f"stepline_console={session}"} if session else {}
+    event["multiValueHeaders"] = {}
+    return handle(event, None)
+
+
+def signed_in_with(link: str) -> dict[str, Any]:
+    parts = urlsplit(link)
+    return browse(parts.path, query=dict(parse_qsl(parts.query)))
+
+
+def test_the_local_console_and_its_logs_need_a_sign_in(served: Served) -> None:
+    # Given a pipeline registered with the local server
+    served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    # When a browser with no session (another local user, a web page) asks for the console
+    for path in ("/", "/pipelines/app", "/pipelines/app/executions/x/logs/Build.Build"):
+        refused = browse(path)
+        # Then it is asked to sign in, and shown nothing of the pipelines
+        assert refused["statusCode"] == 401, path
+        assert "stepline console" in refused["body"]
+        assert "app" not in refused["body"]
+    # And a forged or expired session cookie is no better
+    assert browse("/", session="4102444800.forged")["statusCode"] == 401
+    stale = wiring.link_signer().sign("console", wiring.now() - 1)
+    assert browse("/", session=stale)["statusCode"] == 401
+
+
+def test_a_sign_in_link_sets_a_session_once(served: Served) -> None:
+    # Given a fresh sign-in link, asked for with the API token (what `stepline console` does)
+    assert served.call("POST", "/api/console/login-links", token="forged")["statusCode"] == 401
+    asked = served.call("POST", "/api/console/login-links")
+    assert asked["statusCode"] == 201
+    link = json.loads(asked["body"])["url"]
+    assert link.startswith("http://127.0.0.1:8080/login?token=")
+    # When a browser opens it
+    opened = signed_in_with(link)
+    # Then it gets the session cookie (HttpOnly, SameSite=Strict) and goes on to the pipelines
+    assert (opened["statusCode"], opened["multiValueHeaders"]["Location"]) == (303, ["/"])
+    [jar] = opened["multiValueHeaders"]["Set-Cookie"]
+    assert "HttpOnly" in jar
+    assert "SameSite=Strict" in jar
+    session = jar.split(";")[0].split("=", 1)[1]
+    assert browse("/", session=session)["statusCode"] == 200
+    # When the same link is opened again (from the terminal's scrollback, by someone else)
+    again = signed_in_with(link)
+    # Then it signs nobody in
+    assert again["statusCode"] == 403
+    assert "This sign-in link was used already: each works once." in again["body"]
+    assert "Set-Cookie" not in again["multiValueHeaders"]
+
+
+def test_a_forged_or_expired_sign_in_link_signs_nobody_in(served: Served) -> None:
+    link = json.loads(served.call("POST", "/api/console/login-links")["body"])["url"]
+    nonce = link.split("token=", 1)[1].split(".", 1)[0]
+    forged = browse("/login", query={"token": f"{nonce}.4102444800.AAAA"})
+    assert (forged["statusCode"], "not a sign-in link of this server" in forged["body"]) == (403, True)
+    later = wiring.now() + 24 * 3600 + 1
+    wiring.install_clock(lambda: later)
+    expired = signed_in_with(link)
+    assert (expired["statusCode"], "This sign-in link has expired." in expired["body"]) == (403, True)

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from stepline import wiring
 from stepline.adapters.local.registry import SqliteRegistry
 from stepline.adapters.local.workflows import EngineWorkflows
+from stepline.api.app import handle
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import parse_pipeline
 from stepline.definition.models import PipelineDeclaration
@@ -19,7 +21,7 @@ from stepline.triggers.changes import CodeCommitStateChange, RepositoryChange, f
 from stepline.triggers.github import GitHubPush
 from stepline.triggers.globs import GlobError, glob_match
 from stepline.triggers.matching import match
-from stepline.triggers.starting import start_matching
+from stepline.triggers.starting import PushesToPipelines, start_matching
 from tests.helpers import load_event, watching
 
 
@@ -269,3 +271,61 @@ def test_a_change_starts_each_matching_pipeline_once_even_when_redelivered(tmp_p
     assert again.started == []
     assert sorted(again.already_started) == ["app-audit", "app-main"]
     assert len(engine.list_executions(main)["executions"]) == 1
+
+
+def _delivered(delivery: str) -> dict[str, Any]:
+    """The signed sample push (events/api/github-push.json) with ``delivery`` as its id: the
+    delivery id is not covered by GitHub's signature, so anyone holding a captured push can."""
+    event = load_event("api/github-push.json")
+    event["headers"]["X-GitHub-Delivery"] = delivery
+    return event
+
+
+def test_a_captured_push_replayed_with_a_fresh_delivery_id_starts_nothing(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a pipeline watching example-org/payments main, behind the webhook route
+    monkeypatch.setenv("STEPLINE_RUNTIME", "local")
+    monkeypatch.setenv("STEPLINE_DATA", str(tmp_path / ".stepline"))
+    monkeypatch.setenv("STEPLINE_SECRET_STEPLINE_GITHUB_WEBHOOK_SECRET", "It's a Secret to Everybody")
+    wiring.reset()
+    registry = SqliteRegistry(tmp_path / "pipelines.sqlite")
+    machine = register(
+        engine,
+        registry,
+        watching("pay", provider="CodeStarSourceConnection", repository="example-org/payments", branch="main"),
+    )
+    wiring.install_pushes(PushesToPipelines(registry, EngineWorkflows(engine)))
+    try:
+        # When GitHub delivers the signed push, Then one execution starts
+        first = handle(_delivered("72d3162e-cc78-11e3-81ab-4c9367dc0958"), None)
+        assert first["statusCode"] == 202, first["body"]
+        assert len(json.loads(first["body"])["started"]) == 1
+        # When an attacker re-sends the captured push with a new X-GitHub-Delivery (and again)
+        for delivery in ("00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"):
+            replay = handle(_delivered(delivery), None)
+            # Then the signature still checks out, but no second execution starts at the old commit
+            assert replay["statusCode"] == 202, replay["body"]
+            assert json.loads(replay["body"])["started"] == []
+        assert len(engine.list_executions(machine)["executions"]) == 1
+    finally:
+        wiring.reset()
+
+
+def test_github_and_hook_pushes_are_named_by_the_push_and_codecommit_by_its_event() -> None:
+    # Given the same move of a branch reported twice under different event ids
+    for provider in ("GitHub", "Git"):
+        first, again = (
+            change(provider=provider, event_id="delivery-1"),
+            change(provider=provider, event_id="delivery-2"),
+        )
+        # Then a GitHub or hook push gets one name: its delivery id is not part of what is signed
+        assert first.execution_name() == again.execution_name()
+        # And another move of the branch, or another repository, gets another name
+        assert first.execution_name() != change(provider=provider, commit_id="f" * 40).execution_name()
+        assert first.execution_name() != change(provider=provider, old_commit_id="e" * 40).execution_name()
+        assert first.execution_name() != change(provider=provider, repository="Other").execution_name()
+        assert first.execution_name() != change(provider=provider, reference_name="develop").execution_name()
+    # And a CodeCommit event keeps its EventBridge id: only AWS can emit it (aws.* sources are
+    # reserved), so a branch moved back and forth to the same commits starts each time
+    assert change(event_id="event-1").execution_name() != change(event_id="event-2").execution_name()

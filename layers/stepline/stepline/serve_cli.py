@@ -1,15 +1,17 @@
-"""``stepline serve``, ``apply`` and ``hook``: the long-running engine on this machine.
+"""``stepline serve``, ``apply``, ``console`` and ``hook``: the long-running engine on this machine.
 
 ``serve`` runs the embedded engine's workers and the HTTP API (approvals, GitHub webhooks,
 the console, and the routes below) on 127.0.0.1; restarting it resumes every unfinished
-execution from its SQLite file. ``apply`` registers a pipeline with it. ``hook install``
-puts git hooks in a repository so its pushes and commits reach the server, which starts
-the pipelines whose filters match — the same matching as on AWS.
+execution from its SQLite file, and starts the pushes hooks kept while it was down. It prints
+a one-time sign-in link to the console; ``console`` asks it for another. ``apply`` registers a
+pipeline with it. ``hook install`` puts git hooks in a repository so its pushes and commits
+reach the server, which starts the pipelines whose filters match — the same matching as on AWS.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import signal
 import subprocess
@@ -17,9 +19,10 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from stepline.approvals_cli import add_connection, call, client
-from stepline.cli_support import BadUsage, CommandFailed, api_token_for, default_data
+from stepline.cli_support import LOOPBACK, BadUsage, CommandFailed, api_token_for, default_data
 from stepline.local.hooks import KINDS
 from stepline.settings import settings
 
@@ -39,6 +42,10 @@ def add_commands(commands: Any) -> None:
     add_connection(apply)
     apply.set_defaults(handler=apply_pipeline)
 
+    console = commands.add_parser("console", help="print a new one-time sign-in link to a running server's console")
+    add_connection(console)
+    console.set_defaults(handler=console_link)
+
     hook = commands.add_parser("hook", help="git hooks that tell the local server about pushes")
     hook_commands = hook.add_subparsers(title="hook commands", required=True, metavar="COMMAND")
     install = hook_commands.add_parser("install", help="install post-receive and post-commit hooks in REPO")
@@ -51,29 +58,55 @@ def add_commands(commands: Any) -> None:
 def serve_forever(args: argparse.Namespace) -> int:
     from stepline import wiring
     from stepline.api.app import handle
+    from stepline.api.console import login_link
     from stepline.api.wsgi import LocalApi
+    from stepline.local.outbox import drain
     from stepline.local.runtime import LocalRuntime
 
+    public = _public_url()
     try:
-        api = LocalApi(handle, port=args.port)
+        api = LocalApi(handle, port=args.port, public_url=public)
     except OSError as error:
         raise CommandFailed(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror}") from None
-    runtime = LocalRuntime(Path(args.data), environment={"STEPLINE_API_URL": api.url})
+    # Review links (and the console's) point at the public URL when a tunnel forwards one.
+    runtime = LocalRuntime(Path(args.data), environment={"STEPLINE_API_URL": public or api.url})
     wiring.install_local_host(runtime)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     unfinished = [e for e in runtime.executions() if e["status"] == "RUNNING"]
+    wiring.api_token()  # made before serving, so apply and hooks find it from the first request
     with api:
         runtime.start_worker()
-        print(f"stepline: serving on {api.url} (console {api.url}/), data in {runtime.data}", flush=True)
+        print(f"stepline: serving on {api.url} (API and console), data in {runtime.data}", flush=True)
+        print(f"stepline: console: {login_link()} (signs in once; `stepline console` prints another)", flush=True)
         print(f"stepline: API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
         print("stepline: register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
-        wiring.api_token()  # made now, so apply and hooks find it before the first request
+        for line in drain(runtime.data):  # pushes hooks kept while the server was down
+            print(line, flush=True)
         stop.wait()
         print("stepline: stopping; unfinished executions resume at the next start", flush=True)
     runtime.close()
     return 0
+
+
+def console_link(args: argparse.Namespace) -> int:
+    answer = call(client(args), "POST", "/api/console/login-links")
+    print(answer["url"])
+    return 0
+
+
+def _public_url() -> str | None:
+    """$STEPLINE_API_URL when it names another host than this machine's loopback: the address a
+    tunnel or proxy forwards to this server, whose Host it must answer for. (A loopback URL is
+    only where the CLI looks for the server; the server knows its own port.)"""
+    given = os.environ.get("STEPLINE_API_URL", "").strip()
+    if not given:
+        return None
+    parts = urlparse(given)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise BadUsage(f"STEPLINE_API_URL {given!r}: write the public URL as http(s)://HOST[:PORT][/PATH]")
+    return None if parts.hostname in LOOPBACK else given.rstrip("/")
 
 
 def apply_pipeline(args: argparse.Namespace) -> int:

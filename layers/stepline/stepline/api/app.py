@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -56,8 +57,15 @@ def build() -> APIGatewayRestResolver:
 
 
 resolver = build()
+# Powertools keeps the request being resolved on the class (BaseRouter.current_event), and the
+# matched route, its arguments and the middleware frames on the resolver: one request at a time
+# may be inside it. Lambda sends one at a time anyway; the local server's threads take turns
+# here (routes are short: reads, a start, a decision; the body is read and the answer written
+# outside). docs/ARCHITECTURE.md says why this and not a resolver per thread.
+_one_request_at_a_time = threading.Lock()
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    answer: dict[str, Any] = resolver.resolve(event, context)
+    with _one_request_at_a_time:
+        answer: dict[str, Any] = resolver.resolve(event, context)
     return answer

@@ -1,11 +1,15 @@
 """The web console: registered pipelines, their executions drawn stage by stage, logs and
-artifacts. The same routes on AWS (behind a sign-in with the API token) and on one machine
-(``stepline serve`` on loopback, where whoever reaches the port is the machine's user)."""
+artifacts. The same routes on AWS and on one machine, behind the same sign-in: an expiring
+HMAC session cookie, set by a one-time sign-in link (``stepline serve`` prints one when it
+starts, ``stepline console`` asks for another, as Jupyter's token URL) or by the API token
+entered at /login. A loopback port is no credential: any local user or web page can reach it.
+Scripts send the API token as a bearer instead."""
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ from stepline import wiring
 from stepline.api.console_pages import log_link, login_page, pipelines_page, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
-from stepline.api.requests import cookie, form, require_bearer, strict_cookie
+from stepline.api.requests import cookie, form, header, require_bearer, strict_cookie
 from stepline.ports import ArtifactNotFound, ExecutionNotFound, execution_arn
 from stepline.registry import RegisteredPipeline
 from stepline.settings import settings
@@ -27,6 +31,8 @@ from stepline.status import PipelineRun, local_log, log_tail, run_of
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 SESSION_COOKIE = "stepline_console"
 SESSION_SECONDS = 12 * 3600
+LOGIN_LINK_SECONDS = 24 * 3600  # a link printed when serve starts may be opened later that day
+_LOGIN = "console-login:"  # what a sign-in link's nonce is signed and recorded as
 DOWNLOAD_LIMIT = 5 * 1024 * 1024  # API Gateway answers at most 10 MB, base64 grows a third
 
 
@@ -42,11 +48,42 @@ def _page(html: str, status: int = 200, cookies: list[Cookie] | None = None) -> 
 
 
 def _signed_in() -> None:
-    if settings().runtime == "local":
-        return  # loopback only: stepline serve binds 127.0.0.1
-    session = cookie(router.current_event, SESSION_COOKIE)
-    if not session or wiring.link_signer().check("console", session, wiring.now()) is not None:
-        raise ApiProblem(401, "Sign in", f"sign in at {_base()}/login with the API token", page=True)
+    """A current session cookie, or the API token as a bearer (scripts reading pages and logs)."""
+    event = router.current_event
+    session = cookie(event, SESSION_COOKIE)
+    if session and wiring.link_signer().check("console", session, wiring.now()) is None:
+        return
+    if header(event, "authorization"):
+        require_bearer(event, wiring.api_token())
+        return
+    raise ApiProblem(
+        401,
+        "Sign in",
+        "open a sign-in link: `stepline serve` prints one when it starts, and `stepline console` prints a new "
+        f"one; or sign in at {_base()}/login with the API token",
+        page=True,
+    )
+
+
+def login_link() -> str:
+    """A one-time sign-in link to the console: a nonce signed with an expiry, taken once."""
+    nonce = secrets.token_urlsafe(16)
+    signature = wiring.link_signer().sign(_LOGIN + nonce, wiring.now() + LOGIN_LINK_SECONDS)
+    return f"{settings().api_url.rstrip('/')}/login?token={nonce}.{signature}"
+
+
+def _login_refusal(token: str) -> str | None:
+    """Why a sign-in link's token does not sign in, or None once it is taken (once only)."""
+    nonce, _, signature = token.partition(".")
+    problem = wiring.link_signer().check(_LOGIN + nonce, signature, wiring.now()) if nonce else "malformed"
+    if problem == "the link has expired":
+        return "This sign-in link has expired."
+    if problem:
+        return "This is not a sign-in link of this server."
+    # The ids port that keeps GitHub deliveries once keeps each link's nonce once.
+    if not wiring.deliveries().first_time(_LOGIN + nonce):
+        return "This sign-in link was used already: each works once."
+    return None
 
 
 def _pipeline(name: str, *, page: bool = True) -> RegisteredPipeline:
@@ -161,7 +198,13 @@ def artifact(name: str, execution: str, artifact: str) -> Response[bytes]:
 
 @router.get("/login")
 def login() -> Response[str]:
-    return _page(login_page(_base()))
+    token = router.current_event.get_query_string_value("token", "") or ""
+    if not token:
+        return _page(login_page(_base()))
+    refusal = _login_refusal(token)
+    if refusal:
+        return _page(login_page(_base(), f"{refusal} Run `stepline console` for a new one."), status=403)
+    return _session()
 
 
 @router.post("/login")
@@ -169,9 +212,21 @@ def sign_in() -> Response[str]:
     given = form(router.current_event).get("token", "")
     if not given or not hmac.compare_digest(given.encode(), wiring.api_token().encode()):
         return _page(login_page(_base(), "That is not the API token."), status=401)
+    return _session()
+
+
+def _session() -> Response[str]:
+    """Signed in: the session cookie, and on to the pipelines."""
     session = wiring.link_signer().sign("console", wiring.now() + SESSION_SECONDS)
     jar = strict_cookie(router.current_event, SESSION_COOKIE, session, max_age=SESSION_SECONDS)
     return Response(303, content_types.TEXT_HTML, "", {**SECURITY_HEADERS, "Location": f"{_base()}/"}, cookies=[jar])
+
+
+@router.post("/api/console/login-links")
+def new_login_link() -> tuple[dict[str, Any], int]:
+    """`stepline console`: a fresh one-time sign-in link, for whoever holds the API token."""
+    require_bearer(router.current_event, wiring.api_token())
+    return {"url": login_link(), "expiresIn": LOGIN_LINK_SECONDS}, 201
 
 
 # --- the same, as JSON for scripts (bearer token, as the CLI's API) -------------------------

@@ -191,4 +191,8 @@ def login_page(base: str, problem: str = "") -> str:
         '<input name="token" type="password" required autocomplete="current-password"></label> '
         "<button>Sign in</button></form>"
     )
-    return document("Sign in", f"<h1>Sign in</h1><p>The console needs the stack's API token.</p>{note}{form}", base)
+    how = (
+        "<p>Open a sign-in link: <code>stepline serve</code> prints one when it starts, and "
+        "<code>stepline console</code> prints a new one (each works once). Or enter the API token.</p>"
+    )
+    return document("Sign in", f"<h1>Sign in</h1>{how}{note}{form}", base)

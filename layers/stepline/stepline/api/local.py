@@ -18,7 +18,7 @@ from stepline.compiler import CompilationError
 from stepline.definition import DefinitionError, valid_pipeline
 from stepline.deploy import starts_on
 from stepline.triggers.changes import from_git_hook
-from stepline.triggers.starting import start_matching
+from stepline.triggers.starting import TriggerReport, start_matching
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 
@@ -31,7 +31,7 @@ class ApplyBody(BaseModel):
 
 
 class GitPush(BaseModel):
-    """What `stepline hook notify` sends: one ref a push or commit moved."""
+    """What a git hook sends (stepline.local.hooks): one ref a push or commit moved."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,9 +64,12 @@ def apply_pipeline() -> tuple[dict[str, Any], int]:
 @router.post("/api/hooks/git")
 def git_push() -> tuple[dict[str, Any], int]:
     require_bearer(router.current_event, wiring.api_token())
-    push = json_body(router.current_event, GitPush)
+    return start_from_hook(json_body(router.current_event, GitPush)).as_json(), 202
+
+
+def start_from_hook(push: GitPush) -> TriggerReport:
+    """What a hook's push starts: sent now, or kept in the outbox while the server was down."""
     change = from_git_hook(push.repository, push.ref, push.before, push.after)
     if change is None:  # the model's pattern admits only branches and tags
         raise ApiProblem(400, "Bad request", f"ref {push.ref!r} is neither a branch nor a tag")
-    report = start_matching(change, wiring.registry(), wiring.workflows(), wiring.changed_paths("Git"))
-    return report.as_json(), 202
+    return start_matching(change, wiring.registry(), wiring.workflows(), wiring.changed_paths("Git"))

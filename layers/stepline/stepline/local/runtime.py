@@ -22,6 +22,7 @@ from typing import Any
 from stepline import wiring
 from stepline.actions.build.local import clean_workspaces
 from stepline.actions.errors import ActionError, ConfigurationError
+from stepline.adapters.local import private_data_directory
 from stepline.adapters.local.engine import EngineCallbacks
 from stepline.adapters.local.functions import load_callable
 from stepline.adapters.local.workflows import EngineWorkflows, status_change_event
@@ -62,7 +63,7 @@ class LocalRuntime:
         runs_executions: bool = True,
     ) -> None:
         self.data = data.resolve()
-        self.data.mkdir(parents=True, exist_ok=True)
+        private_data_directory(self.data, files=("engine.sqlite", "engine.lock"))  # 0700, its files 0600
         # One engine runs a data directory's executions at a time: two would both pick up the
         # unfinished ones and run them twice. Readers (executions, show) take no lock.
         self._lock_file = self._lock() if runs_executions else None

@@ -35,13 +35,28 @@ class RepositoryChange(BaseModel):
     commit_id: str = ""
     old_commit_id: str = ""
     deleted: bool = False
-    event_id: str = Field(min_length=1)  # the same for a redelivery of the same event
+    event_id: str = Field(min_length=1)  # what reported it (delivery or event id), for the logs
     paths: frozenset[str] | None = None
 
+    def identity(self) -> str:
+        """What makes two reports one change, so that they start one execution.
+
+        A GitHub or git hook push is the push itself: the reference and the commits it moved
+        between. GitHub signs the body but not ``X-GitHub-Delivery``, so a captured push re-sent
+        under a fresh delivery id must not start again (it would roll back to its old commit);
+        the price is that moving a branch back and forth (A→B, B→A, A→B) starts nothing the
+        third time. A CodeCommit event is its EventBridge id: only AWS emits ``aws.codecommit``
+        events (the source is reserved) and a redelivery keeps the id, so there is nothing to
+        replay, and each real move starts, as on CodePipeline.
+        """
+        if self.provider == "CodeCommit":
+            return self.event_id
+        return f"{self.reference_type}/{self.reference_name}\0{self.old_commit_id}\0{self.commit_id}"
+
     def execution_name(self) -> str:
-        """Step Functions' execution name for this change: the same event always gets the same
-        name, so a redelivered event or a retried webhook starts nothing new."""
-        digest = hashlib.sha256(f"{self.provider}\0{self.repository}\0{self.event_id}".encode()).hexdigest()
+        """Step Functions' execution name for this change: the same change always gets the same
+        name, so a redelivered event, a retried hook or a replayed webhook starts nothing new."""
+        digest = hashlib.sha256(f"{self.provider}\0{self.repository}\0{self.identity()}".encode()).hexdigest()
         reference = re.sub(r"[^A-Za-z0-9_-]", "-", self.reference_name)[:40]
         return f"{reference}-{self.commit_id[:8] or 'deleted'}-{digest[:20]}"
 

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from stepline.adapters.local import private_copy, private_folder
 from stepline.ports import ArtifactNotFound, ArtifactRef
 
 
@@ -16,9 +17,9 @@ class LocalArtifactStore:
 
     def put(self, pipeline: str, execution: str, name: str, archive: Path) -> dict[str, str]:
         destination = self.root / _segment(pipeline) / _segment(execution) / f"{_segment(name)}.zip"
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(destination.parent)
         partial = destination.with_suffix(".zip.partial")
-        shutil.copyfile(archive, partial)
+        private_copy(archive, partial)
         os.replace(partial, destination)  # readers never see half an artifact
         return {"type": "Local", "location": destination.as_uri()}
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stepline.actions.errors import ConfigurationError, SourceAccessError, SourceNotFoundError
+from stepline.adapters.local import private_folder
 
 _URL_PREFIXES = ("http://", "https://", "ssh://", "git://", "file://", "git@")
 
@@ -74,7 +75,7 @@ class GitRepository:
             if (mirror / "HEAD").exists():
                 _git("fetch", "--prune", "--quiet", "origin", "+refs/*:refs/*", cwd=mirror)
             else:
-                self.cache.mkdir(parents=True, exist_ok=True)
+                private_folder(self.cache)
                 _git("clone", "--mirror", "--quiet", self.location, str(mirror))
         except _GitFailed as error:
             raise SourceAccessError(f"{self.label}: cannot fetch {self.location}: {error}") from None

@@ -8,6 +8,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from stepline.adapters.local import private_file, private_folder
+
 
 class FileRecords:
     def __init__(self, folder: Path) -> None:
@@ -24,8 +26,8 @@ class FileRecords:
         return loaded
 
     def put(self, key: str, record: Mapping[str, object]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         path = self.path_of(key)
-        partial = path.with_suffix(".partial")
+        partial = private_file(path.with_suffix(".partial"))  # 0600 before a byte is written
         partial.write_text(json.dumps(record), encoding="utf-8")
         os.replace(partial, path)
