@@ -73,6 +73,15 @@ class AlreadyRunning(RuntimeError):
     """Another supervisor holds this run."""
 
 
+def private_folders(path: Path) -> Path:
+    """``path`` and any missing parents made 0700 (mkdir's mode passes through the umask)."""
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
+    return path
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write, flush to disk, then rename: a reader sees the whole file or none of it."""
     partial = path.with_name(f".{path.name}.partial")
@@ -149,8 +158,7 @@ class Run:
             return None
 
     def write_file(self, name: str, text: str) -> None:
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomically(self.path / name, text)
+        write_atomically(private_folders(self.path) / name, text)
 
     # --- starting, adopting, stopping ----------------------------------------------------------
 
@@ -165,10 +173,10 @@ class Run:
         secrets: Iterable[str] = (),
     ) -> None:
         """Start the supervisor (state NEW only). It owns the run's lock before this returns."""
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folders(self.path)
         for stale in ("started", "outcome.json"):
             (self.path / stale).unlink(missing_ok=True)
-        lock = (self.path / "lock").open("a")
+        lock = _private(self.path / "lock", "a")
         try:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -328,7 +336,7 @@ def supervise(run_path: Path, spec: dict[str, Any]) -> Outcome:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # a stop: the loop below ends the group
     mask = _masker(list(spec.get("mask", [])))
     log_path = Path(spec["log"])
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    private_folders(log_path.parent)
     deadline = time.monotonic() + float(spec["timeout"])
     with _private(log_path, "w") as log:
         run.write_file("started", str(time.time()))

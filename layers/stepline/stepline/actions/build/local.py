@@ -48,7 +48,7 @@ from stepline.actions.errors import (
 )
 from stepline.actions.request import ActionRequest, action_result
 from stepline.archives import pack_entries
-from stepline.local.supervisor import Run, Runs, RunState
+from stepline.local.supervisor import Run, Runs, RunState, private_folders
 from stepline.ports import ArtifactStore
 
 
@@ -107,10 +107,9 @@ def _build(
     if run.state() is RunState.NEW:
         # Never started: whatever a crashed attempt left in the workspace goes.
         shutil.rmtree(workspace, ignore_errors=True)
-        workspace.mkdir(parents=True, mode=0o700)
+        private_folders(workspace)
         primary, secondary = _fetch_inputs(request, configuration, store, workspace, label)
         buildspec = _buildspec(request, configuration, primary, label)
-        run.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         run.write_file("buildspec.json", buildspec.model_dump_json(by_alias=True))
     else:
         # Started by an earlier call: the same sources, the same buildspec.

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stepline.actions.build.buildspec import PHASES, ArtifactSpec, Buildspec
-from stepline.local.supervisor import InterruptedRun, Run, Runs, RunState
+from stepline.local.supervisor import InterruptedRun, Run, Runs, RunState, private_folders
 
 PHASE_NAMES = {name: name.upper() for name in PHASES}
 
@@ -124,10 +124,9 @@ def _launch(request: BuildRequest, run: Run) -> None:
     build_id = request.build_id or f"local:{uuid.uuid4()}"
     environment, secret_values = _environment(request, build_id, time.time())
     shell = _shell(request.buildspec.env.shell)
-    run.path.mkdir(parents=True, exist_ok=True, mode=0o700)
     run.write_file("buildspec.sh", _script(request.buildspec, run.path / "status"))
-    (run.path / "status").unlink(missing_ok=True)
-    request.log.parent.mkdir(parents=True, exist_ok=True)
+    run.write_file("status", "")  # made private now; the shell appends its marks
+    private_folders(request.log.parent)
     run.launch(
         [shell, str(run.path / "buildspec.sh")],
         cwd=request.source,
