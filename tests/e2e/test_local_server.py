@@ -4,7 +4,6 @@ SIGKILL mid-build and restarted, and the console driven in Debian's chromium by 
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,10 +73,11 @@ def test_a_push_starts_exactly_the_pipelines_its_filters_match(server: Server) -
     assert "stepline: started stepline-app main-" in said
     assert [status for _, status in server.finished("app")] == ["SUCCEEDED"]
     # When a push changes only docs, or goes to another branch
-    commit_and_push(work, {"docs/guide.md": "# Guide\n"}, "docs only")
-    commit_and_push(work, {"sample_app/extra.py": "X = 1\n"}, "feature work", branch="feature/x")
-    time.sleep(1.0)  # give a wrongly started execution time to appear; not a measurement
-    # Then nothing more starts
+    docs = commit_and_push(work, {"docs/guide.md": "# Guide\n"}, "docs only")
+    feature = commit_and_push(work, {"sample_app/extra.py": "X = 1\n"}, "feature work", branch="feature/x")
+    # Then nothing more starts: the server decided before each push returned, and said why
+    assert "stepline: refs/heads/main started nothing: app:" in docs
+    assert "stepline: refs/heads/feature/x started nothing: app:" in feature
     assert len(server.pipeline_executions("app")) == 1
     # When main moves again with code, Then a second execution starts
     commit_and_push(work, {"sample_app/extra.py": "X = 2\n"}, "code change")
