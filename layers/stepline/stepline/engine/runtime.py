@@ -38,9 +38,10 @@ from stepline.engine import errors
 from stepline.engine.clock import Clock, ManualClock, SystemClock, iso
 from stepline.engine.definition import (
     UNSET,
+    ChainedState,
     DefinitionError,
-    State,
     StateMachineDefinition,
+    StateType,
     parse_definition,
     parse_timestamp,
 )
@@ -57,6 +58,8 @@ from stepline.engine.integrations import (
 from stepline.engine.paths import PathNotFound, ResultPathError, place_result
 from stepline.engine.store import Store, dumps
 from stepline.observability import logger
+
+State = Any  # each type's own class (definition.states); the runtime reads each type's fields
 
 DEFAULT_TASK_TIMEOUT = 99_999_999  # Step Functions' default TimeoutSeconds
 MAX_GROUP = 64  # steps committed together at most, bounding what a crash makes the engine redo
@@ -815,8 +818,10 @@ class Engine:
             "stateExitedEventDetails",
             {"name": state.name, "output": text, "outputDetails": {"truncated": False}},
         )
-        target = next_state or state.next
-        if target is None or (state.end and next_state is None) or state.type == "Succeed":
+        target = next_state
+        if target is None and isinstance(state, ChainedState) and not state.end:
+            target = state.next
+        if target is None or state.type is StateType.SUCCEED:
             self._finish_frame(execution, frame, output=output)
             return
         frame.data = {key: frame.data[key] for key in ("last_event", "map_item") if key in frame.data}
@@ -1237,7 +1242,7 @@ class Engine:
             return
         described = _described(rows[0])
         execution = self._executions[frame.execution]
-        state = execution.definition.state(frame.scope, frame.state)
+        state: State = execution.definition.state(frame.scope, frame.state)
         resource = parse_resource(state.resource)
         if described["status"] == "SUCCEEDED":
             result = {
@@ -1335,7 +1340,7 @@ class Engine:
 
     def _start_iterations(self, execution: _Execution, frame: Frame, state: State) -> None:
         data = frame.data
-        processor = state.branches[0]
+        processor = state.processor
         while data["next"] < len(data["items"]) and data["running"] < data["limit"]:
             index = data["next"]
             item = data["items"][index]
@@ -1409,7 +1414,7 @@ class Engine:
         if state.tolerated_failure_count is not None and failures <= state.tolerated_failure_count:
             return True
         if state.tolerated_failure_percentage is not None and total:
-            return failures * 100 / total <= state.tolerated_failure_percentage
+            return bool(failures * 100 / total <= state.tolerated_failure_percentage)
         return False
 
     def _map_done(self, execution: _Execution, frame: Frame, state: State) -> None:
