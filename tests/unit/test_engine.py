@@ -23,6 +23,9 @@ from stepline.engine import (
     TaskTimedOut,
 )
 from stepline.engine.clock import iso
+from stepline.engine.definition import StateType
+from stepline.engine.model import StateKind
+from stepline.engine.states import KINDS, pass_
 
 DAY = 24 * 3600
 CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -532,14 +535,13 @@ def test_an_engine_fault_fails_only_its_execution_and_leaves_the_rest_consistent
     doomed = engine.start_execution(
         engine.create_state_machine("buggy", machine(Bug={"Type": "Pass", "End": True}))["stateMachineArn"], "doomed"
     )["executionArn"]
-    original = Engine._enter_pass
 
-    def sometimes_broken(self: Engine, execution: Any, frame: Any, state: Any, raw: Any) -> None:
+    def sometimes_broken(active: Any, execution: Any, frame: Any, state: Any, raw: Any) -> None:
         if state.name == "Bug":
             raise KeyError("simulated engine bug")
-        original(self, execution, frame, state, raw)
+        pass_.enter(active, execution, frame, state, raw)
 
-    monkeypatch.setattr(Engine, "_enter_pass", sometimes_broken)
+    monkeypatch.setitem(KINDS, StateType.PASS, StateKind(sometimes_broken))
     # When the engine runs them
     engine.run()
     # Then the faulty execution fails with a clear States.Runtime, and the other one finishes
