@@ -23,7 +23,7 @@ from stepline.engine import (
     TaskTimedOut,
 )
 from stepline.engine.clock import iso
-from stepline.engine.definition import StateType
+from stepline.engine.definition import StateType, parse_definition
 from stepline.engine.model import StateKind
 from stepline.engine.states import KINDS, pass_
 
@@ -356,6 +356,53 @@ def test_definition_errors_name_the_state_and_field(definition: Any, problem: st
     with pytest.raises(InvalidDefinition) as caught:
         engine_with().create_state_machine("m", definition)
     assert problem in str(caught.value)
+
+
+def test_each_state_type_is_its_own_class_and_has_its_behaviour() -> None:
+    # Given a definition with a state of every type
+    every_type = machine(
+        Pass={"Type": "Pass", "Next": "Choice"},
+        Choice={
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "Fail"}],
+            "Default": "Wait",
+        },
+        Wait={"Type": "Wait", "Seconds": 1, "Next": "Task"},
+        Task={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f"},
+            "Next": "Parallel",
+        },
+        Parallel={"Type": "Parallel", "Branches": [machine(Succeed={"Type": "Succeed"})], "Next": "Map"},
+        Map={"Type": "Map", "ItemProcessor": machine(Item={"Type": "Pass", "End": True}), "End": True},
+        Fail={"Type": "Fail", "Error": "Stopped"},
+    )
+    # When it is parsed
+    parsed = parse_definition(every_type)
+    states = {name: state for scope in parsed.scopes.values() for name, state in scope.states.items()}
+    # Then each state is an instance of its own type's class, which has only that type's fields
+    assert {name: type(state).__name__ for name, state in states.items() if name != "Item"} == {
+        "Pass": "PassState",
+        "Choice": "ChoiceState",
+        "Wait": "WaitState",
+        "Task": "TaskState",
+        "Parallel": "ParallelState",
+        "Map": "MapState",
+        "Fail": "FailState",
+        "Succeed": "SucceedState",
+    }
+    assert all(state.type == state.raw["Type"] for state in states.values())
+    assert not hasattr(states["Pass"], "resource")
+    assert not hasattr(states["Choice"], "retry")
+    assert not hasattr(states["Fail"], "next")
+    assert not hasattr(states["Wait"], "result_path")
+    # And the engine knows what every type does, with the hooks the types that need them have
+    assert set(KINDS) == set(StateType)
+    assert KINDS[StateType.PARALLEL].child_ended is not None
+    assert KINDS[StateType.MAP].child_ended is not None
+    assert KINDS[StateType.TASK].timed_out is not None
+    assert KINDS[StateType.TASK].nested_ended is not None
 
 
 # --- Parallel, Map and nested executions ------------------------------------------------------

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from stepline.engine.active import Active
 
 _KEPT_ACROSS_STATES = ("last_event", "map_item")
+_EXITED = {kind: f"{kind.value}StateExited" for kind in StateType}
 
 
 def exit_state(
@@ -36,7 +37,7 @@ def exit_state(
         )
         return
     details = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
-    record(active, execution, frame, f"{state.type}StateExited", "stateExitedEventDetails", details)
+    record(active, execution, frame, _EXITED[state.type], "stateExitedEventDetails", details)
     target = next_state
     if target is None and isinstance(state, ChainedState) and not state.end:
         target = state.next

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine.dataflow import output
-from stepline.engine.definition import State, TaskState
+from stepline.engine.definition import State, StateType, TaskState
 from stepline.engine.errors import StatesError
 from stepline.engine.flow import exit_state
 from stepline.engine.history import record
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from stepline.engine.active import Active
 
 Advance = Callable[["Active", Execution, Frame, State], Invocation | None]
+
+
+_ENTERED = {kind: f"{kind.value}StateEntered" for kind in StateType}
 
 
 class Fault(Exception):
@@ -66,7 +69,7 @@ def _enter(active: Active, execution: Execution, frame: Frame, state: State) -> 
         "input": frame.input_text or dumps(frame.input),
         "inputDetails": {"truncated": False},
     }
-    record(active, execution, frame, f"{state.type}StateEntered", "stateEnteredEventDetails", details)
+    record(active, execution, frame, _ENTERED[state.type], "stateEnteredEventDetails", details)
     return _run(active, execution, frame, state, frame.input)
 
 
