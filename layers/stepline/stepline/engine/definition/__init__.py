@@ -1,7 +1,7 @@
 """A definition parsed once: typed states (``states``), the parser (``parser``), the fields
 states share (``fields``) and Choice rules (``rules``). Nothing here runs an execution."""
 
-from stepline.engine.definition.parser import STATE_TYPES, DefinitionError, parse_definition
+from stepline.engine.definition.parser import DefinitionError, parse_definition
 from stepline.engine.definition.states import (
     UNSET,
     Catcher,
@@ -27,7 +27,6 @@ from stepline.engine.definition.states import (
 from stepline.engine.definition.timestamps import parse_timestamp
 
 __all__ = [
-    "STATE_TYPES",
     "UNSET",
     "Catcher",
     "ChainedState",
