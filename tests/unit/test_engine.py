@@ -23,6 +23,9 @@ from stepline.engine import (
     TaskTimedOut,
 )
 from stepline.engine.clock import iso
+from stepline.engine.definition import StateType, parse_definition
+from stepline.engine.model import StateKind
+from stepline.engine.states import KINDS, pass_
 
 DAY = 24 * 3600
 CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -355,6 +358,53 @@ def test_definition_errors_name_the_state_and_field(definition: Any, problem: st
     assert problem in str(caught.value)
 
 
+def test_each_state_type_is_its_own_class_and_has_its_behaviour() -> None:
+    # Given a definition with a state of every type
+    every_type = machine(
+        Pass={"Type": "Pass", "Next": "Choice"},
+        Choice={
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "Fail"}],
+            "Default": "Wait",
+        },
+        Wait={"Type": "Wait", "Seconds": 1, "Next": "Task"},
+        Task={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f"},
+            "Next": "Parallel",
+        },
+        Parallel={"Type": "Parallel", "Branches": [machine(Succeed={"Type": "Succeed"})], "Next": "Map"},
+        Map={"Type": "Map", "ItemProcessor": machine(Item={"Type": "Pass", "End": True}), "End": True},
+        Fail={"Type": "Fail", "Error": "Stopped"},
+    )
+    # When it is parsed
+    parsed = parse_definition(every_type)
+    states = {name: state for scope in parsed.scopes.values() for name, state in scope.states.items()}
+    # Then each state is an instance of its own type's class, which has only that type's fields
+    assert {name: type(state).__name__ for name, state in states.items() if name != "Item"} == {
+        "Pass": "PassState",
+        "Choice": "ChoiceState",
+        "Wait": "WaitState",
+        "Task": "TaskState",
+        "Parallel": "ParallelState",
+        "Map": "MapState",
+        "Fail": "FailState",
+        "Succeed": "SucceedState",
+    }
+    assert all(state.type == state.raw["Type"] for state in states.values())
+    assert not hasattr(states["Pass"], "resource")
+    assert not hasattr(states["Choice"], "retry")
+    assert not hasattr(states["Fail"], "next")
+    assert not hasattr(states["Wait"], "result_path")
+    # And the engine knows what every type does, with the hooks the types that need them have
+    assert set(KINDS) == set(StateType)
+    assert KINDS[StateType.PARALLEL].child_ended is not None
+    assert KINDS[StateType.MAP].child_ended is not None
+    assert KINDS[StateType.TASK].timed_out is not None
+    assert KINDS[StateType.TASK].nested_ended is not None
+
+
 # --- Parallel, Map and nested executions ------------------------------------------------------
 
 
@@ -532,14 +582,13 @@ def test_an_engine_fault_fails_only_its_execution_and_leaves_the_rest_consistent
     doomed = engine.start_execution(
         engine.create_state_machine("buggy", machine(Bug={"Type": "Pass", "End": True}))["stateMachineArn"], "doomed"
     )["executionArn"]
-    original = Engine._enter_pass
 
-    def sometimes_broken(self: Engine, execution: Any, frame: Any, state: Any, raw: Any) -> None:
+    def sometimes_broken(active: Any, execution: Any, frame: Any, state: Any, raw: Any) -> None:
         if state.name == "Bug":
             raise KeyError("simulated engine bug")
-        original(self, execution, frame, state, raw)
+        pass_.enter(active, execution, frame, state, raw)
 
-    monkeypatch.setattr(Engine, "_enter_pass", sometimes_broken)
+    monkeypatch.setitem(KINDS, StateType.PASS, StateKind(sometimes_broken))
     # When the engine runs them
     engine.run()
     # Then the faulty execution fails with a clear States.Runtime, and the other one finishes

@@ -1,10 +1,9 @@
 """The embedded ASL engine: any state machine, durably, on one machine. Knows nothing of pipelines."""
 
+from stepline.engine.api import Engine
 from stepline.engine.clock import Clock, ManualClock, SystemClock
 from stepline.engine.definition import DefinitionError, parse_definition
-from stepline.engine.integrations import Functions, LambdaContext
-from stepline.engine.runtime import (
-    Engine,
+from stepline.engine.errors import (
     EngineError,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
@@ -15,6 +14,7 @@ from stepline.engine.runtime import (
     TaskDoesNotExist,
     TaskTimedOut,
 )
+from stepline.engine.integrations import Functions, LambdaContext
 from stepline.engine.store import Store
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Errors as Step Functions names them, and the exceptions that carry them through the engine."""
+"""Errors as Step Functions names them: those raised in executions (``StatesError``, matched by
+Retry and Catch) and those the API refuses calls with (``EngineError``, named like its exceptions)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,45 @@ def matches(error_equals: list[str], error: str) -> bool:
     if error in error_equals:
         return True
     return ALL in error_equals and error not in UNCATCHABLE
+
+
+class EngineError(Exception):
+    """An API call the engine refuses; ``code`` is Step Functions' exception name."""
+
+    code = "EngineError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StateMachineDoesNotExist(EngineError):
+    code = "StateMachineDoesNotExist"
+
+
+class ExecutionDoesNotExist(EngineError):
+    code = "ExecutionDoesNotExist"
+
+
+class ExecutionAlreadyExists(EngineError):
+    code = "ExecutionAlreadyExists"
+
+
+class InvalidExecutionInput(EngineError):
+    code = "InvalidExecutionInput"
+
+
+class InvalidDefinition(EngineError):
+    code = "InvalidDefinition"
+
+
+class TaskDoesNotExist(EngineError):
+    code = "TaskDoesNotExist"
+
+
+class TaskTimedOut(EngineError):
+    code = "TaskTimedOut"
+
+
+class InvalidOutput(EngineError):
+    code = "InvalidOutput"

@@ -1,0 +1,172 @@
+"""The states of a parsed definition: one class per ASL state type, holding only that type's fields.
+
+The fields common to several types sit in three bases, as the States Language groups them:
+
+    State           every state: InputPath, OutputPath (Fail reads neither)
+    ChainedState    goes on to Next or ends its scope: Pass, Wait, Task, Parallel, Map
+    ResultState     has a result to place: Parameters, ResultPath (Pass, Task, Parallel, Map)
+    FallibleState   does work that can fail: ResultSelector, Retry, Catch (Task, Parallel, Map)
+
+A class's ``type`` is its ASL ``Type``; the engine's tables of behaviour are keyed by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from stepline.engine.paths import JsonPath
+
+Evaluator = Callable[[Any, Any], Any]  # (data, context object) -> value
+Predicate = Callable[[Any, Any], bool]
+
+UNSET: Any = object()  # a Pass state without Result
+
+
+class StateType(StrEnum):
+    PASS = "Pass"  # noqa: S105 - the state type, not a password
+    TASK = "Task"
+    CHOICE = "Choice"
+    WAIT = "Wait"
+    SUCCEED = "Succeed"
+    FAIL = "Fail"
+    PARALLEL = "Parallel"
+    MAP = "Map"
+
+
+@dataclass(slots=True)
+class Retrier:
+    error_equals: list[str]
+    interval_seconds: float = 1.0
+    max_attempts: int = 3
+    backoff_rate: float = 2.0
+    max_delay_seconds: float | None = None
+    jitter: bool = False
+
+
+@dataclass(slots=True)
+class Catcher:
+    error_equals: list[str]
+    next: str
+    result_path: JsonPath | None
+
+
+@dataclass(slots=True, kw_only=True)
+class State:
+    type: ClassVar[StateType]
+    name: str
+    raw: dict[str, Any] = field(default_factory=dict)
+    # Whether any template or path of the state reads the context object ($$): building it costs.
+    needs_context: bool = True
+    input_path: JsonPath | None = None  # None: InputPath null, the input becomes {}
+    output_path: JsonPath | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ChainedState(State):
+    next: str | None = None
+    end: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class ResultState(ChainedState):
+    result_path: JsonPath | None = None  # None: ResultPath null, the result is discarded
+    parameters: Evaluator | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class FallibleState(ResultState):
+    result_selector: Evaluator | None = None
+    retry: list[Retrier] = field(default_factory=list)
+    catch: list[Catcher] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class PassState(ResultState):
+    type: ClassVar[StateType] = StateType.PASS
+    result: Any = UNSET
+
+
+@dataclass(slots=True, kw_only=True)
+class TaskState(FallibleState):
+    type: ClassVar[StateType] = StateType.TASK
+    resource: str = ""
+    timeout_seconds: float | None = None
+    timeout_seconds_path: JsonPath | None = None
+    heartbeat_seconds: float | None = None
+    heartbeat_seconds_path: JsonPath | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ChoiceState(State):
+    type: ClassVar[StateType] = StateType.CHOICE
+    choices: list[tuple[Predicate, str]] = field(default_factory=list)
+    default: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class WaitState(ChainedState):
+    type: ClassVar[StateType] = StateType.WAIT
+    seconds: float | None = None
+    timestamp: str | None = None
+    seconds_path: JsonPath | None = None
+    timestamp_path: JsonPath | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class SucceedState(State):
+    type: ClassVar[StateType] = StateType.SUCCEED
+
+
+@dataclass(slots=True, kw_only=True)
+class FailState(State):
+    type: ClassVar[StateType] = StateType.FAIL
+    error: str | None = None
+    cause: str | None = None
+    error_from: Evaluator | None = None
+    cause_from: Evaluator | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class ParallelState(FallibleState):
+    type: ClassVar[StateType] = StateType.PARALLEL
+    branches: list[Scope] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class MapState(FallibleState):
+    type: ClassVar[StateType] = StateType.MAP
+    processor: Scope | None = None  # None only in a definition refused for it
+    items_path: JsonPath | None = None
+    item_selector: Evaluator | None = None
+    max_concurrency: int = 0
+    max_concurrency_path: JsonPath | None = None
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
+
+
+@dataclass(slots=True)
+class Scope:
+    """A StartAt and its States: the whole machine, a Parallel branch or a Map's processor."""
+
+    start_at: str
+    states: dict[str, State]
+    path: str  # "" for the machine; "Parallel/0", "Map" … for nested scopes
+
+
+@dataclass(slots=True)
+class StateMachineDefinition:
+    root: Scope
+    scopes: dict[str, Scope]
+    text: str
+    raw: dict[str, Any]
+
+    def state(self, scope: str, name: str) -> State:
+        return self.scopes[scope].states[name]
+
+    def tasks(self) -> list[TaskState]:
+        return [
+            state for scope in self.scopes.values() for state in scope.states.values() if isinstance(state, TaskState)
+        ]

@@ -1,0 +1,80 @@
+"""A frame leaving its state: on to the next one, or to the end of its scope.
+
+When a frame's scope ends, the frame ends: the root frame ends its execution; a Parallel
+branch or Map iteration tells its parent (``StateKind.child_ended``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stepline.engine import errors, executions
+from stepline.engine.definition import ChainedState, State, StateType
+from stepline.engine.history import record
+from stepline.engine.model import Ending, Execution, Frame, Phase
+from stepline.engine.store import dumps
+
+if TYPE_CHECKING:
+    from stepline.engine.active import Active
+
+_KEPT_ACROSS_STATES = ("last_event", "map_item")
+_EXITED = {kind: f"{kind.value}StateExited" for kind in StateType}
+
+
+def exit_state(
+    active: Active, execution: Execution, frame: Frame, state: State, output: Any, *, next_state: str | None = None
+) -> None:
+    """Leave ``state`` with ``output``: to ``next_state`` (a Choice's or Catch's), its Next, or the end."""
+    text = dumps(output)
+    if len(text.encode()) > errors.MAX_PAYLOAD_BYTES:
+        fail_frame(
+            active,
+            execution,
+            frame,
+            errors.DATA_LIMIT_EXCEEDED,
+            f"The state/task {state.name!r} returned a result with a size exceeding the maximum "
+            f"number of bytes service limit ({errors.MAX_PAYLOAD_BYTES})",
+        )
+        return
+    details = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
+    record(active, execution, frame, _EXITED[state.type], "stateExitedEventDetails", details)
+    target = next_state
+    if target is None and isinstance(state, ChainedState) and not state.end:
+        target = state.next
+    if target is None or state.type is StateType.SUCCEED:
+        finish_frame(active, execution, frame, Ending(output=output))
+        return
+    frame.data = {key: frame.data[key] for key in _KEPT_ACROSS_STATES if key in frame.data}
+    frame.token = None
+    frame.state, frame.input, frame.input_text, frame.phase = target, output, text, Phase.ENTER
+    active.touch(frame)
+    active.ready.append(frame.id)
+
+
+def fail_frame(active: Active, execution: Execution, frame: Frame, error: str, cause: str | None) -> None:
+    finish_frame(active, execution, frame, Ending(error=error, cause=cause, failed=True))
+
+
+def finish_frame(active: Active, execution: Execution, frame: Frame, ending: Ending) -> None:
+    frame.active = False
+    frame.phase = Phase.FAILED if ending.failed else Phase.DONE
+    active.forget_token(frame)
+    if ending.failed:
+        frame.data = {"error": ending.error, "cause": ending.cause, "last_event": frame.data.get("last_event", 0)}
+    else:
+        frame.data = {"output": ending.output}
+    active.touch(frame)
+    active.frames.pop(frame.id, None)
+    if frame.parent is None:
+        if ending.failed:
+            executions.fail(active, execution, ending.error or "", ending.cause)
+        else:
+            executions.succeed(active, execution, ending.output)
+        return
+    parent = active.frames.get(frame.parent)
+    if parent is None or not parent.active:
+        return
+    parent_state = execution.definition.state(parent.scope, parent.state)
+    child_ended = active.kinds[parent_state.type].child_ended
+    assert child_ended is not None, f"a {parent_state.type} state has no child frames"
+    child_ended(active, execution, parent, parent_state, frame, ending)

@@ -1,0 +1,40 @@
+"""State machines: created (or updated) by name, their definitions parsed once and kept."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stepline.engine.definition import DefinitionError, parse_definition
+from stepline.engine.errors import InvalidDefinition, StateMachineDoesNotExist
+from stepline.engine.history import as_datetime
+
+if TYPE_CHECKING:
+    from stepline.engine.active import Active, Machine
+
+
+def create(active: Active, name: str, definition: str | dict[str, Any], role_arn: str) -> dict[str, Any]:
+    try:
+        parsed = parse_definition(definition)
+    except DefinitionError as error:
+        raise InvalidDefinition(str(error)) from None
+    arn = f"arn:aws:states:{active.region}:{active.account}:stateMachine:{name}"
+    now = active.clock.now()
+    with active.store.transaction() as db:
+        db.execute(
+            "INSERT INTO state_machines (arn, name, definition, role_arn, created) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (arn) DO UPDATE SET definition = excluded.definition, role_arn = excluded.role_arn",
+            (arn, name, parsed.text, role_arn or f"arn:aws:iam::{active.account}:role/stepline-local", now),
+        )
+    active.machines[arn] = (name, parsed, role_arn)
+    return {"stateMachineArn": arn, "creationDate": as_datetime(now)}
+
+
+def get(active: Active, arn: str) -> Machine:
+    machine = active.machines.get(arn)
+    if machine is None:
+        rows = active.store.query("SELECT name, definition, role_arn FROM state_machines WHERE arn = ?", (arn,))
+        if not rows:
+            raise StateMachineDoesNotExist(f"State machine does not exist: {arn}")
+        name, text, role = rows[0]
+        machine = active.machines[arn] = (name, parse_definition(text), role)
+    return machine

@@ -1,0 +1,226 @@
+"""Task: an attempt scheduled and called (at least once), then settled by its outcome.
+
+The phases of a task's frame:
+
+    INVOKE              scheduled (TaskScheduled written, committed): the handler is called
+                        outside any transaction (``calls``); a crash here calls it again
+    WAITING_TOKEN       a callback task whose handler returned: waiting for SendTask*
+    WAITING_EXECUTION   a nested execution (states:startExecution) running
+    OUTCOME             an answer arrived while waiting; the next step settles it
+
+TimeoutSeconds and HeartbeatSeconds are timers (``timers.arm_task``); when one fires the
+attempt is over (``timed_out``) and any late result of it is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from stepline.engine import errors, executions
+from stepline.engine.dataflow import effective_input, lookup, select
+from stepline.engine.definition import TaskState
+from stepline.engine.errors import StatesError
+from stepline.engine.history import describe_in_transaction, record
+from stepline.engine.integrations import Pattern, Resource, parse_resource
+from stepline.engine.model import Execution, ExecutionStatus, Frame, Invocation, Phase, StateKind
+from stepline.engine.retry import handle_error
+from stepline.engine.states.results import complete
+from stepline.engine.store import dumps
+from stepline.engine.timers import arm_task
+
+if TYPE_CHECKING:
+    from stepline.engine.active import Active
+
+DEFAULT_TIMEOUT = 99_999_999  # Step Functions' default TimeoutSeconds
+
+
+def schedule(active: Active, execution: Execution, frame: Frame, state: TaskState, raw: Any) -> Invocation:
+    """A new attempt: its parameters, token and deadlines fixed and recorded, then called."""
+    resource = parse_resource(state.resource)
+    token = f"{uuid.uuid4().hex}{uuid.uuid4().hex}" if resource.pattern is Pattern.CALLBACK else None
+    timeout, heartbeat = _deadlines(state, select(state.input_path, frame.input))
+    parameters = effective_input(active, execution, frame, state, frame.input, token)
+    if token is not None and token not in dumps(parameters):
+        raise StatesError(
+            errors.RUNTIME,
+            f"state {state.name!r} waits for a task token but its Parameters never pass $$.Task.Token",
+        )
+    now = active.clock.now()
+    frame.data.update(attempt=frame.data.get("attempt", 0) + 1, parameters=parameters, timeout_at=now + timeout)
+    frame.data["heartbeat"] = heartbeat
+    frame.data["heartbeat_at"] = now + heartbeat if heartbeat else None
+    active.forget_token(frame)
+    frame.token = token
+    if token:
+        active.tokens[token] = frame.id
+    frame.phase = Phase.INVOKE
+    details: dict[str, Any] = {
+        **_names(resource),
+        "region": active.region,
+        "parameters": dumps(parameters),
+    }
+    if state.timeout_seconds or state.timeout_seconds_path:
+        details["timeoutInSeconds"] = int(timeout)
+    if heartbeat:
+        details["heartbeatInSeconds"] = int(heartbeat)
+    record(active, execution, frame, "TaskScheduled", "taskScheduledEventDetails", details)
+    arm_task(active, frame)
+    return attempt(active, execution, frame, state)
+
+
+def attempt(active: Active, execution: Execution, frame: Frame, state: TaskState) -> Invocation:
+    """The scheduled attempt, to call once the transaction commits (again, after a crash)."""
+    resource = parse_resource(state.resource)
+    if not frame.data.get("started"):
+        frame.data["started"] = True
+        record(active, execution, frame, "TaskStarted", "taskStartedEventDetails", _names(resource))
+    active.touch(frame)
+    return Invocation(
+        frame.id,
+        frame.data["attempt"],
+        resource,
+        frame.data["parameters"],
+        frame.token,
+        frame.data["timeout_at"],
+        execution.arn,
+        state.name,
+    )
+
+
+def returned(active: Active, invocation: Invocation, outcome: dict[str, Any]) -> None:
+    """The handler's call came back with ``outcome`` (``result``, ``error``/``cause`` or ``child``)."""
+    with active.store.transaction():
+        frame = active.frames.get(invocation.frame_id)
+        if (
+            frame is None
+            or not frame.active
+            or frame.phase is not Phase.INVOKE
+            or frame.data.get("attempt") != invocation.attempt
+        ):
+            return  # timed out, stopped or answered meanwhile: this result is late
+        execution = active.executions[frame.execution]
+        state = execution.definition.state(frame.scope, frame.state)
+        assert isinstance(state, TaskState)
+        with active.batch():
+            resource = invocation.resource
+            if active.clock.now() >= frame.data["timeout_at"]:
+                timed_out(active, execution, frame, state)  # the handler overran TimeoutSeconds
+            elif "error" in outcome or resource.pattern is Pattern.REQUEST:
+                settle(active, execution, frame, state, outcome)
+            elif resource.pattern is Pattern.EXECUTION:
+                _submitted_execution(active, execution, frame, resource, outcome["child"])
+            else:
+                _submitted_callback(active, execution, frame, state, resource, outcome.get("result"))
+    active.notify()
+
+
+def _submitted_execution(active: Active, execution: Execution, frame: Frame, resource: Resource, child: str) -> None:
+    frame.data["child"] = child
+    frame.phase = Phase.WAITING_EXECUTION
+    details = {**_names(resource), "output": dumps({"ExecutionArn": child})}
+    record(active, execution, frame, "TaskSubmitted", "taskSubmittedEventDetails", details)
+    active.touch(frame)
+    nested_ended(active, frame)  # it may have ended already
+
+
+def _submitted_callback(
+    active: Active, execution: Execution, frame: Frame, state: TaskState, resource: Resource, result: Any
+) -> None:
+    details = {**_names(resource), "output": dumps(result)}
+    record(active, execution, frame, "TaskSubmitted", "taskSubmittedEventDetails", details)
+    if "outcome" in frame.data:  # answered while the handler was still running
+        settle(active, execution, frame, state, frame.data.pop("outcome"))
+    else:
+        frame.phase = Phase.WAITING_TOKEN
+        active.touch(frame)
+
+
+def settle(active: Active, execution: Execution, frame: Frame, state: TaskState, outcome: dict[str, Any]) -> None:
+    """The attempt's outcome: TaskSucceeded and the result placed, or TaskFailed and Retry/Catch."""
+    names = _names(parse_resource(state.resource))
+    frame.data.pop("started", None)
+    if "error" in outcome:
+        details = {**names, "error": outcome["error"]}
+        if outcome.get("cause") is not None:
+            details["cause"] = outcome["cause"]
+        record(active, execution, frame, "TaskFailed", "taskFailedEventDetails", details)
+        handle_error(active, execution, frame, state, outcome["error"], outcome.get("cause"))
+        return
+    result = outcome["result"]
+    record(active, execution, frame, "TaskSucceeded", "taskSucceededEventDetails", {**names, "output": dumps(result)})
+    complete(active, execution, frame, state, result)
+
+
+def timed_out(active: Active, execution: Execution, frame: Frame, state: TaskState) -> None:
+    """States.Timeout (or States.HeartbeatTimeout); a nested execution still running is aborted."""
+    heartbeat_at = frame.data.get("heartbeat_at")
+    if heartbeat_at and heartbeat_at <= active.clock.now() and heartbeat_at < frame.data["timeout_at"]:
+        error, cause = errors.HEARTBEAT_TIMEOUT, "The task did not send a heartbeat in time"
+    else:
+        error, cause = errors.TIMEOUT, "The task did not finish within its TimeoutSeconds"
+    child = frame.data.get("child") if frame.phase is Phase.WAITING_EXECUTION else None
+    frame.data["attempt"] = frame.data.get("attempt", 0) + 1000  # any late result is now stale
+    frame.data.pop("outcome", None)
+    frame.data.pop("started", None)
+    details = {**_names(parse_resource(state.resource)), "error": error, "cause": cause}
+    record(active, execution, frame, "TaskTimedOut", "taskTimedOutEventDetails", details)
+    if child:
+        child_execution = executions.load(active, child)
+        if child_execution is not None and child_execution.status is ExecutionStatus.RUNNING:
+            child_execution.parent_frame = None
+            executions.abort(active, child_execution)
+    handle_error(active, execution, frame, state, error, cause)
+
+
+def nested_ended(active: Active, frame: Frame) -> None:
+    """If the nested execution ``frame`` waits for has ended, its description answers the task."""
+    described = describe_in_transaction(active.store, frame.data.get("child", ""))
+    if described is None or described["status"] == ExecutionStatus.RUNNING:
+        return
+    execution = active.executions[frame.execution]
+    state = execution.definition.state(frame.scope, frame.state)
+    assert isinstance(state, TaskState)
+    shown = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in described.items()}
+    outcome: dict[str, Any]
+    if described["status"] == ExecutionStatus.SUCCEEDED:
+        if parse_resource(state.resource).nested_output == "sync:2":
+            shown["Output"] = json.loads(described.get("output") or "null")
+        else:
+            shown["Output"] = described.get("output")
+        shown.pop("output", None)
+        outcome = {"result": {key[:1].upper() + key[1:]: value for key, value in shown.items()}}
+    else:
+        outcome = {"error": errors.TASK_FAILED, "cause": dumps(shown)}
+    frame.phase = Phase.OUTCOME
+    frame.data["outcome"] = outcome
+    active.touch(frame)
+    active.ready.append(frame.id)
+
+
+def _deadlines(state: TaskState, selected: Any) -> tuple[float, float | None]:
+    """TimeoutSeconds and HeartbeatSeconds, static or read from the input (a positive number)."""
+    timeout = state.timeout_seconds or DEFAULT_TIMEOUT
+    if state.timeout_seconds_path is not None:
+        timeout = _positive(lookup(state.timeout_seconds_path, selected, "TimeoutSecondsPath", state.name), state)
+    heartbeat = state.heartbeat_seconds
+    if state.heartbeat_seconds_path is not None:
+        heartbeat = _positive(lookup(state.heartbeat_seconds_path, selected, "HeartbeatSecondsPath", state.name), state)
+    return timeout, heartbeat
+
+
+def _positive(value: Any, state: TaskState) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise StatesError(
+            errors.RUNTIME, f"state {state.name!r}: a timeout path must select a positive number of seconds"
+        )
+    return float(value)
+
+
+def _names(resource: Resource) -> dict[str, Any]:
+    return {"resourceType": resource.kind, "resource": resource.action}
+
+
+KIND: StateKind[TaskState] = StateKind(schedule, timed_out=timed_out, nested_ended=nested_ended)

@@ -1,0 +1,112 @@
+"""One step of one frame: what its phase says to do next, in the transaction of its group.
+
+Entering a state records ``<Type>StateEntered`` and hands the state to its type's ``enter``
+(``states.KINDS``); an error it raises goes to Retry and Catch (``retry.handle_error``). A bug
+in the engine itself (any other exception) undoes the step's whole group and is raised as a
+``Fault`` naming the execution, which the scheduler fails alone (``recovery.after_fault``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from stepline.engine.dataflow import output
+from stepline.engine.definition import State, StateType, TaskState
+from stepline.engine.errors import StatesError
+from stepline.engine.flow import exit_state
+from stepline.engine.history import record
+from stepline.engine.model import Execution, ExecutionStatus, Frame, Invocation, Phase
+from stepline.engine.retry import handle_error
+from stepline.engine.states import task
+from stepline.engine.store import dumps
+
+if TYPE_CHECKING:
+    from stepline.engine.active import Active
+
+Advance = Callable[["Active", Execution, Frame, State], Invocation | None]
+
+
+_ENTERED = {kind: f"{kind.value}StateEntered" for kind in StateType}
+
+
+class Fault(Exception):
+    """An engine bug met while stepping an execution: that execution fails, the others go on."""
+
+    def __init__(self, execution: str, message: str) -> None:
+        super().__init__(message)
+        self.execution, self.message = execution, message
+
+
+def step(active: Active, frame_id: int) -> Invocation | None:
+    """Move the frame one step; the task attempt to call once the group commits, if any."""
+    with active.store.transaction():
+        frame = active.frames.get(frame_id)
+        if frame is None or not frame.active:
+            return None
+        execution = active.executions[frame.execution]
+        if execution.status is not ExecutionStatus.RUNNING:
+            return None
+        state = execution.definition.state(frame.scope, frame.state)
+        active.transitions += 1
+        advance = _ADVANCE.get(frame.phase)
+        if advance is None:
+            return None
+        try:
+            with active.batch():
+                return advance(active, execution, frame, state)
+        except Exception as error:  # an engine fault: undo this step's group, then fail the execution
+            active.pending = None
+            fault = f"internal engine error in state {state.name!r}: {type(error).__name__}: {error}"
+            raise Fault(execution.arn, fault) from error
+
+
+def _enter(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
+    frame.data["entered"] = active.clock.now()
+    frame.data["retries"] = {}
+    details = {
+        "name": state.name,
+        "input": frame.input_text or dumps(frame.input),
+        "inputDetails": {"truncated": False},
+    }
+    record(active, execution, frame, _ENTERED[state.type], "stateEnteredEventDetails", details)
+    return _run(active, execution, frame, state, frame.input)
+
+
+def _run(active: Active, execution: Execution, frame: Frame, state: State, raw: Any) -> Invocation | None:
+    """The state's type runs it: on entering, and again after a retry's back-off."""
+    try:
+        return active.kinds[state.type].enter(active, execution, frame, state, raw)
+    except StatesError as error:
+        handle_error(active, execution, frame, state, error.error, error.cause)
+        return None
+
+
+def _retry(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
+    return _run(active, execution, frame, state, frame.input)
+
+
+def _invoke(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
+    assert isinstance(state, TaskState)
+    return task.attempt(active, execution, frame, state)
+
+
+def _settle(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
+    assert isinstance(state, TaskState)
+    task.settle(active, execution, frame, state, frame.data.pop("outcome"))
+    return None
+
+
+def _wait_over(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
+    exit_state(active, execution, frame, state, output(state, frame.data.pop("effective")))
+    return None
+
+
+# The phases a frame is stepped in (model.READY_PHASES); a frame in any other phase waits.
+_ADVANCE: dict[Phase, Advance] = {
+    Phase.ENTER: _enter,
+    Phase.INVOKE: _invoke,
+    Phase.OUTCOME: _settle,
+    Phase.RETRY: _retry,
+    Phase.WAIT_OVER: _wait_over,
+}
