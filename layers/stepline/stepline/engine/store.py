@@ -51,6 +51,10 @@ class StoreError(Exception):
     """The engine's database cannot be opened or used."""
 
 
+class StoreFull(StoreError):
+    """A write found the disk full: it was rolled back, and nothing more is written."""
+
+
 class Store:
     def __init__(self, path: str | None = None, *, synchronous: str = "NORMAL") -> None:
         self.path = path
@@ -66,6 +70,10 @@ class Store:
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the engine's database {path!r}: {error}") from None
         self._depth = 0
+        # Set when a write fails (a full disk): what the engine holds in memory is then ahead of
+        # what was committed, so every later write is refused until the database is opened
+        # again, and recovery resumes from the last commit. Reads still answer.
+        self.failure: StoreError | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -78,16 +86,41 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self.db.execute("BEGIN IMMEDIATE")
+            if self.failure is not None:
+                raise self.failure
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise self._failed(error) from error
             self._depth = 1
             try:
                 yield self.db
-            except BaseException:
-                self._depth = 0
-                self.db.execute("ROLLBACK")
+                self.db.execute("COMMIT")
+            except BaseException as error:
+                self._rollback()
+                if isinstance(error, sqlite3.Error):
+                    raise self._failed(error) from error
                 raise
-            self._depth = 0
-            self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _rollback(self) -> None:
+        # A failed COMMIT (SQLITE_FULL) leaves the transaction open; a failed statement may
+        # already have ended it, in which case there is nothing to roll back.
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    def _failed(self, error: sqlite3.Error) -> StoreError:
+        where = self.path or "memory"
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_FULL":
+            self.failure = StoreFull(
+                f"the disk holding the engine's database {where} is full: the last step was not written "
+                "and nothing more will be; free some space and start again, and unfinished executions "
+                "resume from their last saved step"
+            )
+        else:
+            self.failure = StoreError(f"cannot write the engine's database {where}: {error}")
+        return self.failure
 
     def query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self.lock:
