@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from stepline.api.client import ApiClient, ApiRefused, ApiUnreachable
-from stepline.cli_support import CommandFailed, api_token_for, default_data
+from stepline.cli_support import CommandFailed, api_token_for, default_data, token_directory
 from stepline.settings import settings
 
 EXIT_OK = 0
@@ -41,7 +41,11 @@ def add_connection(command: argparse.ArgumentParser) -> None:
         help="the Stepline API (default: $STEPLINE_API_URL, else the local server http://127.0.0.1:8080)",
     )
     command.add_argument(
-        "--data", default=default_data(), metavar="DIR", help="a local server's data directory, for its API token"
+        "--data",
+        default=default_data(),
+        type=token_directory,
+        metavar="DIR",
+        help="a local server's data directory, for its API token",
     )
 
 
