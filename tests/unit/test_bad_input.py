@@ -8,6 +8,7 @@ deadline; the rest call ``stepline.cli.main`` in this process.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import hmac
@@ -32,7 +33,7 @@ from stepline import wiring
 from stepline.actions.build.buildspec import BuildspecError, load_buildspec, parse_buildspec
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.api.app import handle
-from stepline.cli import main
+from stepline.cli import _parser, main
 from stepline.definition import check_file, valid_pipeline
 from stepline.engine.store import StoreError, StoreFull
 from stepline.files import segment
@@ -437,6 +438,71 @@ def test_asl_run_refuses_a_definition_nested_past_the_stack(capsys: pytest.Captu
     definition.write_text('{"StartAt": "P", "States": ' + "[" * 100_000 + "]" * 100_000 + "}")
     code, _, err = cli(capsys, "asl", "run", str(definition))
     refused(code, err, "the definition nests arrays or objects too deeply to be read")
+
+
+# --- every command, one bad input each -----------------------------------------------------
+
+EVERY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
+    "validate": [(["{deep}"], "nests deeper than 32 levels"), (["{folder}"], "is a directory")],
+    "compile": [(["{deep}"], "nests deeper than 32 levels"), (["{pipeline}", "-o", "{file}/x"], "cannot write")],
+    "graph": [(["{deep}"], "nests deeper than 32 levels"), (["{pipeline}", "--format", "svg"], "invalid choice")],
+    "schema": [(["--format", "yaml"], "unrecognized arguments")],
+    "asl run": [
+        (["{deep}"], "the definition nests arrays or objects too deeply"),
+        (["{definition}", "--input", "{{not json"], "--input is not JSON"),
+        (["{definition}", "--function", "nocolon"], "write NAME=MODULE:CALLABLE"),
+        (["{definition}", "--data", "{folder}"], "is a directory: --data names the SQLite file"),
+    ],
+    "approve": [
+        (["e", "S", "A", "--comment", "c" * 513], "--comment is 513 characters long; at most 512"),
+        (["e", "S", "A", "--reviewer", "r" * 101], "--reviewer is 101 characters long; at most 100"),
+        (["e", "S", "A", "--data", "{file}"], "is a file, not a directory"),
+    ],
+    "reject": [(["e", "S", "A", "--comment", "c" * 513], "--comment is 513 characters long")],
+    "approvals": [(["--data", "{file}"], "is a file, not a directory")],
+    "deploy": [(["{deep}"], "nests deeper than 32 levels")],
+    "start": [(["app", "--variable", "no-equals-sign"], "--variable 'no-equals-sign': write NAME=VALUE")],
+    "run": [
+        (["{deep}"], "nests deeper than 32 levels"),
+        (["{pipeline}", "--source", "nothing"], "--source 'nothing': write NAME=PATH"),
+        (["{pipeline}", "--data", "{file}"], "is a file, not a directory"),
+    ],
+    "executions": [(["--data", "{garbage}"], "is not a SQLite database")],
+    "show": [(["x", "--data", "{file}/below"], "cannot write there")],
+    "serve": [(["--port", "99999"], "99999 is not a port"), (["--data", "{garbage}"], "is not a SQLite database")],
+    "apply": [(["{deep}"], "nests deeper than 32 levels"), (["{pipeline}", "--data", "{file}"], "is a file")],
+    "hook install": [(["{folder}/absent"], "no such directory"), (["{repository}", "--data", "{file}"], "is a file")],
+}
+
+
+def command_names(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:
+    for action in parser._actions:  # argparse lists its subcommands nowhere public
+        if isinstance(action, argparse._SubParsersAction):
+            return {name for word, sub in action.choices.items() for name in command_names(sub, f"{prefix} {word}")}
+    return {prefix.strip()}
+
+
+def test_the_table_has_every_command() -> None:
+    assert command_names(_parser()) == set(EVERY_COMMAND)
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "says"),
+    [(command, args, says) for command, cases in EVERY_COMMAND.items() for args, says in cases],
+    ids=lambda value: value if isinstance(value, str) and len(value) < 30 else "",
+)
+def test_every_command_refuses_bad_input_with_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, names: dict[str, str], command: str, args: list[str], says: str
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text(deep_json(100_000))
+    definition = tmp_path / "ok.asl.json"
+    definition.write_text('{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}')
+    garbage = garbage_data(tmp_path, "engine.sqlite")
+    paths = names | {"deep": str(deep), "definition": str(definition), "folder": str(tmp_path), "garbage": str(garbage)}
+    code, out, err = cli(capsys, *command.split(), *(arg.format(**paths) for arg in args))
+    refused(code, out + err, says)
+    assert len([line for line in err.splitlines() if line.startswith("stepline")]) <= 1
 
 
 # --- names that are folders ----------------------------------------------------------------

@@ -11,16 +11,20 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from pydantic import BaseModel, ConfigDict, Field
 
 from stepline import wiring
-from stepline.actions.approval import SUMMARY_LIMIT, Approval, DecisionRefused, LinkSigner, decide
+from stepline.actions.approval import (
+    REVIEWER_LIMIT,
+    SUMMARY_LIMIT,
+    Approval,
+    DecisionRefused,
+    LinkSigner,
+    decide,
+)
 from stepline.api.pages import SECURITY_HEADERS, decided_page, review_page
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, json_body, require_bearer, strict_cookie
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 CSRF_COOKIE = "stepline_csrf"
-# Stepline's own limit on who decided (PutApprovalResult takes no name: CodePipeline records
-# the caller's IAM identity); the comment is PutApprovalResult's summary, at most 512.
-REVIEWER_LIMIT = 100
 
 
 def _page(status: int, html: str, cookies: list[Cookie] | None = None) -> Response[str]:
