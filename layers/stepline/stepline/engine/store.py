@@ -68,7 +68,7 @@ class Store:
                 self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.executescript(SCHEMA)
         except sqlite3.Error as error:
-            raise StoreError(f"cannot open the engine's database {path!r}: {error}") from None
+            raise database_error(error, path or "memory", "open") from None
         self._depth = 0
         # Set when a write fails (a full disk): what the engine holds in memory is then ahead of
         # what was committed, so every later write is refused until the database is opened
@@ -111,15 +111,7 @@ class Store:
             self.db.execute("ROLLBACK")
 
     def _failed(self, error: sqlite3.Error) -> StoreError:
-        where = self.path or "memory"
-        if getattr(error, "sqlite_errorname", "") == "SQLITE_FULL":
-            self.failure = StoreFull(
-                f"the disk holding the engine's database {where} is full: the last step was not written "
-                "and nothing more will be; free some space and start again, and unfinished executions "
-                "resume from their last saved step"
-            )
-        else:
-            self.failure = StoreError(f"cannot write the engine's database {where}: {error}")
+        self.failure = database_error(error, self.path or "memory", "write")
         return self.failure
 
     def query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -137,6 +129,17 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+
+def database_error(error: sqlite3.Error, path: object, doing: str) -> StoreError:
+    """SQLite's error as one line naming the file: StoreFull when the disk is full."""
+    if getattr(error, "sqlite_errorname", "") == "SQLITE_FULL":
+        what = "the last step was not written and nothing more will be" if doing == "write" else "it cannot be opened"
+        return StoreFull(
+            f"the disk holding the database {path} is full: {what}; free some space and start again, "
+            "and unfinished executions resume from their last saved step"
+        )
+    return StoreError(f"cannot {doing} the database {path}: {error}")
 
 
 def dumps(value: Any) -> str:

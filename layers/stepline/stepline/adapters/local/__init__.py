@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from stepline.engine.store import StoreError
+from stepline.engine.store import database_error
 
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -76,5 +76,5 @@ def open_database(path: Path, schema: str) -> sqlite3.Connection:
         database.execute("PRAGMA journal_mode=WAL")
         database.executescript(schema)
     except sqlite3.Error as error:
-        raise StoreError(f"cannot open the database {path}: {error}") from None
+        raise database_error(error, path, "open") from None
     return database
