@@ -166,24 +166,29 @@ def test_start_runs_a_deployed_pipeline_with_its_variables(
 
 
 @pytest.mark.parametrize(
-    ("argv", "says"),
+    ("argv", "code", "says"),
     [
-        (["start", "nobody"], "no pipeline 'nobody' is registered in stack 'stepline': stepline deploy FILE first"),
-        (["deploy", "{example}", "--stack-name", "missing"], "there is no stack 'missing' in this account and Region"),
-        (["start", "reminders", "--variable", "Nope=1"], "--variable Nope: reminders declares no such variable"),
-        (["start", "reminders", "--variable", "Stage"], "--variable 'Stage': write NAME=VALUE"),
+        (["start", "nobody"], 1, "no pipeline 'nobody' is registered in stack 'stepline': stepline deploy FILE first"),
+        (
+            ["deploy", "{example}", "--stack-name", "missing"],
+            1,
+            "there is no stack 'missing' in this account and Region",
+        ),
+        # a bad argument is bad input: exit 2, as for every command
+        (["start", "reminders", "--variable", "Nope=1"], 2, "--variable Nope: reminders declares no such variable"),
+        (["start", "reminders", "--variable", "Stage"], 2, "--variable 'Stage': write NAME=VALUE"),
     ],
     ids=["unregistered", "no-stack", "undeclared-variable", "no-value"],
 )
 def test_what_stands_in_the_way_is_named_in_one_line(
-    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, says: str
 ) -> None:
     document = watching("reminders", variables=[{"name": "Stage", "defaultValue": "beta"}])
     path = write(tmp_path, document, "reminders.json")
     assert cli.main(["deploy", str(path), "--region", REGION]) == 0
     capsys.readouterr()
     argv = [str(path) if part == "{example}" else part for part in argv]
-    assert cli.main([*argv, "--region", REGION]) == 1
+    assert cli.main([*argv, "--region", REGION]) == code
     error = capsys.readouterr().err
     assert says in error
     assert "Traceback" not in error

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,52 @@ def test_the_local_store_round_trips_and_stays_inside_its_root(tmp_path: Path) -
         store.get({"type": "Local", "location": "file:///etc/passwd"}, tmp_path / "x.zip")
     with pytest.raises(ArtifactNotFound):
         store.get({"type": "S3", "location": "s3://b/k"}, tmp_path / "x.zip")
+
+
+def _deflated_zeros(path: Path, expanded: int) -> Path:
+    """A zip of one entry of ``expanded`` zero bytes, built without deflating them all: after a
+    full flush a deflate stream starts afresh, so each MiB of zeros compresses to the same
+    bytes, which are written ``expanded / MiB`` times (about 1 KB each)."""
+    mib = 1024 * 1024
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(bytes(mib)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    stream = block * (expanded // mib) + compressor.flush(zlib.Z_FINISH)
+    crc = 0
+    zeros = bytes(mib)
+    for _ in range(expanded // mib):
+        crc = zlib.crc32(zeros, crc)
+    name = b"zeros.bin"
+    sizes = struct.pack("<III", crc, len(stream), expanded)
+    local = struct.pack("<IHHHHH", 0x04034B50, 20, 0, 8, 0, 0) + sizes + struct.pack("<HH", len(name), 0) + name
+    central = (
+        struct.pack("<IHHHHHH", 0x02014B50, 20, 20, 0, 8, 0, 0)
+        + sizes
+        + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0, 0)
+        + name
+    )
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local) + len(stream), 0)
+    path.write_bytes(local + stream + central + end)
+    return path
+
+
+def test_a_zip_that_expands_a_thousandfold_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    # Given a 1 MB zip of 1 GiB
+    bomb = _deflated_zeros(tmp_path / "bomb.zip", 1024**3)
+    assert bomb.stat().st_size < 1_100_000
+    with zipfile.ZipFile(bomb) as bundle:
+        assert bundle.getinfo("zeros.bin").file_size == 1024**3
+    # When it is unpacked, Then it is refused, naming both sizes and the rule, and nothing is written
+    with pytest.raises(ArchiveError) as caught:
+        unpack(bomb, tmp_path / "out")
+    message = str(caught.value)
+    assert f"bomb.zip is {bomb.stat().st_size:,} bytes and unpacks to 1,073,741,824" in message
+    assert "may unpack to at most 100 times its size" in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_small_zip_may_compress_very_well(tmp_path: Path) -> None:
+    # Given 8 MiB of zeros in a zip of a few KB (a thousandfold, but below the ratio's floor)
+    archive = _deflated_zeros(tmp_path / "padding.zip", 8 * 1024**2)
+    # When it is unpacked, Then it is, whole
+    assert unpack(archive, tmp_path / "out") == ["zeros.bin"]
+    assert (tmp_path / "out" / "zeros.bin").read_bytes() == bytes(8 * 1024**2)

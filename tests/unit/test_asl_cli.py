@@ -99,10 +99,10 @@ def test_input_from_a_file_and_state_kept_in_a_database(tmp_path: Path, capsys: 
     ("arguments", "message"),
     [
         (["--input", "{oops"], "--input is not JSON: line 1, column 2"),
-        (["--input", "@/no/such/file.json"], "--input @/no/such/file.json: cannot be read"),
+        (["--input", "@/no/such/file.json"], "--input @/no/such/file.json: no such file"),
         (["--function", "greet"], "write NAME=MODULE:CALLABLE"),
         (["--function", "greet=no_such_module_here:greet"], "cannot load no_such_module_here"),
-        (["--data", "/no/such/dir/engine.db"], "cannot open the engine's database"),
+        (["--data", "/no/such/dir/engine.db"], "cannot open the database /no/such/dir/engine.db"),
     ],
 )
 def test_bad_input_is_named_and_exits_2(

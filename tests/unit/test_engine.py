@@ -26,6 +26,7 @@ from stepline.engine.clock import iso
 from stepline.engine.definition import StateType, parse_definition
 from stepline.engine.model import StateKind
 from stepline.engine.states import KINDS, pass_
+from stepline.engine.store import StoreFull
 
 DAY = 24 * 3600
 CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -600,3 +601,110 @@ def test_an_engine_fault_fails_only_its_execution_and_leaves_the_rest_consistent
     fresh = engine_with(store=Store(str(tmp_path / "engine.db")))
     assert fresh.awaiting_outside()
     assert fresh.store.query("SELECT count(*) FROM frames WHERE active = 1") == [(0,)]
+
+
+# --- the history quota and a full disk ------------------------------------------------------
+
+
+def counting_loop(rounds: int) -> dict[str, Any]:
+    """4 events a round (Pass and Choice, entered and exited), plus ExecutionStarted, the
+    Succeed state's two and ExecutionSucceeded: 4 × rounds + 4 events in all."""
+    return machine(
+        Count={"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Check"},
+        Check={
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericEquals": rounds, "Next": "Done"}],
+            "Default": "Count",
+        },
+        Done={"Type": "Succeed"},
+    )
+
+
+def test_an_endless_loop_fails_at_the_25000th_event_with_aws_error() -> None:
+    # Given a loop that never ends (the Choice never matches)
+    engine = engine_with()
+    execution = start(engine, counting_loop(-1), {"n": 0})
+    # When the engine runs it
+    engine.run()
+    # Then event 25,000 is the failure, with the error and cause AWS reports
+    described = engine.describe_execution(execution)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert described["cause"] == "The execution reached the maximum number of history events (25000)."
+    events = engine.get_execution_history(execution)["events"]
+    assert len(events) == 25_000
+    assert [events[-1]["id"], events[-1]["type"], events[-1]["previousEventId"]] == [25_000, "ExecutionFailed", 24_999]
+    assert events[-1]["executionFailedEventDetails"] == {"error": "States.Runtime", "cause": described["cause"]}
+    assert events[-2]["type"] in {"PassStateExited", "ChoiceStateExited", "PassStateEntered", "ChoiceStateEntered"}
+    assert engine.store.query("SELECT count(*) FROM events WHERE execution_arn = ?", (execution,)) == [(25_000,)]
+
+
+def test_an_execution_whose_25000th_event_is_its_success_succeeds() -> None:
+    # Given loops whose histories are exactly 25,000 events, and one round longer
+    engine = engine_with()
+    exact = start(engine, counting_loop(6_249), {"n": 0}, name="exact")
+    over = start(engine, counting_loop(6_250), {"n": 0}, name="over")
+    # When both run
+    engine.run()
+    # Then the first succeeds with ExecutionSucceeded as event 25,000, the second fails there
+    assert engine.describe_execution(exact)["status"] == "SUCCEEDED"
+    assert history_types(engine, exact)[24_999:] == ["ExecutionSucceeded"]
+    assert engine.describe_execution(over)["error"] == "States.Runtime"
+    assert len(history_types(engine, over)) == 25_000
+
+
+def test_past_the_quota_no_task_is_called_without_its_start_in_the_history() -> None:
+    # Given a loop of Lambda tasks (5 events each) that counts its calls
+    calls: list[int] = []
+
+    def count(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls.append(event["n"])
+        return {"n": event["n"] + 1}
+
+    engine = engine_with(count=count)
+    definition = machine(
+        Call={"Type": "Task", "Resource": "arn:aws:lambda:local:000000000000:function:count", "Next": "Call"}
+    )
+    execution = start(engine, definition, {"n": 0})
+    # When it runs into the quota
+    engine.run()
+    # Then every call made has its TaskStarted in the history (the last call's result is what
+    # event 25,000 would have been), and nothing more runs
+    types = history_types(engine, execution)
+    assert (len(types), types[-1]) == (25_000, "ExecutionFailed")
+    assert len(calls) == types.count("TaskStarted") == types.count("TaskSucceeded") + 1
+    assert engine.awaiting_outside()
+
+
+def test_a_full_disk_stops_the_engine_without_failing_or_losing_an_execution(tmp_path: Path) -> None:
+    # Given an execution of ten states, each adding 4 KiB to its state
+    definition = machine(
+        **{
+            f"S{index}": {"Type": "Pass", "Result": "x" * 4096, "ResultPath": f"$.s{index}", "Next": f"S{index + 1}"}
+            for index in range(9)
+        },
+        S9={"Type": "Pass", "End": True},
+    )
+    path = str(tmp_path / "engine.sqlite")
+    engine = engine_with(store=Store(path))
+    execution = start(engine, definition)
+    # When the disk fills up under it (SQLite's own SQLITE_FULL, as from a full filesystem)
+    pages = engine.store.query("PRAGMA page_count")[0][0]
+    engine.store.db.execute(f"PRAGMA max_page_count = {pages + 4}")
+    with pytest.raises(StoreFull) as caught:
+        engine.run()
+    # Then the engine stops with a message that says what happened and what to do
+    message = str(caught.value)
+    assert "engine.sqlite is full: the last step was not written" in message
+    assert "free some space and start again, and unfinished executions resume" in message
+    # And the execution is still running on disk: not failed, nothing half-written
+    assert engine.describe_execution(execution)["status"] == "RUNNING"
+    with pytest.raises(StoreFull):
+        engine.run()  # nothing more is written by this engine
+    # And once there is room again, a new engine finishes it as if nothing had happened
+    fresh = engine_with(store=Store(path))
+    fresh.run()
+    described = fresh.describe_execution(execution)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {f"s{index}": "x" * 4096 for index in range(9)}
+    types = history_types(fresh, execution)
+    assert types.count("PassStateEntered") == types.count("PassStateExited") == 10

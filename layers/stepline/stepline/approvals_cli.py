@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from stepline.actions.approval import REVIEWER_LIMIT, SUMMARY_LIMIT
 from stepline.api.client import ApiClient, ApiRefused, ApiUnreachable
-from stepline.cli_support import CommandFailed, api_token_for, default_data
+from stepline.cli_support import BadUsage, CommandFailed, api_token_for, default_data, token_directory
 from stepline.settings import settings
 
 EXIT_OK = 0
@@ -41,7 +42,11 @@ def add_connection(command: argparse.ArgumentParser) -> None:
         help="the Stepline API (default: $STEPLINE_API_URL, else the local server http://127.0.0.1:8080)",
     )
     command.add_argument(
-        "--data", default=default_data(), metavar="DIR", help="a local server's data directory, for its API token"
+        "--data",
+        default=default_data(),
+        type=token_directory,
+        metavar="DIR",
+        help="a local server's data directory, for its API token",
     )
 
 
@@ -61,13 +66,18 @@ def call(api: ApiClient, method: str, path: str, body: dict[str, Any] | None = N
 
 
 def decide(args: argparse.Namespace) -> int:
+    reviewer = args.reviewer or getpass.getuser()
+    # The API's limits, said before anything is sent.
+    for option, given, limit in (("--comment", args.comment, SUMMARY_LIMIT), ("--reviewer", reviewer, REVIEWER_LIMIT)):
+        if len(given) > limit:
+            raise BadUsage(f"{option} is {len(given)} characters long; at most {limit} are allowed")
     body = {
         "execution": args.execution,
         "stage": args.stage,
         "action": args.action,
         "decision": args.decision,
         "comment": args.comment,
-        "reviewer": args.reviewer or getpass.getuser(),
+        "reviewer": reviewer,
     }
     if args.pipeline:
         body["pipeline"] = args.pipeline

@@ -2,8 +2,9 @@
 
 Unpacking refuses, naming the entry: paths that escape the target (``../``, absolute paths,
 drive letters), symbolic links that point outside it, more entries or more bytes than the
-caps, and entries whose real size exceeds what their header claims. Nothing is written
-outside the target, and a refused archive leaves no partial files behind.
+caps, an expansion out of all proportion to the archive's size (a 1 MB zip of 1 GiB), and
+entries whose real size exceeds what their header claims. Nothing is written outside the
+target, and a refused archive leaves no partial files behind.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ from pathlib import Path, PurePosixPath
 # CodePipeline's largest source artifact is 5 GB (S3); a bound keeps a bomb from filling the disk.
 MAX_UNPACKED_BYTES = 5 * 1024**3
 MAX_ENTRIES = 100_000  # an S3 source object may hold at most 100,000 files
+# Real content deflates 2-10 times (text, code) and rarely past 100 (logs, padding); a bomb
+# deflates about 1,000 times. Applications that unpack untrusted zips refuse at 100:1 (Apache
+# POI's default minimum inflate ratio is 0.01). Below RATIO_FLOOR bytes unpacked no ratio is
+# asked: a few megabytes of zeros are harmless, and a small file may compress very well.
+MAX_RATIO = 100
+RATIO_FLOOR = 64 * 1024**2
 _CHUNK = 1024 * 1024
 
 
@@ -32,6 +39,8 @@ class ArchiveError(ValueError):
 class Limits:
     max_bytes: int = MAX_UNPACKED_BYTES
     max_entries: int = MAX_ENTRIES
+    max_ratio: int = MAX_RATIO
+    ratio_floor: int = RATIO_FLOOR
 
 
 DEFAULT_LIMITS = Limits()
@@ -96,6 +105,13 @@ def unpack(archive: Path, target: Path, limits: Limits = DEFAULT_LIMITS) -> list
         if declared > limits.max_bytes:
             raise ArchiveError(
                 f"{archive.name} unpacks to {declared:,} bytes; at most {limits.max_bytes:,} are allowed"
+            )
+        # Declared sizes suffice: no entry may unpack to more than its header declares (below).
+        size = max(archive.stat().st_size, 1)
+        if declared > limits.ratio_floor and declared > size * limits.max_ratio:
+            raise ArchiveError(
+                f"{archive.name} is {size:,} bytes and unpacks to {declared:,}, {declared // size:,} times its size; "
+                f"past {limits.ratio_floor:,} bytes an artifact may unpack to at most {limits.max_ratio} times its size"
             )
         target.mkdir(parents=True, exist_ok=True)
         root = target.resolve()

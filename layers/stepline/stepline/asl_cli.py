@@ -15,8 +15,14 @@ from typing import Any
 
 from stepline.actions.errors import ConfigurationError
 from stepline.adapters.local.functions import load_callable
+from stepline.cli_support import database_file
 from stepline.engine import Engine, EngineError, Functions, ManualClock, Store, SystemClock
+from stepline.engine.errors import MAX_PAYLOAD_BYTES
 from stepline.engine.store import StoreError
+from stepline.files import UnreadableFile, read_limited
+
+# Step Functions' quotas: a definition of at most 1 MiB, an execution input of at most 256 KiB.
+MAX_DEFINITION_BYTES = 1024 * 1024
 
 
 class AslUsageError(Exception):
@@ -38,16 +44,13 @@ def add_commands(commands: Any) -> None:
     )
     run.add_argument("--skip-waits", action="store_true", help="let Wait states and retry back-offs pass at once")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after SECONDS")
-    run.add_argument("--data", metavar="FILE", help="keep the engine's state in this SQLite file")
+    run.add_argument("--data", type=database_file, metavar="FILE", help="keep the engine's state in this SQLite file")
     run.add_argument("--name", metavar="NAME", help="the execution name (default: a new UUID)")
     run.set_defaults(handler=run_definition)
 
 
 def run_definition(args: argparse.Namespace) -> int:
-    try:
-        definition = Path(args.definition).read_text(encoding="utf-8")
-    except OSError as error:
-        raise AslUsageError(f"{args.definition}: cannot be read: {error.strerror}") from None
+    definition = _read_text(args.definition, MAX_DEFINITION_BYTES, "a state machine definition")
     given = _read_input(args.input)
     functions = Functions({name: handler for name, handler in map(_load_function, args.function)})
     clock = ManualClock(SystemClock().now()) if args.skip_waits else SystemClock()
@@ -95,16 +98,27 @@ def _run(engine: Engine, execution_arn: str, skip_waits: bool, timeout: float | 
     return engine.describe_execution(execution_arn)
 
 
+def _read_text(path: str, limit: int, what: str, label: str = "") -> str:
+    """A file a user named, read with a cap (it may be /dev/zero or a FIFO), as UTF-8."""
+    try:
+        raw = read_limited(path, limit, what)
+    except UnreadableFile as error:
+        raise AslUsageError(f"{label}{error}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise AslUsageError(f"{label}{path}: is not UTF-8 text (byte {error.start} cannot be decoded)") from None
+
+
 def _read_input(text: str) -> str:
     if text.startswith("@"):
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as error:
-            raise AslUsageError(f"--input {text}: cannot be read: {error.strerror}") from None
+        text = _read_text(text[1:], MAX_PAYLOAD_BYTES, "an execution input", "--input @")
     try:
         json.loads(text)
     except json.JSONDecodeError as error:
         raise AslUsageError(f"--input is not JSON: line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except RecursionError:
+        raise AslUsageError("--input nests arrays or objects too deeply to be read") from None
     return text
 
 

@@ -1,13 +1,16 @@
 """The ``stepline`` command: validate, compile, draw and deploy pipelines, decide approvals.
 
-Exit codes: 0 success, 2 bad input (an invalid pipeline, a missing file, a bad argument),
-1 a failure (the API's refusal, an unreachable server, anything unexpected) — reported in
-one line, never as a traceback.
+Exit codes: 0 success, 2 bad input (an invalid pipeline, a missing file, a bad argument, a
+--data that is not a usable folder), 1 a failure (the API's refusal, an unreachable server, a
+full disk, anything unexpected) — reported in one line, never as a traceback; 141 when the
+reader of the output went away (``stepline validate x | head``), silently, as for any Unix
+tool killed by SIGPIPE.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -27,11 +30,14 @@ from stepline.compiler import CompilationError, compile_checked
 from stepline.definition import DefinitionError, Report, check_file, load_valid_pipeline
 from stepline.definition.models import GetPipelineOutput, PipelineDeclaration
 from stepline.deploy_cli import add_commands as add_deploy_commands
+from stepline.engine.store import StoreError, StoreFull
+from stepline.files import write_atomically
 from stepline.graph import render_mermaid, render_text
 from stepline.run_cli import add_commands as add_run_commands
 from stepline.serve_cli import add_commands as add_serve_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a command ended by SIGPIPE
 
 
 class UsageError(Exception):
@@ -44,7 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         handler = args.handler
         result: int = handler(args)
+        sys.stdout.flush()  # a write that cannot be made (a closed pipe, a full disk) fails here, not at exit
         return result
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except DefinitionError as error:
         _print_problems(error.source, error.problems, sys.stderr)
         return EXIT_BAD_INPUT
@@ -54,8 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, AslUsageError, BadUsage) as error:
         print(f"stepline: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (CommandFailed, ConfigurationError) as error:
+    except (CommandFailed, ConfigurationError, StoreFull) as error:
         print(f"stepline: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except StoreError as error:  # a database in --data that is not one Stepline can use
+        print(f"stepline: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:  # the machine refused: a full disk, a permission, a vanished file
+        _discard_stdout()
+        print(f"stepline: {_os_error(error)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("stepline: interrupted", file=sys.stderr)
@@ -68,6 +85,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of what could not be
+    written does not fail again with a traceback."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing is flushed at exit
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _os_error(error: OSError) -> str:
+    reason = error.strerror or str(error)
+    if error.filename:
+        reason = f"{error.filename}: {reason}"
+    elif error.errno in _FULL | {errno.EFBIG, errno.EIO}:
+        reason = f"cannot write: {reason}"  # to an open file, most often the output (> /dev/full)
+    if error.errno in _FULL:
+        reason += ": the disk is full; free some space and run the command again"
+    return reason
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -147,7 +190,7 @@ def _compile(args: argparse.Namespace) -> int:
     text = compiled.to_json()
     if args.out:
         try:
-            Path(args.out).write_text(text, encoding="utf-8")
+            write_atomically(Path(args.out), text)
         except OSError as error:
             raise UsageError(f"cannot write {args.out}: {error.strerror}") from None
         print(

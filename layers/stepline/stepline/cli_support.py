@@ -1,8 +1,12 @@
-"""What every ``stepline`` command shares: failures that print one line, and the API token."""
+"""What every ``stepline`` command shares: failures that print one line, the API token, and
+the checks of ``--data`` and ``--port`` (argparse types: a bad value is one line and exit 2,
+before anything runs)."""
 
 from __future__ import annotations
 
 import os
+import tempfile
+from argparse import ArgumentTypeError
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -43,3 +47,71 @@ def api_token_for(url: str, data: Path) -> str:
 def default_data() -> str:
     """Where local state lives unless --data says: $STEPLINE_DATA, else .stepline here."""
     return os.environ.get("STEPLINE_DATA", ".stepline")
+
+
+MAX_PORT = 65535
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def port(text: str) -> int:
+    """``--port``: 1–65535, or 0 for any free port."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r} is not a port number: use 1-{MAX_PORT}, or 0 for any free port") from None
+    if not 0 <= value <= MAX_PORT:
+        raise ArgumentTypeError(f"{value} is not a port: use 1-{MAX_PORT}, or 0 for any free port")
+    return value
+
+
+def state_directory(text: str) -> str:
+    """``--data`` of the commands that keep state there: a directory (made if missing) that
+    can be written, whose SQLite files are SQLite's."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ArgumentTypeError(f"{text} is a file, not a directory: --data names the folder of Stepline's state")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # The filesystem's own answer: permission bits say nothing to root, a read-only or
+        # immutable folder still refuses.
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise ArgumentTypeError(f"{text}: cannot write there ({error.strerror})") from None
+    for database in sorted(path.glob("*.sqlite")):
+        problem = not_sqlite(database)
+        if problem:
+            raise ArgumentTypeError(f"{problem}: move it aside, or choose another --data")
+    return text
+
+
+def token_directory(text: str) -> str:
+    """``--data`` of the commands that only read a local server's API token from it."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise ArgumentTypeError(f"{text} is a file, not a directory: --data names stepline serve's data folder")
+    return text
+
+
+def database_file(text: str) -> str:
+    """``--data`` of ``stepline asl run``: a SQLite file, new or SQLite's own."""
+    path = Path(text)
+    if path.is_dir():
+        raise ArgumentTypeError(f"{text} is a directory: --data names the SQLite file that keeps the engine's state")
+    problem = not_sqlite(path) if path.exists() else None
+    if problem:
+        raise ArgumentTypeError(f"{problem}: move it aside, or choose another --data")
+    return text
+
+
+def not_sqlite(path: Path) -> str | None:
+    """Why ``path`` is not a SQLite database, or None if it is one (or empty: SQLite starts it)."""
+    if not path.is_file():  # a FIFO or a device: never opened, it could block or never end
+        return f"{path} is not a regular file, where a SQLite database should be"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        return f"{path} cannot be read ({error.strerror})"
+    if head and head != SQLITE_HEADER:
+        return f"{path} is not a SQLite database (it does not start with SQLite's header)"
+    return None

@@ -8,7 +8,7 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from stepline.cli_support import CommandFailed
+from stepline.cli_support import BadUsage, CommandFailed
 
 if TYPE_CHECKING:
     from stepline.ports import Registry
@@ -70,6 +70,16 @@ def _registry(outputs: dict[str, str], args: argparse.Namespace, region: str) ->
     return DynamoRegistry(aws_client("dynamodb", region), outputs[REGISTRY_OUTPUT])
 
 
+def _variables(items: list[str]) -> dict[str, str]:
+    variables = {}
+    for item in items:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            raise BadUsage(f"--variable {item!r}: write NAME=VALUE")
+        variables[name] = value
+    return variables
+
+
 def deploy_pipeline(args: argparse.Namespace) -> int:
     from stepline.adapters.aws import aws_client
     from stepline.definition import load_valid_pipeline
@@ -104,6 +114,7 @@ def start_pipeline(args: argparse.Namespace) -> int:
 
     from stepline.adapters.aws import aws_client
 
+    given = _variables(args.variable)  # a malformed NAME=VALUE is said before AWS is asked anything
     region = _region(args)
     outputs = _outputs(args, region)
     try:
@@ -115,15 +126,11 @@ def start_pipeline(args: argparse.Namespace) -> int:
             f"no pipeline {args.pipeline!r} is registered in stack {args.stack_name!r}: stepline deploy FILE first"
         )
     declared = {variable.name for variable in entry.pipeline.variables}
-    variables = {}
-    for item in args.variable:
-        name, separator, value = item.partition("=")
-        if not separator:
-            raise CommandFailed(f"--variable {item!r}: write NAME=VALUE")
+    for name in given:
         if name not in declared:
             known = ", ".join(sorted(declared)) or "none"
-            raise CommandFailed(f"--variable {name}: {args.pipeline} declares no such variable (declared: {known})")
-        variables[name] = value
+            raise BadUsage(f"--variable {name}: {args.pipeline} declares no such variable (declared: {known})")
+    variables = given
     mode = entry.pipeline.execution_mode.value
     if mode != "PARALLEL":
         print(f"stepline: warning: executionMode {mode} is not built yet: this execution runs beside any others")

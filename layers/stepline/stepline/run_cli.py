@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from stepline.api.client import ApiUnreachable, decide_through_link
-from stepline.cli_support import BadUsage, CommandFailed, default_data
+from stepline.cli_support import BadUsage, CommandFailed, default_data, state_directory
 from stepline.settings import settings, source_mapping
 from stepline.status import ActionRun, PipelineRun, format_duration, local_log, log_tail, run_status
 
@@ -86,7 +86,13 @@ def add_commands(commands: Any) -> None:
 
 
 def _add_data(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--data", default=default_data(), metavar="DIR", help="where state lives (default .stepline)")
+    command.add_argument(
+        "--data",
+        default=default_data(),
+        type=state_directory,
+        metavar="DIR",
+        help="where state lives (default .stepline)",
+    )
 
 
 def _sources(pairs: list[str]) -> str:

@@ -22,7 +22,15 @@ from typing import Any
 from urllib.parse import urlparse
 
 from stepline.approvals_cli import add_connection, call, client
-from stepline.cli_support import LOOPBACK, BadUsage, CommandFailed, api_token_for, default_data
+from stepline.cli_support import (
+    LOOPBACK,
+    BadUsage,
+    CommandFailed,
+    api_token_for,
+    default_data,
+    port,
+    state_directory,
+)
 from stepline.local.hooks import KINDS
 from stepline.settings import settings
 
@@ -33,8 +41,14 @@ HOOK_MARK = "# Installed by `stepline hook install`"
 
 def add_commands(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the local engine, API and console on 127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
-    serve.add_argument("--data", default=default_data(), metavar="DIR", help="where state lives (default .stepline)")
+    serve.add_argument("--port", type=port, default=8080, help="the port (default 8080; 0 picks a free one)")
+    serve.add_argument(
+        "--data",
+        default=default_data(),
+        type=state_directory,
+        metavar="DIR",
+        help="where state lives (default .stepline)",
+    )
     serve.set_defaults(handler=serve_forever)
 
     apply = commands.add_parser("apply", help="register a pipeline with the local server (stepline serve)")

@@ -24,6 +24,9 @@ from stepline.ports import Approvals, Notifier, TaskCallbacks
 
 DEFAULT_TIMEOUT_MINUTES = 7 * 24 * 60
 SUMMARY_LIMIT = 512  # PutApprovalResult's summary cap
+# Stepline's own cap on who decided: PutApprovalResult takes no name (CodePipeline records the
+# caller's IAM identity), so the review form and the JSON API share this one.
+REVIEWER_LIMIT = 100
 Status = Literal["Pending", "Approved", "Rejected"]
 Clock = Callable[[], float]
 

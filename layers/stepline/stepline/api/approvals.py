@@ -11,7 +11,14 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from pydantic import BaseModel, ConfigDict, Field
 
 from stepline import wiring
-from stepline.actions.approval import Approval, DecisionRefused, LinkSigner, decide
+from stepline.actions.approval import (
+    REVIEWER_LIMIT,
+    SUMMARY_LIMIT,
+    Approval,
+    DecisionRefused,
+    LinkSigner,
+    decide,
+)
 from stepline.api.pages import SECURITY_HEADERS, decided_page, review_page
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, json_body, require_bearer, strict_cookie
@@ -82,6 +89,13 @@ def decide_from_form(approval_id: str) -> Response[str]:
     decision = fields.get("decision", "")
     if decision not in {"approve", "reject"}:
         raise ApiProblem(400, "No decision", "choose Approve or Reject", page=True)
+    for field, label, limit in (("reviewer", "Your name", REVIEWER_LIMIT), ("comment", "The comment", SUMMARY_LIMIT)):
+        if len(fields.get(field, "")) > limit:
+            given = len(fields[field])
+            detail = (
+                f"{label} is {given} characters long; at most {limit} are allowed. Go back, shorten it, and send again"
+            )
+            raise ApiProblem(400, "Too long", detail, page=True)
     return _page(200, decided_page(_decide(approval, decision == "approve", fields, page=True)))
 
 
@@ -110,8 +124,8 @@ class DecisionBody(BaseModel):
     action: str = Field(min_length=1)
     pipeline: str | None = None
     decision: Literal["Approved", "Rejected"]
-    comment: str = Field("", max_length=512)
-    reviewer: str = Field("", max_length=100)
+    comment: str = Field("", max_length=SUMMARY_LIMIT)
+    reviewer: str = Field("", max_length=REVIEWER_LIMIT)
 
 
 def _listed(approval: Approval) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from stepline.api.problems import ApiProblem
 
 FORM_LIMIT = 16 * 1024  # a review form is a few hundred bytes
+TOO_DEEP = "the body nests arrays or objects too deeply to be read (a request needs a few levels)"
 Body = TypeVar("Body", bound=BaseModel)
 
 
@@ -86,6 +87,8 @@ def json_body(event: APIGatewayProxyEvent, model: type[Body]) -> Body:
         document = json.loads(raw_body(event) or b"null")
     except ValueError as error:
         raise ApiProblem(400, "Bad request", f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise ApiProblem(400, "Bad request", TOO_DEEP) from None
     try:
         return model.model_validate(document)
     except ValidationError as error:

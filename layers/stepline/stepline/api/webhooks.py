@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from stepline import wiring
 from stepline.api.problems import ApiProblem
-from stepline.api.requests import header, raw_body
+from stepline.api.requests import TOO_DEEP, header, raw_body
 from stepline.observability import logger
 from stepline.triggers.github import GitHubPush
 
@@ -74,6 +74,8 @@ def _payload(body: bytes) -> dict[str, Any]:
         loaded = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ApiProblem(400, "Bad JSON", f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise ApiProblem(400, "Bad JSON", TOO_DEEP) from None
     if not isinstance(loaded, dict):
         raise ApiProblem(400, "Bad JSON", "the body is not a JSON object")
     return loaded

@@ -38,6 +38,8 @@ def start(
         data = json.loads(input)
     except (TypeError, json.JSONDecodeError) as error:
         raise InvalidExecutionInput(f"the execution input is not JSON: {error}") from None
+    except RecursionError:
+        raise InvalidExecutionInput("the execution input nests arrays or objects too deeply to be read") from None
     check_resources(active, definition)
     name = name or str(uuid.uuid4())
     arn = f"arn:aws:states:{active.region}:{active.account}:execution:{machine_name}:{name}"
@@ -144,6 +146,8 @@ def end(
     error: str | None = None,
     cause: str | None = None,
 ) -> None:
+    if execution.status is not ExecutionStatus.RUNNING:
+        return  # ended already (its history filled up while this step was under way)
     execution.status = status
     now = active.clock.now()
     active.store.db.execute(

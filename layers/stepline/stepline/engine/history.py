@@ -12,13 +12,26 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from stepline.engine import errors
 from stepline.engine.errors import ExecutionDoesNotExist
-from stepline.engine.model import Execution, Frame
+from stepline.engine.model import Execution, ExecutionStatus, Frame
 from stepline.engine.store import Store, dumps
 
 if TYPE_CHECKING:
     from stepline.engine.active import Active
 
+# Step Functions' hard quota of history events per execution. "When an execution reaches 24,999
+# events, it waits for the next event to happen. If the event number 25,000 is
+# ExecutionSucceeded, the execution finishes successfully. If [it] isn't ExecutionSucceeded, the
+# ExecutionFailed event is logged" (Step Functions Developer Guide, "Avoid reaching the history
+# quota", bp-history-limit.html). The error and cause are AWS's as executions report them, e.g.
+# {"error": "States.Runtime", "cause": "The execution reached the maximum number of history
+# events (25000)."} (github.com/loads/ardere/issues/86; the same text in
+# aws-samples/aws-organizations-tag-inventory#16 and awslabs/aws-sfn-resume-from-any-state#8).
+MAX_HISTORY_EVENTS = 25_000
+HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+# Events that end an execution take the last place themselves.
+_FINAL_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
 _PAYLOAD_FIELDS = ("input", "output", "parameters")
 _DESCRIBE = (
     "SELECT arn, state_machine_arn, name, status, input, output, error, cause, started, stopped "
@@ -34,9 +47,20 @@ def record(
     key: str | None,
     details: dict[str, Any] | None,
 ) -> None:
-    """Add one event to the transaction in progress (``frame`` None: an execution-level event)."""
+    """Add one event to the transaction in progress (``frame`` None: an execution-level event).
+
+    Event 25,000 ends the execution: it is ExecutionFailed (States.Runtime) unless it is the
+    execution's own end; after the last event, a step still unwinding adds nothing.
+    """
     pending = active.pending
     assert pending is not None
+    if execution.status is not ExecutionStatus.RUNNING:
+        return
+    if execution.event_count >= MAX_HISTORY_EVENTS - 1 and kind not in _FINAL_EVENTS:
+        from stepline.engine import executions  # noqa: PLC0415 - it records through this module
+
+        executions.fail(active, execution, errors.RUNTIME, HISTORY_LIMIT_CAUSE)
+        return
     execution.event_count += 1
     event_id = execution.event_count
     previous = 0

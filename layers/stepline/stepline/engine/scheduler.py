@@ -45,6 +45,8 @@ class Scheduler:
         active = self.active
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            if active.store.failure is not None:
+                raise active.store.failure  # a write failed (a full disk): memory is ahead of the disk
             if active.finished:
                 executions.announce(active)
             if until is not None and until():

@@ -8,6 +8,7 @@ in the engine itself (any other exception) undoes the step's whole group and is 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from stepline.engine.history import record
 from stepline.engine.model import Execution, ExecutionStatus, Frame, Invocation, Phase
 from stepline.engine.retry import handle_error
 from stepline.engine.states import task
-from stepline.engine.store import dumps
+from stepline.engine.store import StoreError, dumps
 
 if TYPE_CHECKING:
     from stepline.engine.active import Active
@@ -44,8 +45,9 @@ def step(active: Active, frame_id: int) -> Invocation | None:
         frame = active.frames.get(frame_id)
         if frame is None or not frame.active:
             return None
-        execution = active.executions[frame.execution]
-        if execution.status is not ExecutionStatus.RUNNING:
+        execution = active.executions.get(frame.execution)
+        if execution is None or execution.status is not ExecutionStatus.RUNNING:
+            active.frames.pop(frame_id, None)  # a branch begun in the step that ended its execution
             return None
         state = execution.definition.state(frame.scope, frame.state)
         active.transitions += 1
@@ -54,7 +56,11 @@ def step(active: Active, frame_id: int) -> Invocation | None:
             return None
         try:
             with active.batch():
-                return advance(active, execution, frame, state)
+                invocation = advance(active, execution, frame, state)
+            # An execution that ended inside the step (its history full) calls nothing more.
+            return invocation if execution.status is ExecutionStatus.RUNNING else None
+        except (sqlite3.Error, StoreError):
+            raise  # the database, not the execution, failed (a full disk): nothing is committed
         except Exception as error:  # an engine fault: undo this step's group, then fail the execution
             active.pending = None
             fault = f"internal engine error in state {state.name!r}: {type(error).__name__}: {error}"

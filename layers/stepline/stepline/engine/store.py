@@ -51,6 +51,10 @@ class StoreError(Exception):
     """The engine's database cannot be opened or used."""
 
 
+class StoreFull(StoreError):
+    """A write found the disk full: it was rolled back, and nothing more is written."""
+
+
 class Store:
     def __init__(self, path: str | None = None, *, synchronous: str = "NORMAL") -> None:
         self.path = path
@@ -64,8 +68,12 @@ class Store:
                 self.db.execute(f"PRAGMA synchronous={synchronous}")
             self.db.executescript(SCHEMA)
         except sqlite3.Error as error:
-            raise StoreError(f"cannot open the engine's database {path!r}: {error}") from None
+            raise database_error(error, path or "memory", "open") from None
         self._depth = 0
+        # Set when a write fails (a full disk): what the engine holds in memory is then ahead of
+        # what was committed, so every later write is refused until the database is opened
+        # again, and recovery resumes from the last commit. Reads still answer.
+        self.failure: StoreError | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -78,16 +86,33 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self.db.execute("BEGIN IMMEDIATE")
+            if self.failure is not None:
+                raise self.failure
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise self._failed(error) from error
             self._depth = 1
             try:
                 yield self.db
-            except BaseException:
-                self._depth = 0
-                self.db.execute("ROLLBACK")
+                self.db.execute("COMMIT")
+            except BaseException as error:
+                self._rollback()
+                if isinstance(error, sqlite3.Error):
+                    raise self._failed(error) from error
                 raise
-            self._depth = 0
-            self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _rollback(self) -> None:
+        # A failed COMMIT (SQLITE_FULL) leaves the transaction open; a failed statement may
+        # already have ended it, in which case there is nothing to roll back.
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
+
+    def _failed(self, error: sqlite3.Error) -> StoreError:
+        self.failure = database_error(error, self.path or "memory", "write")
+        return self.failure
 
     def query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self.lock:
@@ -104,6 +129,17 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+
+def database_error(error: sqlite3.Error, path: object, doing: str) -> StoreError:
+    """SQLite's error as one line naming the file: StoreFull when the disk is full."""
+    if getattr(error, "sqlite_errorname", "") == "SQLITE_FULL":
+        what = "the last step was not written and nothing more will be" if doing == "write" else "it cannot be opened"
+        return StoreFull(
+            f"the disk holding the database {path} is full: {what}; free some space and start again, "
+            "and unfinished executions resume from their last saved step"
+        )
+    return StoreError(f"cannot {doing} the database {path}: {error}")
 
 
 def dumps(value: Any) -> str:

@@ -29,7 +29,9 @@ from stepline.adapters.local.workflows import EngineWorkflows, status_change_eve
 from stepline.compiler import compile_checked, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.engine import Engine, EngineError, Functions, Store
+from stepline.engine.store import StoreError
 from stepline.local.template import read_template
+from stepline.observability import logger
 from stepline.registry import RegisteredPipeline, state_machine_name
 from stepline.settings import settings
 from stepline.status import PipelineRun, run_of
@@ -162,7 +164,10 @@ class LocalRuntime:
         self._worker.start()
 
     def _work(self) -> None:
-        self.engine.run(until=self._stop.is_set, block=True)
+        try:
+            self.engine.run(until=self._stop.is_set, block=True)
+        except StoreError as error:  # a full disk: the engine stops at its last commit (run_of says so)
+            logger.error("the engine stopped", extra={"reason": str(error)})
 
     def close(self) -> None:
         self._stop.set()
@@ -182,6 +187,8 @@ class LocalRuntime:
 
     def run_of(self, execution_arn: str, entry: RegisteredPipeline | None = None) -> PipelineRun:
         """The run so far; pass the ``entry`` when asking repeatedly, to read the registry once."""
+        if self.engine.store.failure is not None:
+            raise self.engine.store.failure  # the worker stopped: this run will not move on
         return run_of(entry or self.pipeline_of(execution_arn), EngineWorkflows(self.engine), execution_arn)
 
     def pipeline_of(self, execution_arn: str) -> RegisteredPipeline:

@@ -14,8 +14,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stepline.definition.problems import Problem, format_path
+from stepline.files import UnreadableFile, read_limited
 
 PHASES = ("install", "pre_build", "build", "post_build")
+# A buildspec is a few KB: the cap keeps a mistaken file from being read into memory whole.
+MAX_BUILDSPEC_BYTES = 5 * 1024 * 1024
 
 
 class BuildspecError(ValueError):
@@ -159,6 +162,8 @@ def parse_buildspec(text: str, source: str) -> Buildspec:
         raise BuildspecError(
             source, [Problem("", f"is not valid YAML: {where}{getattr(error, 'problem', error)}")]
         ) from None
+    except RecursionError:
+        raise BuildspecError(source, [Problem("", "nests lists or mappings too deeply to be read")]) from None
     if not isinstance(document, dict):
         raise BuildspecError(source, [Problem("", "must be a YAML mapping with version and phases")])
     try:
@@ -182,9 +187,10 @@ def parse_buildspec(text: str, source: str) -> Buildspec:
 
 def load_buildspec(path: Path) -> Buildspec:
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BuildspecError(str(path), [Problem("", "no buildspec file here")]) from None
-    except (OSError, UnicodeDecodeError) as error:
+        text = read_limited(path, MAX_BUILDSPEC_BYTES, "a buildspec").decode("utf-8")
+    except UnreadableFile as error:
+        reason = "no buildspec file here" if error.reason == "no such file" else error.reason
+        raise BuildspecError(str(path), [Problem("", reason)]) from None
+    except UnicodeDecodeError as error:
         raise BuildspecError(str(path), [Problem("", f"cannot be read: {error}")]) from None
     return parse_buildspec(text, str(path))

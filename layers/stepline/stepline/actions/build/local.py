@@ -48,6 +48,7 @@ from stepline.actions.errors import (
 )
 from stepline.actions.request import ActionRequest, action_result
 from stepline.archives import pack_entries
+from stepline.files import action_log_path
 from stepline.local.supervisor import Run, Runs, RunState, private_folders
 from stepline.ports import ArtifactStore
 
@@ -118,7 +119,7 @@ def _build(
     environment, secret_values = _environment(request, configuration, settings, label)
     if action.commands:
         environment.update(request.commands().environment)
-    log = settings.logs / request.pipeline / request.execution.name / f"{request.stage}.{action.name}.log"
+    log = action_log_path(settings.logs, request.pipeline, request.execution.name, label)
     build = BuildRequest(
         source=primary,
         buildspec=buildspec,

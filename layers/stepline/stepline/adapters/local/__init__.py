@@ -15,6 +15,8 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from stepline.engine.store import database_error
+
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
 
@@ -66,9 +68,13 @@ def private_data_directory(data: Path, files: Iterable[str] = ()) -> Path:
 
 def open_database(path: Path, schema: str) -> sqlite3.Connection:
     """A SQLite file shared by threads (callers hold their own lock) and by processes (WAL),
-    in autocommit mode, with ``schema`` applied; 0600, as SQLite then makes its -wal and -shm."""
+    in autocommit mode, with ``schema`` applied; 0600, as SQLite then makes its -wal and -shm.
+    StoreError names a file that is not a database."""
     private_file(private_folder(path.parent) / path.name)
-    database = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    database.execute("PRAGMA journal_mode=WAL")
-    database.executescript(schema)
+    try:
+        database = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        database.execute("PRAGMA journal_mode=WAL")
+        database.executescript(schema)
+    except sqlite3.Error as error:
+        raise database_error(error, path, "open") from None
     return database

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from stepline.adapters.local import private_copy, private_folder
+from stepline.files import segment
 from stepline.ports import ArtifactNotFound, ArtifactRef
 
 
@@ -16,11 +18,18 @@ class LocalArtifactStore:
         self.root = root.resolve()
 
     def put(self, pipeline: str, execution: str, name: str, archive: Path) -> dict[str, str]:
-        destination = self.root / _segment(pipeline) / _segment(execution) / f"{_segment(name)}.zip"
+        # CodePipeline allows pipelines named ".." and executions may be named freely: each
+        # name is one folder, encoded so that it never climbs out of the store.
+        destination = self.root / segment(pipeline) / segment(execution) / f"{segment(name)}.zip"
         private_folder(destination.parent)
         partial = destination.with_suffix(".zip.partial")
-        private_copy(archive, partial)
-        os.replace(partial, destination)  # readers never see half an artifact
+        try:
+            private_copy(archive, partial)
+            os.replace(partial, destination)  # readers never see half an artifact
+        except OSError:
+            with contextlib.suppress(OSError):
+                partial.unlink()  # a full disk leaves no half-written copy behind
+            raise
         return {"type": "Local", "location": destination.as_uri()}
 
     def get(self, reference: ArtifactRef, destination: Path) -> None:
@@ -33,11 +42,3 @@ class LocalArtifactStore:
         if not path.is_file():
             raise ArtifactNotFound(f"no artifact at {path}")
         shutil.copyfile(path, destination)
-
-
-def _segment(text: str) -> str:
-    """One path segment: names come from pipelines and executions, never from the filesystem."""
-    cleaned = text.replace("/", "_").replace("\\", "_")
-    if cleaned in {"", ".", ".."}:
-        raise ValueError(f"{text!r} cannot name a folder of the artifact store")
-    return cleaned

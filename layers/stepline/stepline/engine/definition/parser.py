@@ -54,6 +54,8 @@ def parse_definition(definition: str | dict[str, Any]) -> StateMachineDefinition
             raise DefinitionError(
                 [f"the definition is not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}"]
             ) from None
+        except RecursionError:
+            raise DefinitionError(["the definition nests arrays or objects too deeply to be read"]) from None
         text = definition
     else:
         raw, text = definition, json.dumps(definition)
