@@ -33,7 +33,6 @@ and nothing in a build's environment (PYTHONPATH, a virtualenv) can break it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import enum
 import fcntl
 import json
@@ -43,14 +42,21 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-MASK = "***"
-_PR_SET_PDEATHSIG = 1
+from stepline.local import supervisor_process
+from stepline.local.supervisor_process import MASK, write_atomically
+
+__all__ = ["MASK", "AlreadyRunning", "InterruptedRun", "Outcome", "Run", "RunState", "Runs", "private_folders"]
+
+
+def private_folders(path: Path) -> Path:
+    """``path`` and any missing parents made 0700."""
+    supervisor_process.private_folders(str(path))
+    return path
 
 
 class RunState(enum.Enum):
@@ -71,30 +77,6 @@ class Outcome:
 
 class AlreadyRunning(RuntimeError):
     """Another supervisor holds this run."""
-
-
-def private_folders(path: Path) -> Path:
-    """``path`` and any missing parents made 0700 (mkdir's mode passes through the umask)."""
-    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        folder.chmod(0o700)
-    return path
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write, flush to disk, then rename: a reader sees the whole file or none of it."""
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w", encoding="utf-8", opener=_owner_only) as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 class Run:
@@ -158,7 +140,7 @@ class Run:
             return None
 
     def write_file(self, name: str, text: str) -> None:
-        write_atomically(private_folders(self.path) / name, text)
+        write_atomically(str(private_folders(self.path) / name), text)
 
     # --- starting, adopting, stopping ----------------------------------------------------------
 
@@ -176,7 +158,7 @@ class Run:
         private_folders(self.path)
         for stale in ("started", "outcome.json"):
             (self.path / stale).unlink(missing_ok=True)
-        lock = _private(self.path / "lock", "a")
+        lock = supervisor_process.private(str(self.path / "lock"), "a")
         try:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -191,9 +173,9 @@ class Run:
                 "log": str(log),
                 "mask": sorted({s for s in secrets if s}, key=len, reverse=True),
             }
-            with _private(self.path / "supervisor.log", "ab") as errors:
+            with supervisor_process.private(str(self.path / "supervisor.log"), "ab") as errors:
                 self._process = subprocess.Popen(  # noqa: S603 - our own supervisor, by path
-                    [sys.executable, "-I", "-S", __file__, str(self.path), str(lock.fileno())],
+                    [sys.executable, "-I", "-S", supervisor_process.__file__, str(self.path), str(lock.fileno())],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=errors,
@@ -289,116 +271,3 @@ class _Tail:
 
 
 # --- the supervisor process ---------------------------------------------------------------------
-
-
-def _masker(secrets: list[str]) -> Callable[[str], str]:
-    """Every secret value, and each line of a multi-line one, replaced by the mask."""
-    pieces = set(secrets)
-    for secret in secrets:
-        pieces.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 4)
-    pieces.discard("")
-    if not pieces:
-        return lambda text: text
-    pattern = re.compile("|".join(re.escape(piece) for piece in sorted(pieces, key=len, reverse=True)))
-    return lambda text: pattern.sub(MASK, text)
-
-
-def _die_with_parent() -> None:
-    # The shell must not outlive its supervisor: nobody would record how it ended.
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _pump(stream: IO[bytes], log: IO[str], mask: Callable[[str], str]) -> None:
-    for raw in stream:
-        log.write(mask(raw.decode("utf-8", "replace")))
-        log.flush()
-
-
-def supervise(run_path: Path, spec: dict[str, Any]) -> Outcome:
-    run = Run(run_path)
-    run.write_file("supervisor.pid", str(os.getpid()))
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # a stop: the loop below ends the group
-    mask = _masker(list(spec.get("mask", [])))
-    log_path = Path(spec["log"])
-    private_folders(log_path.parent)
-    deadline = time.monotonic() + float(spec["timeout"])
-    with _private(log_path, "w") as log:
-        run.write_file("started", str(time.time()))
-        process = subprocess.Popen(  # noqa: S603 - the build's shell and script, written by Stepline
-            spec["command"],
-            cwd=spec["cwd"],
-            env=spec["environment"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            umask=0o022,  # the build's own files are as a shell would make them
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - single-threaded here: the pump starts after
-        )
-        assert process.stdout is not None
-        reader = threading.Thread(target=_pump, args=(process.stdout, log, mask), daemon=True)
-        reader.start()
-        timed_out = _wait(process, deadline, stopping)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # what the shell left behind ends with the build, as in CodeBuild
-        reader.join(timeout=10)
-    outcome = Outcome(process.returncode, timed_out, stopping.is_set())
-    run.write_file(
-        "outcome.json",
-        json.dumps({"exitCode": outcome.exit_code, "timedOut": outcome.timed_out, "stopped": outcome.stopped}),
-    )
-    return outcome
-
-
-def _wait(process: subprocess.Popen[bytes], deadline: float, stopping: threading.Event) -> bool:
-    """Wait for the shell; end its whole group on a stop or at the deadline. True: timed out."""
-    while True:
-        try:
-            process.wait(timeout=max(0.0, min(0.5, deadline - time.monotonic())))
-            return False
-        except subprocess.TimeoutExpired:
-            if stopping.is_set() or time.monotonic() >= deadline:
-                _kill_group(process)
-                return not stopping.is_set()
-
-
-def _owner_only(path: str, flags: int) -> int:
-    return os.open(path, flags, 0o600)
-
-
-def _private(path: Path, mode: str) -> IO[Any]:
-    """A file only this user can read: logs may say more than they should."""
-    if "b" in mode:
-        return open(path, mode, opener=_owner_only)
-    return open(path, mode, encoding="utf-8", opener=_owner_only)
-
-
-def main(argv: list[str]) -> int:
-    run_path, lock_fd = Path(argv[0]), int(argv[1])
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the caller, not the build
-    spec = json.loads(sys.stdin.buffer.read())
-    try:
-        supervise(run_path, spec)
-    finally:
-        os.close(lock_fd)  # exiting would release it too; this says when
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
