@@ -17,7 +17,7 @@ from stepline.engine.store import dumps
 if TYPE_CHECKING:
     from stepline.engine.active import Active
 
-_KEPT_ACROSS_STATES = ("last_event", "map_item", "vars")
+_KEPT_ACROSS_STATES = ("last_event", "map_item", "vars", "vars_bytes")
 _EXITED = {kind: f"{kind.value}StateExited" for kind in StateType}
 
 

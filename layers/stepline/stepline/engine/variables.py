@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 MAX_VARIABLE_BYTES = 256 * 1024
 MAX_ASSIGN_BYTES = 256 * 1024
 MAX_EXECUTION_VARIABLES_BYTES = 10 * 1024 * 1024
-SCOPE = "vars"
+SCOPE = "vars"  # the frame's data holding its scope's variables
+SIZE = "vars_bytes"  # and their size as JSON
 
 
 def visible(active: Active, frame: Frame) -> Mapping[str, Any]:
@@ -78,13 +79,15 @@ def assign(active: Active, frame: Frame, state_name: str, values: Any) -> dict[s
             )
     scope = dict(frame.data.get(SCOPE) or {})
     scope.update(values)
-    if _execution_size(active, frame, scope) > MAX_EXECUTION_VARIABLES_BYTES:
+    size = len(json.dumps(scope, separators=(",", ":")).encode())
+    if size + _others(active, frame) > MAX_EXECUTION_VARIABLES_BYTES:
         raise StatesError(
             DATA_LIMIT_EXCEEDED,
             f"The variables of the execution exceed the maximum total size of {MAX_EXECUTION_VARIABLES_BYTES} "
             f"bytes after state '{state_name}'",
         )
     frame.data[SCOPE] = scope
+    frame.data[SIZE] = size
     return shown
 
 
@@ -93,9 +96,10 @@ def _outer(active: Active, frame: Frame) -> Mapping[str, Any]:
     return visible(active, parent) if parent is not None else NO_VARIABLES
 
 
-def _execution_size(active: Active, frame: Frame, scope: dict[str, Any]) -> int:
-    size = len(json.dumps(scope, separators=(",", ":")).encode())
-    for other in active.frames.values():
-        if other.execution == frame.execution and other.id != frame.id and other.data.get(SCOPE):
-            size += len(json.dumps(other.data[SCOPE], separators=(",", ":")).encode())
-    return size
+def _others(active: Active, frame: Frame) -> int:
+    """The bytes the execution's other scopes hold (each frame keeps its scope's size)."""
+    return sum(
+        other.data.get(SIZE, 0)
+        for other in active.frames.values()
+        if other.execution == frame.execution and other.id != frame.id
+    )
