@@ -3,11 +3,9 @@
 moto runs no Lambda code without Docker, so its simple Lambda backend's ``invoke`` is patched
 to call the same Python behaviours the embedded engine calls (see cases.py for them).
 
-moto's interpreter (LocalStack's) evaluates JSONata, and reads workflow variables, through a
-bridge to a JVM that moto ships stubbed out (every JSONata state and every ``$name`` read
-fails with "'NoneType' object is not callable"). The bridge takes one expression string,
-with the variables already declared in it; ``moto_runner`` plugs jsonatapy in, so moto's
-JSONata and variables can be compared too.
+moto's interpreter evaluates JSONata, and reads workflow variables, through a JVM bridge
+moto ships stubbed out; ``moto_runner`` serves it with jsonatapy (tests/moto_jsonata.py), so
+moto's JSONata and variables can be compared too.
 """
 
 from __future__ import annotations
@@ -21,16 +19,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
-import jsonatapy
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata_bridge
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from stepline.engine import Engine, Functions, ManualClock
+from tests import moto_jsonata
 from tests.conformance.cases import CHILD_MACHINE, Case
 
 REGION = "us-east-1"
@@ -187,10 +184,5 @@ def moto_runner() -> Iterator[MotoRunner]:
             return runner.invoke(function_name, body, response)
 
         patch.setattr(LambdaSimpleBackend, "invoke", invoke)
-        patch.setattr(moto_jsonata_bridge, "_eval_jsonata", evaluate_jsonata)
+        moto_jsonata.plug(patch)
         yield runner
-
-
-def evaluate_jsonata(expression: str) -> Any:
-    """moto's JSONata bridge, served by jsonatapy (undefined comes back as None, as from the JVM)."""
-    return jsonatapy.compile(expression).evaluate(None)

@@ -188,3 +188,23 @@ def test_items_over_max_input_bytes_per_batch_are_split() -> None:
     counts = [batch["n"] for batch in json.loads(described["output"])]
     assert sum(counts) == 5
     assert max(counts) == 2
+
+
+def test_a_jsonata_definition_created_on_one_thread_runs_on_another() -> None:
+    # Given a JSONata machine created on another thread (as the API's threads do for `stepline serve`)
+    import threading
+
+    engine = Engine(clock=ManualClock())
+    created: dict[str, str] = {}
+    definition = {
+        "QueryLanguage": "JSONata",
+        **machine(P={"Type": "Pass", "Output": "{% $states.input.a * 2 %}", "End": True}),
+    }
+    thread = threading.Thread(target=lambda: created.update(engine.create_state_machine("m", definition)))
+    thread.start()
+    thread.join()
+    # When it runs on this thread
+    execution = engine.start_execution(created["stateMachineArn"], "run", '{"a": 21}')["executionArn"]
+    described = engine.run_until_done(execution)
+    # Then its expressions evaluate here too (jsonatapy's compiled expressions are bound to a thread)
+    assert json.loads(described["output"]) == 42

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import random
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -49,21 +50,25 @@ def mentions_expression(value: Any) -> bool:
 
 
 class Expression:
-    """One ``{% %}`` expression of one field, compiled."""
+    """One ``{% %}`` expression of one field, checked when the definition is parsed.
 
-    __slots__ = ("_compiled", "_exists", "field", "text")
+    jsonatapy's compiled expressions may be used, and dropped, only on the thread that compiled
+    them (the Rust object is "unsendable"), while the engine parses a definition on one thread
+    and runs it on others: each thread keeps its own compiled expressions (``_compiled``).
+    """
+
+    __slots__ = ("field", "text")
 
     def __init__(self, text: str, field: str) -> None:
         self.text = text[len(_OPEN) : -len(_CLOSE)].strip()
         self.field = field
-        self._compiled = _compile(self.text)
-        self._exists: Any = None  # ``$exists(…)`` of the same expression, compiled when first needed
+        _compiled(self.text)  # refused now if it cannot be parsed
 
     def evaluate(self, data: Any, bindings: Any) -> Any:
         """The value, given the ``Bindings`` of the state (``data`` is not read: JSONata reads ``$states``)."""
         names = _names(bindings)
         try:
-            value = self._compiled.evaluate(None, names)
+            value = _compiled(self.text).evaluate(None, names)
         except ValueError as error:
             raise StatesError(
                 QUERY_EVALUATION_ERROR,
@@ -86,9 +91,25 @@ class Expression:
 
     def _defined(self, names: dict[str, Any]) -> bool:
         """jsonatapy gives None for both null and undefined (and for a function): tell them apart."""
-        if self._exists is None:
-            self._exists = _compile(f"$exists(({self.text})) and $type(({self.text})) != 'function'")
-        return bool(self._exists.evaluate(None, names))
+        probe = f"$exists(({self.text})) and $type(({self.text})) != 'function'"
+        return bool(_compiled(probe).evaluate(None, names))
+
+
+_PER_THREAD = threading.local()
+_CACHED_PER_THREAD = 4096  # expressions kept compiled per thread; beyond, the oldest is dropped
+
+
+def _compiled(text: str) -> Any:
+    """``text`` compiled for this thread (kept, and dropped, by this thread only)."""
+    cache: dict[str, Any] | None = getattr(_PER_THREAD, "cache", None)
+    if cache is None:
+        cache = _PER_THREAD.cache = {}
+    compiled = cache.get(text)
+    if compiled is None:
+        if len(cache) >= _CACHED_PER_THREAD:
+            cache.pop(next(iter(cache)))
+        compiled = cache[text] = _compile(text)
+    return compiled
 
 
 def _names(bindings: Any) -> dict[str, Any]:
