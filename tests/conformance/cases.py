@@ -1,14 +1,22 @@
 """ASL definitions run on the embedded engine and on moto's interpreter, with what AWS documents.
 
-Each case names the outcome it must have (``expect``): status, and output or error. Both
-engines must produce it. Where moto 5.2.5 is known to differ from AWS, ``moto_differs`` says
-how, and only the documented outcome is asserted (and that moto still differs, so the note
-is removed when moto is fixed).
+Each case names the outcome it must have (``expect``): status, and output or error (and
+cause, where AWS's wording is the point). Both engines must produce it. Where moto 5.2.5 is
+known to differ from AWS, ``moto_differs`` says how, and only the documented outcome is
+asserted (and that moto still differs, so the note is removed when moto is fixed); where
+moto cannot run a case to its end at all, ``moto_skip`` says why and only the engine runs it.
+
+The cases after "divergences" each reproduce one of the departures from AWS listed in issue
+19, and those after them the features it asked for (variables, JSONata, distributed maps),
+written from AWS's documentation: the Step Functions developer guide's pages on intrinsic
+functions, error handling, "Passing data between states with variables", "Transforming data
+with JSONata" and the Distributed Map, and the States Language specification.
 
 Lambda functions used by the cases (same behaviour on both engines; see harness.py):
 ``echo`` returns its event; ``fail`` raises CustomError(event["message"]); ``double`` returns
 {"value": event["value"] * 2}; ``flaky`` fails with Transient until called event["failures"]
-+ 1 times for event["key"]; ``answer`` sends SendTaskSuccess (or Failure) for event["token"].
++ 1 times for event["key"]; ``answer`` sends SendTaskSuccess (or Failure) for event["token"];
+``raw`` answers with the bytes of event["text"]; ``big`` returns {"blob": "x" * event["size"]}.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ class Case:
     expect: dict[str, Any]
     input: Any = field(default_factory=dict)
     moto_differs: str | None = None
+    moto_skip: str | None = None
 
 
 def machine(**states: dict[str, Any]) -> dict[str, Any]:
@@ -647,6 +656,583 @@ CASES: list[Case] = [
         ok({"output": {"doubled": 8}, "status": "SUCCEEDED"}),
         {"n": 4},
         moto_differs="moto 5.2.5 passes the PascalCase StartExecution parameters to botocore unconverted (KeyError 'StateMachineArn')",
+    ),
+]
+
+
+def entered_at(state: str, event: int, cause: str) -> str:
+    """AWS's cause for the interpreter's own errors (as recorded on AWS: "An error occurred while
+    executing the state 'Check Address' (entered at the event id #7). The JSONPath …")."""
+    return f"An error occurred while executing the state '{state}' (entered at the event id #{event}). {cause}"
+
+
+def jsonata(**states: dict[str, Any]) -> dict[str, Any]:
+    return {"QueryLanguage": "JSONata", **machine(**states)}
+
+
+NO_SDK_METADATA = "moto's lambda:invoke result has no SdkHttpMetadata or SdkResponseMetadata"
+DISTRIBUTED = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}}
+
+CASES += [
+    # --- divergences (issue 19) -----------------------------------------------------------
+    Case(
+        "1 States.TaskFailed matches a task's error",
+        machine(
+            T={
+                **task("fail"),
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "Caught"}],
+                "End": True,
+            },
+            Caught={"Type": "Pass", "Parameters": {"error.$": "$.error.Error"}, "End": True},
+        ),
+        ok({"error": "CustomError"}),
+        {"message": "boom"},
+    ),
+    Case(
+        "2 a task's OutputPath that selects nothing fails the execution with States.Runtime",
+        machine(T={**task("echo"), "OutputPath": "$.nope", "End": True}),
+        failed(
+            "States.Runtime",
+            entered_at("T", 2, "Invalid path '$.nope' : No results for path: $['nope']"),
+        ),
+        {"a": 1},
+        moto_differs="moto names the task's last event (TaskSucceeded, #5), not the event it entered at (#2)",
+    ),
+    Case(
+        "3 $$ in InputPath, OutputPath and a Choice's Variable reads the context object",
+        machine(
+            In={"Type": "Pass", "InputPath": "$$.Execution.Input.inner", "Next": "Choose"},
+            Choose={
+                "Type": "Choice",
+                "Choices": [{"Variable": "$$.State.Name", "StringEquals": "Choose", "Next": "Out"}],
+                "Default": "Wrong",
+            },
+            Out={"Type": "Pass", "OutputPath": "$$.StateMachine.Name", "End": True},
+            Wrong={"Type": "Fail", "Error": "ContextNotRead"},
+        ),
+        ok("conformance"),
+        {"inner": {"k": 1}},
+    ),
+    Case(
+        "4 States.MathAdd rounds non-integers",
+        machine(P={"Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($.x, $.y)"}, "End": True}),
+        ok({"sum": 3}),
+        {"x": 1.49, "y": 1.5},
+    ),
+    Case(
+        "4 States.MathRandom rounds non-integer bounds",
+        machine(
+            R={"Type": "Pass", "Parameters": {"r.$": "States.MathRandom($.low, $.high)"}, "Next": "Check"},
+            Check={
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Or": [{"Variable": "$.r", "NumericEquals": 1}, {"Variable": "$.r", "NumericEquals": 2}],
+                        "Next": "Rounded",
+                    }
+                ],
+                "Default": "NotRounded",
+            },
+            Rounded={"Type": "Succeed"},
+            NotRounded={"Type": "Fail", "Error": "NotRounded"},
+        ),
+        {"status": "SUCCEEDED"},
+        {"low": 1.4, "high": 1.6},
+    ),
+    intrinsic("States.Format('{} and {}', $.o, States.Array(1, 'a', true))", "{x=1} and [1, a, true]"),
+    Case(
+        "6 a SecondsPath of 1.5 is States.Runtime",
+        machine(W={"Type": "Wait", "SecondsPath": "$.s", "End": True}),
+        failed(
+            "States.Runtime",
+            entered_at("W", 2, "The SecondsPath parameter cannot be parsed as a long value: $.s == 1.5"),
+        ),
+        {"s": 1.5},
+    ),
+    Case(
+        "6 a Wait about 69 years long is States.Runtime",
+        machine(W={"Type": "Wait", "Timestamp": "2095-06-01T00:00:00Z", "End": True}),
+        failed("States.Runtime", entered_at("W", 2, "Wait state delay is too long")),
+        moto_skip="moto waits for the timestamp (decades) instead of refusing it",
+    ),
+    Case(
+        "7 a MaxConcurrencyPath that is not a number is States.Runtime",
+        machine(
+            M={
+                "Type": "Map",
+                "MaxConcurrencyPath": "$.limit",
+                "ItemsPath": "$.items",
+                "ItemProcessor": machine(Id={"Type": "Pass", "End": True}),
+                "End": True,
+            }
+        ),
+        failed(
+            "States.Runtime",
+            entered_at(
+                "M", 2, 'The MaxConcurrencyPath field refers to value "x" which is not a valid integer: $.limit'
+            ),
+        ),
+        {"limit": "x", "items": [1]},
+    ),
+    Case(
+        "8 a Fail state without Error fails with no error",
+        machine(F={"Type": "Fail", "Cause": "why"}),
+        {"status": "FAILED", "error": None, "cause": "why"},
+    ),
+    Case(
+        "9 lambda:invoke results carry the SDK's metadata",
+        machine(
+            T={
+                "Type": "Task",
+                "Resource": LAMBDA,
+                "Parameters": {"FunctionName": "echo", "Payload.$": "$"},
+                "Next": "Read",
+            },
+            Read={
+                "Type": "Pass",
+                "Parameters": {
+                    "http.$": "$.SdkHttpMetadata.HttpStatusCode",
+                    "type.$": "$.SdkHttpMetadata.HttpHeaders.Content-Type",
+                    "hasRequestId.$": "States.ArrayContains(States.Array($.SdkResponseMetadata.RequestId), null)",
+                    "status.$": "$.StatusCode",
+                    "payload.$": "$.Payload",
+                },
+                "End": True,
+            },
+        ),
+        ok({"http": 200, "type": "application/json", "hasRequestId": False, "status": 200, "payload": {"a": 1}}),
+        {"a": 1},
+        moto_differs=NO_SDK_METADATA,
+    ),
+    Case(
+        "10 a handler's bytes are the payload as it is",
+        machine(T={**task("raw"), "Parameters": {"FunctionName": "raw", "Payload": {"text": '"Hi"'}}, "End": True}),
+        ok({"value": "Hi"}),
+    ),
+    Case(
+        "10 a result over 256 KiB is States.DataLimitExceeded, which States.ALL catches",
+        machine(
+            T={
+                **task("big"),
+                "Parameters": {"FunctionName": "big", "Payload": {"size": 300_000}},
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            Caught={"Type": "Pass", "Parameters": {"error.$": "$.Error"}, "End": True},
+        ),
+        ok({"error": "States.DataLimitExceeded"}),
+    ),
+    Case(
+        "11 the execution has a role",
+        machine(
+            R={"Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn"}, "Next": "Check"},
+            Check={
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.role", "StringMatches": "arn:aws:iam::*:role/*", "Next": "Yes"}],
+                "Default": "No",
+            },
+            Yes={"Type": "Succeed"},
+            No={"Type": "Fail", "Error": "NoRole"},
+        ),
+        {"status": "SUCCEEDED"},
+    ),
+    Case(
+        "12 a path in Parameters that selects nothing: AWS's cause",
+        machine(P={"Type": "Pass", "Parameters": {"x.$": "$.nope"}, "End": True}),
+        failed(
+            "States.Runtime",
+            entered_at(
+                "P",
+                2,
+                "The JSONPath '$.nope' specified for the field 'x.$' could not be found in the input '{\"a\":1}'",
+            ),
+        ),
+        {"a": 1},
+        moto_differs="moto writes the input with spaces; AWS writes it compact ('{\"flagged\":false}' as recorded)",
+    ),
+    Case(
+        "12 an InputPath that selects nothing: AWS's cause",
+        machine(P={"Type": "Pass", "Next": "Q"}, Q={"Type": "Pass", "InputPath": "$.nope", "End": True}),
+        failed("States.Runtime", entered_at("Q", 4, "Invalid path '$.nope' : No results for path: $['nope']")),
+    ),
+    # --- variables (the guide's "Passing data between states with variables") --------------
+    Case(
+        "variables are assigned in JSONPath and read as $name",
+        machine(
+            Set={
+                "Type": "Pass",
+                "Assign": {"greeting.$": "$.word", "count": 2, "nested": {"w.$": "$.word"}},
+                "Next": "Use",
+            },
+            Use={
+                "Type": "Pass",
+                "Parameters": {
+                    "g.$": "$greeting",
+                    "w.$": "$nested.w",
+                    "f.$": "States.Format('{} x{}', $greeting, $count)",
+                },
+                "End": True,
+            },
+        ),
+        ok({"g": "hi", "w": "hi", "f": "hi x2"}),
+        {"word": "hi"},
+    ),
+    Case(
+        "a task's Assign reads its result before ResultSelector",
+        machine(
+            T={
+                **task("echo"),
+                "Assign": {"payload.$": "$.Payload", "status.$": "$.StatusCode"},
+                "ResultSelector": {"ignored": True},
+                "ResultPath": None,
+                "Next": "Use",
+            },
+            Use={"Type": "Pass", "Parameters": {"p.$": "$payload", "s.$": "$status"}, "End": True},
+        ),
+        ok({"p": {"a": 1}, "s": 200}),
+        {"a": 1},
+    ),
+    Case(
+        "assignments take effect as the state leaves, all together",
+        machine(
+            One={"Type": "Pass", "Assign": {"x": 1}, "Next": "Two"},
+            Two={"Type": "Pass", "Assign": {"x": 2, "old.$": "$x"}, "Next": "Three"},
+            Three={"Type": "Pass", "Parameters": {"x.$": "$x", "old.$": "$old"}, "End": True},
+        ),
+        ok({"x": 2, "old": 1}),
+    ),
+    Case(
+        "a Choice reads a variable, and its rule assigns one",
+        machine(
+            Set={"Type": "Pass", "Assign": {"cfg": {"mode": "fast"}}, "Next": "Choose"},
+            Choose={
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$cfg.mode", "StringEquals": "fast", "Assign": {"picked": "fast"}, "Next": "Done"}
+                ],
+                "Default": "Slow",
+            },
+            Done={"Type": "Pass", "Parameters": {"picked.$": "$picked"}, "End": True},
+            Slow={"Type": "Fail", "Error": "Slow"},
+        ),
+        ok({"picked": "fast"}),
+        moto_differs="moto ignores the Assign of a Choice rule (it applies only the state's, on Default)",
+    ),
+    Case(
+        "a catcher's Assign reads the error output",
+        machine(
+            T={
+                **task("fail"),
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Assign": {"error.$": "$.Error"},
+                        "ResultPath": None,
+                        "Next": "After",
+                    }
+                ],
+                "End": True,
+            },
+            After={"Type": "Pass", "Parameters": {"error.$": "$error", "message.$": "$.message"}, "End": True},
+        ),
+        ok({"error": "CustomError", "message": "boom"}),
+        {"message": "boom"},
+    ),
+    Case(
+        "parallel branches read outer variables and assign their own",
+        machine(
+            Set={"Type": "Pass", "Assign": {"outer": 1}, "Next": "Both"},
+            Both={
+                "Type": "Parallel",
+                "Branches": [
+                    machine(
+                        Inner={"Type": "Pass", "Assign": {"inner": 2}, "Next": "Read"},
+                        Read={"Type": "Pass", "Parameters": {"o.$": "$outer", "i.$": "$inner"}, "End": True},
+                    )
+                ],
+                "Assign": {"fromBranch.$": "$[0].i"},
+                "Next": "After",
+            },
+            After={"Type": "Pass", "Parameters": {"branch.$": "$[0]", "fromBranch.$": "$fromBranch"}, "End": True},
+        ),
+        ok({"branch": {"o": 1, "i": 2}, "fromBranch": 2}),
+        moto_differs="moto returns a list for the definite path $[0].i at the root of an array",
+    ),
+    Case(
+        "what a branch assigns is gone when it ends",
+        machine(
+            Both={
+                "Type": "Parallel",
+                "Branches": [machine(Inner={"Type": "Pass", "Assign": {"inner": 2}, "End": True})],
+                "Next": "After",
+            },
+            After={"Type": "Pass", "Parameters": {"i.$": "$inner"}, "End": True},
+        ),
+        failed("States.Runtime"),
+        moto_differs="moto reads a variable no scope holds as null instead of failing",
+    ),
+    Case(
+        "an iteration cannot assign an outer variable",
+        machine(
+            Set={"Type": "Pass", "Assign": {"x": 1}, "Next": "Each"},
+            Each={
+                "Type": "Map",
+                "ItemProcessor": machine(Inner={"Type": "Pass", "Assign": {"x": 2}, "End": True}),
+                "End": True,
+            },
+        ),
+        failed("States.Runtime"),
+        [1],
+    ),
+    Case(
+        "one Assign over 256 KiB is States.DataLimitExceeded",
+        machine(Set={"Type": "Pass", "Assign": {"a.$": "$.s", "b.$": "$.s"}, "End": True}),
+        failed("States.DataLimitExceeded"),
+        {"s": "x" * 140_000},
+        moto_differs="moto does not limit the size of variables",
+    ),
+    # --- JSONata (the guide's "Transforming data with JSONata") ------------------------------
+    Case(
+        "a JSONata Pass computes its Output",
+        jsonata(P={"Type": "Pass", "Output": "{% $states.input.a + 1 %}", "End": True}),
+        ok(2),
+        {"a": 1},
+    ),
+    Case(
+        "a JSONata state in a JSONPath machine",
+        machine(
+            Before={"Type": "Pass", "Parameters": {"n.$": "$.n"}, "Next": "Compute"},
+            Compute={
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Output": {"twice": "{% $states.input.n * 2 %}"},
+                "End": True,
+            },
+        ),
+        ok({"twice": 8}),
+        {"n": 4},
+    ),
+    Case(
+        "a JSONata task: Arguments, $states.result and Output",
+        jsonata(
+            T={
+                "Type": "Task",
+                "Resource": LAMBDA,
+                "Arguments": {"FunctionName": "double", "Payload": {"value": "{% $states.input.n %}"}},
+                "Output": {"doubled": "{% $states.result.Payload.value %}", "input": "{% $states.input %}"},
+                "End": True,
+            }
+        ),
+        ok({"doubled": 8, "input": {"n": 4}}),
+        {"n": 4},
+    ),
+    Case(
+        "a JSONata Choice Condition",
+        jsonata(
+            C={
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $states.input.n > 3 %}", "Output": "big", "Next": "Done"}],
+                "Default": "Other",
+                "Output": "small",
+            },
+            Done={"Type": "Succeed"},
+            Other={"Type": "Fail", "Error": "Small"},
+        ),
+        ok("big"),
+        {"n": 4},
+    ),
+    Case(
+        "JSONata Assign and Output read the variables from before the state",
+        jsonata(
+            One={"Type": "Pass", "Assign": {"x": "{% $states.input.a %}"}, "Next": "Two"},
+            Two={
+                "Type": "Pass",
+                "Assign": {"x": "{% $x + 1 %}", "y": "{% $x %}"},
+                "Output": "{% $x %}",
+                "Next": "Three",
+            },
+            Three={
+                "Type": "Pass",
+                "Output": {"before": "{% $states.input %}", "x": "{% $x %}", "y": "{% $y %}"},
+                "End": True,
+            },
+        ),
+        ok({"before": 1, "x": 2, "y": 1}),
+        {"a": 1},
+        moto_differs="moto evaluates Output after Assign has bound the new values; AWS evaluates both before",
+    ),
+    Case(
+        "{% %} in Items, ItemSelector, MaxConcurrency, Wait Seconds and TimeoutSeconds",
+        jsonata(
+            Each={
+                "Type": "Map",
+                "Items": "{% $states.input.items %}",
+                "MaxConcurrency": "{% $states.input.limit %}",
+                "ItemSelector": {
+                    "v": "{% $states.context.Map.Item.Value %}",
+                    "i": "{% $states.context.Map.Item.Index %}",
+                },
+                "ItemProcessor": {
+                    "StartAt": "Pause",
+                    "States": {
+                        "Pause": {"Type": "Wait", "Seconds": "{% $states.input.i %}", "Next": "Double"},
+                        "Double": {
+                            "Type": "Task",
+                            "Resource": LAMBDA,
+                            "TimeoutSeconds": "{% 30 + $states.input.i %}",
+                            "Arguments": {"FunctionName": "double", "Payload": {"value": "{% $states.input.v %}"}},
+                            "Output": "{% $states.result.Payload.value %}",
+                            "End": True,
+                        },
+                    },
+                },
+                "Output": "{% $sum($states.result) %}",
+                "End": True,
+            }
+        ),
+        ok(12),
+        {"items": [1, 2, 3], "limit": 2},
+    ),
+    Case(
+        "a JSONata catcher reads $states.errorOutput",
+        jsonata(
+            T={
+                "Type": "Task",
+                "Resource": LAMBDA,
+                "Arguments": {"FunctionName": "fail", "Payload": {"message": "boom"}},
+                "Catch": [
+                    {
+                        "ErrorEquals": ["CustomError"],
+                        "Assign": {"caught": "{% $states.errorOutput.Error %}"},
+                        "Output": "{% $states.errorOutput %}",
+                        "Next": "After",
+                    }
+                ],
+                "End": True,
+            },
+            After={
+                "Type": "Pass",
+                "Output": {"caught": "{% $caught %}", "error": "{% $states.input.Error %}"},
+                "End": True,
+            },
+        ),
+        ok({"caught": "CustomError", "error": "CustomError"}),
+    ),
+    Case(
+        "a JSONata expression that returns nothing is States.QueryEvaluationError",
+        jsonata(P={"Type": "Pass", "Output": "{% $states.input.missing %}", "End": True}),
+        failed("States.QueryEvaluationError"),
+        {"a": 1},
+    ),
+    Case(
+        "Step Functions' own JSONata functions",
+        jsonata(
+            P={
+                "Type": "Pass",
+                "Output": {
+                    "partition": "{% $partition([1, 2, 3], 2) %}",
+                    "range": "{% $range(0, 6, 3) %}",
+                    "hash": "{% $hash('Stepline', 'MD5') %}",
+                    "parse": "{% $parse('{\"a\": [1]}') %}",
+                },
+                "End": True,
+            }
+        ),
+        ok(
+            {
+                "partition": [[1, 2], [3]],
+                "range": [0, 3, 6],
+                "hash": "966d8115f9ae0f2d9ae32546648c3bef",
+                "parse": {"a": [1]},
+            }
+        ),
+        moto_differs="moto's interpreter has none of the JSONata functions Step Functions adds",
+    ),
+    Case(
+        "a JSONata Fail computes its Error and Cause",
+        jsonata(F={"Type": "Fail", "Error": "{% 'Code' & $states.input.code %}", "Cause": "{% $states.input.why %}"}),
+        failed("Code42", "because"),
+        {"code": 42, "why": "because"},
+    ),
+    # --- distributed maps (the guide's "Using Map state in Distributed mode") ---------------
+    Case(
+        "a distributed map over inline items, selected and batched",
+        machine(
+            Each={
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+                "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"tag.$": "$.tag"}},
+                "ItemProcessor": {
+                    **DISTRIBUTED,
+                    **machine(
+                        Count={
+                            "Type": "Pass",
+                            "Parameters": {
+                                "n.$": "States.ArrayLength($.Items)",
+                                "tag.$": "$.BatchInput.tag",
+                                "first.$": "$.Items[0].v",
+                            },
+                            "End": True,
+                        }
+                    ),
+                },
+                "End": True,
+            }
+        ),
+        ok([{"n": 2, "tag": "t", "first": "a"}, {"n": 1, "tag": "t", "first": "c"}]),
+        {"items": ["a", "b", "c"], "tag": "t"},
+        moto_differs="moto's parser refuses ItemBatcher",
+    ),
+    Case(
+        "a distributed map tolerates the failures it is told to",
+        machine(
+            Each={
+                "Type": "Map",
+                "ToleratedFailurePercentage": 50,
+                "ItemProcessor": {
+                    **DISTRIBUTED,
+                    **machine(
+                        C={
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Bad"}],
+                            "Default": "Good",
+                        },
+                        Bad={"Type": "Fail", "Error": "TwoIsBad"},
+                        Good={"Type": "Succeed"},
+                    ),
+                },
+                "ResultSelector": {"first.$": "$[0]", "third.$": "$[2]"},
+                "End": True,
+            }
+        ),
+        ok({"first": 1, "third": 3}),
+        [1, 2, 3],
+        moto_differs="moto's parser refuses a whole-number ToleratedFailurePercentage",
+    ),
+    Case(
+        "a distributed map fails beyond its tolerance with States.ExceedToleratedFailureThreshold",
+        machine(
+            Each={
+                "Type": "Map",
+                "ItemProcessor": {
+                    **DISTRIBUTED,
+                    **machine(
+                        C={
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Bad"}],
+                            "Default": "Good",
+                        },
+                        Bad={"Type": "Fail", "Error": "TwoIsBad"},
+                        Good={"Type": "Succeed"},
+                    ),
+                },
+                "End": True,
+            }
+        ),
+        failed("States.ExceedToleratedFailureThreshold"),
+        [1, 2, 3],
+        moto_differs="moto's distributed map succeeds when a child fails, with null for its output",
     ),
 ]
 

@@ -2,6 +2,10 @@
 
 moto runs no Lambda code without Docker, so its simple Lambda backend's ``invoke`` is patched
 to call the same Python behaviours the embedded engine calls (see cases.py for them).
+
+moto's interpreter evaluates JSONata, and reads workflow variables, through a JVM bridge
+moto ships stubbed out; ``moto_runner`` serves it with jsonatapy (tests/moto_jsonata.py), so
+moto's JSONata and variables can be compared too.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from stepline.engine import Engine, Functions, ManualClock
+from tests import moto_jsonata
 from tests.conformance.cases import CHILD_MACHINE, Case
 
 REGION = "us-east-1"
@@ -58,7 +64,14 @@ class Behaviours:
         if name == "answer":
             self.answer(event["token"], event.get("output", {}), event.get("fail"))
             return {}
+        if name == "raw":
+            return event["text"].encode()  # a handler answering with bytes: the payload as it is
+        if name == "big":
+            return {"blob": "x" * event["size"]}
         raise LookupError(name)
+
+
+FUNCTIONS = ("echo", "fail", "double", "flaky", "answer", "raw", "big")
 
 
 def outcome(described: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +103,7 @@ def run_on_engine(case: Case) -> dict[str, Any]:
             engine.send_task_success(token, json.dumps(output))
 
     behaviours = Behaviours(answer)
-    for name in ("echo", "fail", "double", "flaky", "answer"):
+    for name in FUNCTIONS:
         functions.register(name, lambda event, context, name=name: behaviours(name, event))
     child = engine.create_state_machine("conformance-child", CHILD_MACHINE)["stateMachineArn"]
     machine = engine.create_state_machine("conformance", definition_text(case, child))["stateMachineArn"]
@@ -108,7 +121,7 @@ class MotoRunner:
         functions = boto3.client("lambda", region_name=REGION)
         iam = boto3.client("iam", region_name=REGION)
         role = iam.create_role(RoleName="conformance", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        for name in ("echo", "fail", "double", "flaky", "answer"):
+        for name in FUNCTIONS:
             functions.create_function(
                 FunctionName=name, Runtime="python3.12", Role=role, Handler="a.b", Code={"ZipFile": b"x"}
             )
@@ -134,13 +147,16 @@ class MotoRunner:
         except Exception as error:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode()
-        return json.dumps(result).encode()
+        return result if isinstance(result, bytes) else json.dumps(result).encode()
 
     def run(self, case: Case) -> dict[str, Any]:
         self.count += 1
-        machine = self.sfn.create_state_machine(
-            name="conformance", definition=definition_text(case, self.child), roleArn=self.role
-        )["stateMachineArn"]
+        try:
+            machine = self.sfn.create_state_machine(
+                name="conformance", definition=definition_text(case, self.child), roleArn=self.role
+            )["stateMachineArn"]
+        except ClientError as error:  # moto's parser refuses the definition: an outcome of its own
+            return {"status": "REFUSED", "cause": str(error)}
         try:
             execution = self.sfn.start_execution(stateMachineArn=machine, name="conf", input=json.dumps(case.input))
             deadline = time.monotonic() + 60
@@ -168,4 +184,5 @@ def moto_runner() -> Iterator[MotoRunner]:
             return runner.invoke(function_name, body, response)
 
         patch.setattr(LambdaSimpleBackend, "invoke", invoke)
+        moto_jsonata.plug(patch)
         yield runner

@@ -28,9 +28,11 @@ def test_engine_and_moto_agree_with_aws(case: Case, moto: MotoRunner) -> None:
     # Given a definition and its documented outcome
     # When it runs on the embedded engine and on moto
     ours = run_on_engine(case)
-    theirs = moto.run(case)
     # Then the embedded engine has the documented outcome
     assert expected_part(ours, case.expect) == case.expect, ours
+    if case.moto_skip is not None:
+        return  # moto cannot run this case to an end at all (the case says why)
+    theirs = moto.run(case)
     if case.moto_differs is None:
         # And so does moto, so the two agree on status, output and error
         assert expected_part(theirs, case.expect) == case.expect, theirs

@@ -26,6 +26,7 @@ from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from stepline.compiler import CompiledPipeline, substitute
 from stepline.definition.providers import handler_placeholders
+from tests import moto_jsonata
 
 REGION = "us-east-1"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -190,4 +191,7 @@ def moto_pipelines(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoPipelines]:
             return harness.invoke(function_name.rsplit(":", 1)[-1], body, response_headers)
 
         monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+        # Compiled pipelines keep their state in workflow variables, which moto reads through
+        # its JSONata bridge: stubbed in moto, served here by jsonatapy.
+        moto_jsonata.plug(monkeypatch)
         yield harness

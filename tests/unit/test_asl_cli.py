@@ -148,3 +148,99 @@ def test_an_execution_waiting_for_a_token_is_reported_not_hung(
     assert verdict is not None
     assert verdict["status"] == "RUNNING"
     assert "waits for a task token" in str(verdict["cause"])
+
+
+def write(tmp_path: Path, definition: dict[str, object]) -> Path:
+    path = tmp_path / "machine.asl.json"
+    path.write_text(json.dumps(definition))
+    return path
+
+
+def test_a_jsonata_pass_computes_its_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the example: a JSONata Pass whose Output adds one to its input (returned unchanged before)
+    path = write(
+        tmp_path,
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Output": "{% $states.input.a + 1 %}", "End": True}},
+        },
+    )
+    # When it runs
+    code, verdict, _ = run(capsys, str(path), "--input", '{"a": 1}')
+    # Then its output is computed
+    assert (code, verdict) == (0, {"status": "SUCCEEDED", "output": 2, "error": None, "cause": None})
+
+
+def test_a_jsonata_choice_condition_and_a_computed_tolerance_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a Choice Condition (refused before) and a Map whose ToleratedFailureCount is {% %} (a ValueError before)
+    each = {
+        "Type": "Map",
+        "Items": "{% $states.input.items %}",
+        "ToleratedFailureCount": "{% 1 %}",
+        "ItemProcessor": {"StartAt": "Id", "States": {"Id": {"Type": "Pass", "End": True}}},
+        "Output": "{% $count($states.result) %}",
+        "End": True,
+    }
+    choose = {
+        "Type": "Choice",
+        "Choices": [{"Condition": "{% $count($states.input.items) > 1 %}", "Next": "Each"}],
+        "Default": "Few",
+    }
+    path = write(
+        tmp_path,
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "Choose",
+            "States": {"Choose": choose, "Each": each, "Few": {"Type": "Fail", "Error": "Few"}},
+        },
+    )
+    # When it runs
+    code, verdict, err = run(capsys, str(path), "--input", '{"items": [1, 2, 3]}')
+    # Then it succeeds, with no traceback
+    assert (code, verdict) == (0, {"status": "SUCCEEDED", "output": 3, "error": None, "cause": None})
+    assert "Traceback" not in err
+
+
+def test_the_role_is_given_or_a_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a state that reads $$.Execution.RoleArn
+    path = write(
+        tmp_path,
+        {
+            "StartAt": "R",
+            "States": {"R": {"Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn"}, "End": True}},
+        },
+    )
+    # When it runs with and without --role-arn
+    _, given, _ = run(capsys, str(path), "--role-arn", "arn:aws:iam::123456789012:role/deployer")
+    _, default, _ = run(capsys, str(path))
+    # Then the role is the one given, else a local default (never empty, as on AWS)
+    assert given is not None
+    assert given["output"] == {"role": "arn:aws:iam::123456789012:role/deployer"}
+    assert default is not None
+    assert default["output"] == {"role": "arn:aws:iam::000000000000:role/stepline-local"}
+
+
+def test_jsonpath_fields_in_a_jsonata_state_are_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a JSONata state machine whose Pass state uses InputPath and a Task using Parameters
+    path = write(
+        tmp_path,
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "P",
+            "States": {
+                "P": {"Type": "Pass", "InputPath": "$.a", "Next": "T"},
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {}, "End": True},
+            },
+        },
+    )
+    # When it is run
+    code, _, err = run(capsys, str(path))
+    # Then it is refused, naming each state and field, as Step Functions refuses it
+    assert code == 2
+    assert "state 'P': SCHEMA_VALIDATION_FAILED: The field \"InputPath\" is not supported in JSONata states" in err
+    assert "state 'T': SCHEMA_VALIDATION_FAILED: The field \"Parameters\" is not supported in JSONata states" in err

@@ -205,15 +205,59 @@ def test_builds_and_approvals_wait_for_a_task_token_with_their_timeouts() -> Non
 
 
 def test_state_carries_references_and_results_land_in_the_actions_namespace() -> None:
-    task = tasks(compiled(minimal()))["Build.Build"]
-    payload = task["Parameters"]["Payload"]
-    assert payload["artifacts.$"] == "$.artifacts"
-    assert payload["variables.$"] == "$.variables"
+    # Given the minimal pipeline (a source, then a build with a namespace)
+    definition = compiled(minimal())
+    source, build = tasks(definition)["Source.Checkout"], tasks(definition)["Build.Build"]
+    payload = build["Parameters"]["Payload"]
+    # Then each action reads the execution state from variables, namespaces produced before it included
+    assert payload["artifacts.$"] == "$artifacts"
+    assert payload["variables"] == {
+        "codepipeline": {"PipelineExecutionId.$": "$$.Execution.Name"},
+        "variables.$": "$pipelineVariables",
+        "SourceVariables.$": "$ns_SourceVariables",
+    }
+    assert set(source["Parameters"]["Payload"]["variables"]) == {"codepipeline", "variables.$"}
     assert payload["action"]["configuration"] == {"ProjectName": "Build"}
-    assert task["ResultSelector"] == {
+    # And its Task merges what it produced as it succeeds, from its raw result (Assign reads it
+    # before ResultSelector): a callback's result is the action's result itself, an invoke's is in Payload
+    assert build["Assign"] == {
+        "artifacts.$": "States.JsonMerge($artifacts, $.artifacts, false)",
+        "ns_BuildVariables.$": "$.variables",
+    }
+    assert source["Assign"]["artifacts.$"] == "States.JsonMerge($artifacts, $.Payload.artifacts, false)"
+    # While its own outputs stay in the state, where a run is read back from
+    assert build["ResultSelector"] == {
         "artifacts.$": "$.artifacts",
         "variables": {"BuildVariables.$": "$.variables"},
     }
+    assert build["ResultPath"] == "$.outcome"
+
+
+def test_no_pass_state_follows_an_action_to_merge_its_outputs() -> None:
+    # Given an example with single actions and a parallel group
+    definition = compile_checked(load_valid_pipeline(EXAMPLES / "release-v2.yaml").pipeline).definition
+    states = definition["States"]
+    # Then each single action's Task goes straight on, and a group's check goes on by its Default
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            assert states[state["Next"]]["Type"] != "Pass" or state["Next"] == "Pipeline succeeded", name
+        if state["Type"] == "Choice":
+            assert "Assign" in state
+            assert states[state["Default"]]["Type"] in {"Task", "Parallel", "Succeed"}
+    # And the prologue is two Pass states, the execution state assigned by the second
+    assert [name for name, state in states.items() if state["Type"] == "Pass" and "failed" not in name][:2] == [
+        "Start pipeline",
+        "Read input",
+    ]
+    assert set(states["Read input"]["Assign"]) == {"trigger.$", "artifacts", "pipelineVariables.$"}
+
+
+def test_namespaces_that_are_not_variable_names_get_distinct_variables() -> None:
+    from stepline.compiler.asl import namespace_variable
+
+    assert namespace_variable("Build") == "ns_Build"
+    assert namespace_variable("a-b").startswith("ns_a_b_")
+    assert namespace_variable("a-b") != namespace_variable("a@b")
 
 
 def test_lambda_deploy_runs_as_a_nested_execution() -> None:

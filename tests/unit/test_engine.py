@@ -502,7 +502,8 @@ def test_workers_run_parallel_branches_at_the_same_time() -> None:
 # --- limits and history -------------------------------------------------------------------
 
 
-def test_an_output_over_256_kib_fails_with_data_limit_exceeded_even_if_caught() -> None:
+def test_a_result_over_256_kib_is_data_limit_exceeded_which_states_all_catches() -> None:
+    # Given a function whose result is over Step Functions' 256 KiB, and a catcher for States.ALL
     engine = engine_with(big=lambda event, context: "x" * (256 * 1024 + 1))
     task = {
         "Type": "Task",
@@ -510,7 +511,19 @@ def test_an_output_over_256_kib_fails_with_data_limit_exceeded_even_if_caught() 
         "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
         "End": True,
     }
-    described = engine.run_until_done(start(engine, machine(T=task, Caught={"Type": "Succeed"})))
+    # When it runs
+    described = engine.run_until_done(start(engine, machine(T=task, Caught={"Type": "Pass", "End": True})))
+    # Then the task fails with States.DataLimitExceeded and the catcher catches it (recorded on AWS)
+    assert json.loads(described["output"])["Error"] == "States.DataLimitExceeded"
+
+
+def test_a_state_output_over_256_kib_fails_the_execution() -> None:
+    # Given a Pass whose output would be over 256 KiB
+    engine = engine_with()
+    big = {"Type": "Pass", "Parameters": {"a.$": "$.s", "b.$": "$.s"}, "End": True}
+    # When it runs
+    described = engine.run_until_done(start(engine, machine(P=big), {"s": "x" * 140_000}))
+    # Then the execution fails with States.DataLimitExceeded
     assert described["error"] == "States.DataLimitExceeded"
 
 

@@ -46,6 +46,13 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="give up waiting after SECONDS")
     run.add_argument("--data", type=database_file, metavar="FILE", help="keep the engine's state in this SQLite file")
     run.add_argument("--name", metavar="NAME", help="the execution name (default: a new UUID)")
+    run.add_argument(
+        "--role-arn",
+        default="",
+        metavar="ARN",
+        help="the execution's role, as $$.Execution.RoleArn reads it "
+        "(default: arn:aws:iam::000000000000:role/stepline-local)",
+    )
     run.set_defaults(handler=run_definition)
 
 
@@ -59,7 +66,7 @@ def run_definition(args: argparse.Namespace) -> int:
     except StoreError as error:
         raise AslUsageError(str(error)) from None
     try:
-        machine = engine.create_state_machine(Path(args.definition).stem or "machine", definition)
+        machine = engine.create_state_machine(Path(args.definition).stem or "machine", definition, args.role_arn)
         started = engine.start_execution(machine["stateMachineArn"], args.name, given)
     except EngineError as error:
         raise AslUsageError(f"{args.definition}: {error.message}") from None

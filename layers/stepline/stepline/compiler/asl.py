@@ -2,18 +2,21 @@
 
 The shape of every compiled pipeline (docs/ARCHITECTURE.md draws it):
 
-    Start pipeline → Read input → Initialize pipeline
+    Start pipeline → Read input
       → for each stage, for each runOrder group in ascending order:
-           one action:      Task ──► "<Stage>.<Action> outputs" (merge into the state)
-           several actions: Parallel (one Task per branch) ──► check ──► merge
-      → Pipeline succeeded
+           one action:      Task (its Assign merges what it produced)
+           several actions: Parallel (one Task per branch) ──► check (its Default's Assign merges)
+      → Pipeline succeeded (its Output is the execution state)
 
     any action's failure → "<Stage>.<Action> failed" (records stage, action, error) → Pipeline failed
 
-The execution state carries references only: ``trigger`` (what started the run),
-``artifacts`` (name → location) and ``variables`` (namespace → key → value). Actions in a
-parallel group catch their own failures, so the others finish before the stage fails —
-CodePipeline's behaviour, not Step Functions' default of cancelling sibling branches.
+The execution state is held in workflow variables (Step Functions' ``Assign``), references
+only: ``$trigger`` (what started the run), ``$artifacts`` (name → location),
+``$pipelineVariables`` and one variable per action namespace (``namespace_variable``). A
+Task's Assign merges its own outputs as it succeeds, so no Pass state after each action
+costs a billed transition. Actions in a parallel group catch their own failures, so the
+others finish before the stage fails — CodePipeline's behaviour, not Step Functions'
+default of cancelling sibling branches.
 
 Resource ARNs are left as ``${Placeholder}`` strings; ``substitute`` fills them in for a runtime.
 """
@@ -38,7 +41,6 @@ NESTED_EXECUTION = "arn:aws:states:::states:startExecution.sync:2"
 
 START = "Start pipeline"
 READ_INPUT = "Read input"
-INITIALIZE = "Initialize pipeline"
 SUCCEEDED = "Pipeline succeeded"
 FAILED = "Pipeline failed"
 FAILURE_ERROR = "ActionFailed"
@@ -99,7 +101,7 @@ class _Names:
     """Readable, unique state names within Step Functions' 80-character limit."""
 
     def __init__(self) -> None:
-        self._used: set[str] = {START, READ_INPUT, INITIALIZE, SUCCEEDED, FAILED}
+        self._used: set[str] = {START, READ_INPUT, SUCCEEDED, FAILED}
 
     def claim(self, base: str, suffix: str = "") -> str:
         name = _fit(base, suffix)
@@ -134,6 +136,7 @@ class _Builder:
         self.states: dict[str, Any] = {}
         self.placeholders: set[str] = set()
         self.action_states: list[ActionState] = []
+        self.namespaces: list[str] = []  # the namespaces produced by the groups compiled so far
 
     def build(self) -> dict[str, Any]:
         groups = [
@@ -150,7 +153,22 @@ class _Builder:
                 self._add_single(stage, actions[0], entries[index], following)
             else:
                 self._add_parallel(stage, actions, entries[index], following)
-        self.states[SUCCEEDED] = {"Type": "Succeed", "Comment": "Every stage succeeded."}
+            self.namespaces += [action.namespace for action in actions if action.namespace]
+        self.states[SUCCEEDED] = {
+            "Type": "Succeed",
+            "Comment": "Every stage succeeded. The execution's output is its state, read from the variables.",
+            # JSONata in this state alone: a JSONPath Succeed cannot build an object from variables.
+            "QueryLanguage": "JSONata",
+            "Output": {
+                "trigger": "{% $trigger %}",
+                "artifacts": "{% $artifacts %}",
+                "variables": {
+                    "codepipeline": {"PipelineExecutionId": "{% $states.context.Execution.Name %}"},
+                    "variables": "{% $pipelineVariables %}",
+                    **{name: f"{{% ${namespace_variable(name)} %}}" for name in self.namespaces},
+                },
+            },
+        }
         self.states[FAILED] = {
             "Type": "Fail",
             "Comment": "An action failed; the cause is JSON naming its stage, action and error.",
@@ -172,7 +190,7 @@ class _Builder:
         return self.names.claim(f"{stage.name} runOrder {actions[0].run_order}")
 
     def _add_prologue(self, first: str) -> None:
-        # Fill in what the starter left out (a console start may pass {}), then build the
+        # Fill in what the starter left out (a console start may pass {}), then assign the
         # state every action sees. Two steps because intrinsics cannot take object literals.
         self.states[START] = {
             "Type": "Pass",
@@ -191,28 +209,24 @@ class _Builder:
                     if variable.default_value is not None
                 },
             },
-            "Next": INITIALIZE,
-        }
-        self.states[INITIALIZE] = {
-            "Type": "Pass",
-            "Comment": "The execution state: references to artifacts, and variables by namespace.",
-            "Parameters": {
+            "Comment": "The execution state, as variables: the trigger, references to artifacts, pipeline variables.",
+            "Assign": {
                 "trigger.$": "$.input.trigger",
                 "artifacts": {},
-                "variables": {
-                    "codepipeline": {"PipelineExecutionId.$": "$$.Execution.Name"},
-                    "variables.$": "States.JsonMerge($.declared, $.input.variables, false)",
-                },
+                "pipelineVariables.$": "States.JsonMerge($.declared, $.input.variables, false)",
             },
             "Next": first,
         }
 
     def _add_single(self, stage: StageDeclaration, action: ActionDeclaration, name: str, following: str) -> None:
         failed = self.names.claim(f"{stage.name}.{action.name}", " failed")
-        merge = self.names.claim(f"{stage.name}.{action.name}", " outputs")
         task, extra = self._task(stage, action, name, failed)
+        # Assign reads the Task's result before ResultSelector: what the action produced, merged.
+        root = _result_root(action)
+        task["Assign"] = _merged([(f"{root}.artifacts", action.namespace, f"{root}.variables")])
+        # The action's own outputs stay in the state too: how a run is read back (stepline.status).
         task["ResultPath"] = "$.outcome"
-        task["Next"] = merge
+        task["Next"] = following
         self.states[name] = task
         self.states.update(extra)
         self.states[failed] = {
@@ -220,13 +234,11 @@ class _Builder:
             "ResultPath": "$.failure",
             "Next": FAILED,
         }
-        self.states[merge] = _merge_state(["$.outcome"], following)
 
     def _add_parallel(
         self, stage: StageDeclaration, actions: list[ActionDeclaration], name: str, following: str
     ) -> None:
         check = self.names.claim(name, " results")
-        merge = self.names.claim(name, " outputs")
         branches = []
         choices = []
         for index, action in enumerate(actions):
@@ -268,8 +280,18 @@ class _Builder:
             "ResultPath": "$.group",
             "Next": check,
         }
-        self.states[check] = {"Type": "Choice", "Choices": choices, "Default": merge}
-        self.states[merge] = _merge_state([f"$.group.a{i}" for i in range(len(actions))], following)
+        self.states[check] = {
+            "Type": "Choice",
+            "Choices": choices,
+            "Default": following,
+            # Taken only when every action succeeded: what they produced, merged.
+            "Assign": _merged(
+                [
+                    (f"$.group.a{index}.artifacts", action.namespace, f"$.group.a{index}.variables.{action.namespace}")
+                    for index, action in enumerate(actions)
+                ]
+            ),
+        }
 
     def _task(
         self, stage: StageDeclaration, action: ActionDeclaration, name: str, failed: str
@@ -288,11 +310,12 @@ class _Builder:
             "stage": stage.name,
             "action": action.model_dump(by_alias=True, exclude_none=True, mode="json"),
             "execution": {"id.$": "$$.Execution.Id", "name.$": "$$.Execution.Name"},
-            "trigger.$": "$.trigger",
-            "artifacts.$": "$.artifacts",
-            "variables.$": "$.variables",
+            "trigger.$": "$trigger",
+            "artifacts.$": "$artifacts",
+            "variables": _action_variables(self.namespaces),
         }
         handler = f"${{{provider.handler}}}"
+        result_root = _result_root(action)
         if provider.integration is Integration.NESTED:
             resource = NESTED_EXECUTION
             parameters: dict[str, Any] = {
@@ -302,18 +325,15 @@ class _Builder:
                     "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
                 },
             }
-            result_root = "$.Output"
         elif provider.integration is Integration.CALLBACK:
             resource = LAMBDA_CALLBACK
             parameters = {
                 "FunctionName": handler,
                 "Payload": {**payload, "taskToken.$": "$$.Task.Token"},
             }
-            result_root = "$"
         else:
             resource = LAMBDA_INVOKE
             parameters = {"FunctionName": handler, "Payload": payload}
-            result_root = "$.Payload"
         variables: dict[str, Any] = {}
         if action.namespace:
             variables[f"{action.namespace}.$"] = f"{result_root}.variables"
@@ -369,20 +389,46 @@ def _failure_record(stage: StageDeclaration, action: ActionDeclaration) -> dict[
     }
 
 
-def _merge_state(outcomes: list[str], following: str) -> dict[str, Any]:
-    artifacts, variables = "$.artifacts", "$.variables"
-    for outcome in outcomes:
-        artifacts = f"States.JsonMerge({artifacts}, {outcome}.artifacts, false)"
-        variables = f"States.JsonMerge({variables}, {outcome}.variables, false)"
+def _result_root(action: ActionDeclaration) -> str:
+    """Where an action's result (``{"artifacts", "variables"}``) is in its Task's raw result."""
+    provider = find_provider(action.action_type_id)
+    integration = provider.integration if provider is not None else Integration.INVOKE
+    return {Integration.NESTED: "$.Output", Integration.CALLBACK: "$"}.get(integration, "$.Payload")
+
+
+def _merged(outputs: list[tuple[str, str | None, str]]) -> dict[str, Any]:
+    """An Assign adding each action's artifacts (path) and variables (namespace, path) to the state."""
+    artifacts = "$artifacts"
+    assign: dict[str, Any] = {}
+    for artifacts_path, namespace, variables_path in outputs:
+        artifacts = f"States.JsonMerge({artifacts}, {artifacts_path}, false)"
+        if namespace:
+            assign[f"{namespace_variable(namespace)}.$"] = variables_path
+    return {"artifacts.$": artifacts, **assign}
+
+
+_VARIABLE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def namespace_variable(namespace: str) -> str:
+    """The workflow variable holding an action namespace's variables.
+
+    CodePipeline namespaces may hold ``@`` and ``-``, which variable names may not: those are
+    replaced, and a digest of the namespace keeps two that differ only there apart.
+    """
+    safe = _VARIABLE_UNSAFE.sub("_", namespace)
+    if safe != namespace:
+        safe += "_" + hashlib.sha256(namespace.encode()).hexdigest()[:8]
+    return f"ns_{safe}"
+
+
+def _action_variables(namespaces: list[str]) -> dict[str, Any]:
+    """The ``variables`` an action sees (a Parameters template): the reserved namespaces, then
+    each namespace produced by an earlier group, as CodePipeline resolves them."""
     return {
-        "Type": "Pass",
-        "Comment": "Adds what the actions produced to the execution state.",
-        "Parameters": {
-            "trigger.$": "$.trigger",
-            "artifacts.$": artifacts,
-            "variables.$": variables,
-        },
-        "Next": following,
+        "codepipeline": {"PipelineExecutionId.$": "$$.Execution.Name"},
+        "variables.$": "$pipelineVariables",
+        **{f"{namespace}.$": f"${namespace_variable(namespace)}" for namespace in namespaces},
     }
 
 

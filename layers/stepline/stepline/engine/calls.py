@@ -7,11 +7,12 @@ Whatever the handler raises becomes the attempt's error, never the engine's.
 
 from __future__ import annotations
 
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import errors, executions
 from stepline.engine.errors import EngineError, StatesError
-from stepline.engine.integrations import FunctionError, LambdaContext, Pattern
+from stepline.engine.integrations import FunctionError, LambdaContext, Pattern, invoke_result
 from stepline.engine.model import Invocation
 from stepline.engine.states import task
 from stepline.engine.store import dumps
@@ -30,8 +31,14 @@ def invoke(active: Active, invocation: Invocation) -> None:
             payload = invocation.parameters if resource.function else invocation.parameters.get("Payload", {})
             context = LambdaContext(function, invocation.deadline, active.clock.now)
             value = active.functions.invoke(function, payload, context)
+            if len(dumps(value).encode()) > errors.MAX_PAYLOAD_BYTES:
+                raise StatesError(
+                    errors.DATA_LIMIT_EXCEEDED,
+                    f"The state/task '{resource.kind if resource.wraps_payload else resource.arn}' returned a result "
+                    "with a size exceeding the maximum number of bytes service limit.",
+                )
             if resource.wraps_payload:
-                value = {"ExecutedVersion": "$LATEST", "Payload": value, "StatusCode": 200}
+                value = invoke_result(value, context.aws_request_id, formatdate(active.clock.now(), usegmt=True))
             outcome = {"result": value}
     except FunctionError as error:
         outcome = {"error": error.error, "cause": error.cause}

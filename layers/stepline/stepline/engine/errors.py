@@ -18,9 +18,13 @@ PERMISSIONS = "States.Permissions"
 # What Step Functions raises when a Map's items are not an array (LocalStack's recordings of AWS).
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 
-# States.ALL matches every error except these terminal ones (AWS: "States.ALL … can't catch
-# the States.DataLimitExceeded terminal error or the Runtime error types").
-UNCATCHABLE = frozenset({RUNTIME, DATA_LIMIT_EXCEEDED})
+# States.ALL matches every error except States.Runtime. AWS's guide also names
+# States.DataLimitExceeded as terminal, but executions recorded on AWS show a States.ALL
+# catcher catching it (a Lambda result over 256 KiB), so the engine does what AWS does.
+UNCATCHABLE = frozenset({RUNTIME})
+# The errors raised by the interpreter itself whose causes AWS prefixes with the state and
+# the id of its StateEntered event.
+DECORATED = frozenset({RUNTIME, QUERY_EVALUATION_ERROR})
 
 # Step Functions' payload quota: 256 KiB of UTF-8 per state input, output and task result.
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -35,10 +39,24 @@ class StatesError(Exception):
         super().__init__(f"{error}: {cause}" if cause else error)
 
 
-def matches(error_equals: list[str], error: str) -> bool:
-    if error in error_equals:
+def matches(error_equals: list[str], error: str | None) -> bool:
+    """Whether a retrier's or catcher's ErrorEquals matches ``error``.
+
+    ``States.TaskFailed`` is a wildcard too: AWS's guide says it "matches any known error name
+    except for States.Timeout".
+    """
+    name = error or ""
+    if name in error_equals:
         return True
-    return ALL in error_equals and error not in UNCATCHABLE
+    if name in UNCATCHABLE:
+        return False
+    return ALL in error_equals or (TASK_FAILED in error_equals and name != TIMEOUT)
+
+
+def decorated(state: str, entered_event: int, cause: str | None) -> str:
+    """A States.Runtime or QueryEvaluationError cause as AWS words it, naming where it happened."""
+    where = f"An error occurred while executing the state '{state}' (entered at the event id #{entered_event})."
+    return f"{where} {cause}" if cause else where
 
 
 class EngineError(Exception):

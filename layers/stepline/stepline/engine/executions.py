@@ -12,7 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import frames, machines
-from stepline.engine.definition import StateMachineDefinition, StateType
+from stepline.engine.definition import StateMachineDefinition
 from stepline.engine.errors import (
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
@@ -21,7 +21,7 @@ from stepline.engine.errors import (
 )
 from stepline.engine.history import as_datetime, describe, record
 from stepline.engine.integrations import UnknownResourceError, parse_resource
-from stepline.engine.model import Execution, ExecutionStatus, Phase
+from stepline.engine.model import Execution, ExecutionStatus
 from stepline.engine.store import dumps
 from stepline.observability import logger
 
@@ -125,8 +125,9 @@ def succeed(active: Active, execution: Execution, output: Any) -> None:
     end(active, execution, ExecutionStatus.SUCCEEDED, output=output)
 
 
-def fail(active: Active, execution: Execution, error: str, cause: str | None) -> None:
-    details = {"error": error, **({"cause": cause} if cause is not None else {})}
+def fail(active: Active, execution: Execution, error: str | None, cause: str | None) -> None:
+    """The execution failed; a Fail state without Error fails it with no error at all, as on AWS."""
+    details = {key: value for key, value in (("error", error), ("cause", cause)) if value is not None}
     record(active, execution, None, "ExecutionFailed", "executionFailedEventDetails", details)
     end(active, execution, ExecutionStatus.FAILED, error=error, cause=cause)
 
@@ -161,10 +162,12 @@ def end(
         active.finished.append(execution.arn)
     if execution.parent_frame is not None:
         parent = active.frames.get(execution.parent_frame)
-        if parent is not None and parent.phase is Phase.WAITING_EXECUTION and parent.data.get("child") == execution.arn:
-            nested_ended = active.kinds[StateType.TASK].nested_ended
-            assert nested_ended is not None
-            nested_ended(active, parent)
+        parent_execution = active.executions.get(parent.execution) if parent is not None else None
+        if parent is not None and parent_execution is not None:
+            parent_state = parent_execution.definition.state(parent.scope, parent.state)
+            nested_ended = active.kinds[parent_state.type].nested_ended
+            if nested_ended is not None:
+                nested_ended(active, parent, execution.arn)
 
 
 def stop(active: Active, execution_arn: str, error: str | None, cause: str | None) -> float:

@@ -17,14 +17,24 @@ from stepline.engine.store import dumps
 if TYPE_CHECKING:
     from stepline.engine.active import Active
 
-_KEPT_ACROSS_STATES = ("last_event", "map_item")
+_KEPT_ACROSS_STATES = ("last_event", "map_item", "vars", "vars_bytes")
 _EXITED = {kind: f"{kind.value}StateExited" for kind in StateType}
 
 
 def exit_state(
-    active: Active, execution: Execution, frame: Frame, state: State, output: Any, *, next_state: str | None = None
+    active: Active,
+    execution: Execution,
+    frame: Frame,
+    state: State,
+    output: Any,
+    *,
+    next_state: str | None = None,
+    assigned: dict[str, str] | None = None,
 ) -> None:
-    """Leave ``state`` with ``output``: to ``next_state`` (a Choice's or Catch's), its Next, or the end."""
+    """Leave ``state`` with ``output``: to ``next_state`` (a Choice's or Catch's), its Next, or the end.
+
+    ``assigned`` holds the variables the state bound, shown in StateExited as Step Functions does.
+    """
     text = dumps(output)
     if len(text.encode()) > errors.MAX_PAYLOAD_BYTES:
         fail_frame(
@@ -32,11 +42,14 @@ def exit_state(
             execution,
             frame,
             errors.DATA_LIMIT_EXCEEDED,
-            f"The state/task {state.name!r} returned a result with a size exceeding the maximum "
-            f"number of bytes service limit ({errors.MAX_PAYLOAD_BYTES})",
+            f"The state/task '{state.name}' returned a result with a size exceeding the maximum "
+            "number of bytes service limit.",
         )
         return
-    details = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
+    details: dict[str, Any] = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
+    if assigned:
+        details["assignedVariables"] = assigned
+        details["assignedVariablesDetails"] = {"truncated": False}
     record(active, execution, frame, _EXITED[state.type], "stateExitedEventDetails", details)
     target = next_state
     if target is None and isinstance(state, ChainedState) and not state.end:
@@ -51,7 +64,7 @@ def exit_state(
     active.ready.append(frame.id)
 
 
-def fail_frame(active: Active, execution: Execution, frame: Frame, error: str, cause: str | None) -> None:
+def fail_frame(active: Active, execution: Execution, frame: Frame, error: str | None, cause: str | None) -> None:
     finish_frame(active, execution, frame, Ending(error=error, cause=cause, failed=True))
 
 
@@ -67,7 +80,7 @@ def finish_frame(active: Active, execution: Execution, frame: Frame, ending: End
     active.frames.pop(frame.id, None)
     if frame.parent is None:
         if ending.failed:
-            executions.fail(active, execution, ending.error or "", ending.cause)
+            executions.fail(active, execution, ending.error, ending.cause)
         else:
             executions.succeed(active, execution, ending.output)
         return

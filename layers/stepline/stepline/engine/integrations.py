@@ -3,14 +3,18 @@
 Supported resources (anything else is refused when an execution starts, naming the state):
 
 - ``arn:aws:states:::lambda:invoke`` — the function's result wrapped as Step Functions
-  wraps it (``{"Payload": …, "StatusCode": 200, "ExecutedVersion": "$LATEST"}``);
+  wraps it: ``Payload``, ``StatusCode``, ``ExecutedVersion``, and the SDK's
+  ``SdkHttpMetadata`` (headers, status) and ``SdkResponseMetadata`` (request id), which
+  AWS always includes (``invoke_result``);
 - ``arn:aws:states:::lambda:invoke.waitForTaskToken`` — the function is called, then the
   task waits for SendTaskSuccess/SendTaskFailure with its token;
 - ``arn:aws:lambda:<region>:<account>:function:<name>`` — the function's result as it is;
 - ``arn:aws:states:::states:startExecution`` with ``.sync``, ``.sync:2`` or no suffix — a
   nested execution on the same engine.
 
-A Python exception raised by a function becomes a task failure whose error is the
+A function's value is what Lambda would send back: JSON; bytes are the payload as they are
+(``b'"Hi"'`` is ``"Hi"``, as on AWS; bytes that are not JSON are a string). A Python
+exception raised by a function becomes a task failure whose error is the
 exception's class name and whose cause is Lambda's error JSON (``errorMessage``,
 ``errorType``), as on AWS — without Lambda's ``stackTrace``: the cause is what people read
 (``stepline show``, the console, the API), so the traceback goes to the server's log instead,
@@ -137,9 +141,45 @@ class Functions:
             log("function %s raised %s", name_or_arn, kind, exc_info=error, extra={"function": name_or_arn})
             cause = {"errorMessage": str(error), "errorType": kind}
             raise FunctionError(kind, json.dumps(cause)) from error
+        if isinstance(result, bytes | bytearray):
+            return _payload(bytes(result))
         try:
             return json.loads(json.dumps(result))
         except (TypeError, ValueError) as error:
             raise FunctionError(
                 "Lambda.InvalidResponse", f"the function returned a value that is not JSON: {error}"
             ) from None
+
+
+def _payload(raw: bytes) -> Any:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def invoke_result(payload: Any, request_id: str, date: str) -> dict[str, Any]:
+    """What ``lambda:invoke`` returns on AWS: the payload and the SDK's response metadata."""
+    length = str(len(json.dumps(payload, separators=(",", ":")).encode()))
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Length": length,
+        "Content-Type": "application/json",
+        "Date": date,
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+        "X-Amzn-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0",
+    }
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {name: [value] for name, value in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }

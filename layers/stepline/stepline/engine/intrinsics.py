@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import random
 import uuid
 from collections.abc import Callable
@@ -208,8 +209,7 @@ def _format(template: Any, *values: Any) -> str:
         elif template.startswith("{}", position):
             if index >= len(values):
                 raise _ArgumentError("there are more {} placeholders than arguments")
-            value = values[index]
-            pieces.append(value if isinstance(value, str) else json.dumps(value, separators=(",", ":")))
+            pieces.append(_formatted(values[index]))
             index += 1
             position += 2
         else:
@@ -218,6 +218,18 @@ def _format(template: Any, *values: Any) -> str:
     if index != len(values):
         raise _ArgumentError(f"{len(values)} arguments were given for {index} placeholders")
     return "".join(pieces)
+
+
+def _formatted(value: Any) -> str:
+    """An argument as States.Format writes it: strings as they are, objects and arrays as Java's
+    Map and List print them (``{Arg1=1, Arg2=[]}``, ``[1, a, true]``: recorded on AWS)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_formatted(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_formatted(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def _string_to_json(text: Any) -> Any:
@@ -247,6 +259,15 @@ def _require_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
         raise _ArgumentError(f"{what} must be an integer")
     return int(value)
+
+
+def _rounded(value: Any, what: str) -> int:
+    """A number rounded as Step Functions rounds the arguments of MathAdd and MathRandom ("If you
+    specify a non-integer value … Step Functions will round it off to the nearest integer"):
+    Java's Math.round, half up (1.5 → 2, -1.5 → -1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _ArgumentError(f"{what} must be a number")
+    return int(value) if isinstance(value, int) else math.floor(value + 0.5)
 
 
 def _array_partition(array: Any, size: Any) -> list[list[Any]]:
@@ -325,14 +346,14 @@ def _json_merge(left: Any, right: Any, deep: Any) -> dict[str, Any]:
 
 
 def _math_random(start: Any, end: Any, seed: Any = None) -> int:
-    low, high = _require_int(start, "start"), _require_int(end, "end")
+    low, high = _rounded(start, "start"), _rounded(end, "end")
     # States.MathRandom is documented as not for security; a seed makes it repeatable.
     generator = random.Random(_require_int(seed, "seed")) if seed is not None else random.SystemRandom()  # noqa: S311
     return generator.randint(low, high)
 
 
 def _math_add(left: Any, right: Any) -> int:
-    return _require_int(left, "the first number") + _require_int(right, "the second number")
+    return _rounded(left, "the first number") + _rounded(right, "the second number")
 
 
 def _string_split(text: Any, delimiter: Any) -> list[str]:

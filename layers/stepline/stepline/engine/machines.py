@@ -19,14 +19,28 @@ def create(active: Active, name: str, definition: str | dict[str, Any], role_arn
         raise InvalidDefinition(str(error)) from None
     arn = f"arn:aws:states:{active.region}:{active.account}:stateMachine:{name}"
     now = active.clock.now()
+    # $$.Execution.RoleArn is never empty on AWS: a machine created without a role runs as this one.
+    role = role_arn or default_role(active.account)
     with active.store.transaction() as db:
         db.execute(
             "INSERT INTO state_machines (arn, name, definition, role_arn, created) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (arn) DO UPDATE SET definition = excluded.definition, role_arn = excluded.role_arn",
-            (arn, name, parsed.text, role_arn or f"arn:aws:iam::{active.account}:role/stepline-local", now),
+            (arn, name, parsed.text, role, now),
         )
-    active.machines[arn] = (name, parsed, role_arn)
+    active.machines[arn] = (name, parsed, role)
     return {"stateMachineArn": arn, "creationDate": as_datetime(now)}
+
+
+def derive(active: Active, name: str, definition: dict[str, Any], role_arn: str) -> str:
+    """A state machine made from part of another (a distributed map's processor): created once."""
+    arn = f"arn:aws:states:{active.region}:{active.account}:stateMachine:{name}"
+    if arn not in active.machines:
+        create(active, name, definition, role_arn)
+    return arn
+
+
+def default_role(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/stepline-local"
 
 
 def get(active: Active, arn: str) -> Machine:

@@ -123,5 +123,5 @@ class StateKind(Generic[S]):
     child_ended: Callable[[Active, Execution, Frame, S, Frame, Ending], None] | None = None
     # Task: TimeoutSeconds or HeartbeatSeconds passed.
     timed_out: Callable[[Active, Execution, Frame, S], None] | None = None
-    # Task: the nested execution it started ended (the argument is the task's frame).
-    nested_ended: Callable[[Active, Frame], None] | None = None
+    # Task, distributed Map: an execution it started ended (its frame, the execution's ARN).
+    nested_ended: Callable[[Active, Frame, str], None] | None = None

@@ -2,8 +2,9 @@
 
 A *definite* path (fields and single indexes only) yields one value or fails; an indefinite
 one (wildcards, slices, unions, deep scans, filters) yields a list, possibly empty. Paths
-start at ``$`` (the state's data) or ``$$`` (the context object). Reference paths — the only
-kind ResultPath accepts — are definite paths of fields (and indexes) alone.
+start at ``$`` (the state's data), ``$$`` (the context object) or ``$name`` (a workflow
+variable: ``$name``, ``$name.field``, ``$name[0]``). Reference paths — the only kind
+ResultPath accepts — are definite paths of fields (and indexes) alone, from ``$``.
 """
 
 from __future__ import annotations
@@ -69,11 +70,11 @@ _Step = _Field | _Index | _Wildcard | _Slice | _Union | _DeepScan | _Filter
 class JsonPath:
     """A parsed path; ``evaluate`` applies it to data (``$``) and a context object (``$$``)."""
 
-    __slots__ = ("context_rooted", "definite", "steps", "text")
+    __slots__ = ("context_rooted", "definite", "steps", "text", "variable")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.context_rooted, self.steps = _parse(text)
+        self.variable, self.context_rooted, self.steps = _parse(text)
         self.definite = all(isinstance(step, _Field | _Index) for step in self.steps)
 
     def __repr__(self) -> str:
@@ -81,10 +82,16 @@ class JsonPath:
 
     @property
     def is_reference(self) -> bool:
-        return self.definite and not self.context_rooted
+        return self.definite and not self.context_rooted and self.variable is None
 
     def evaluate(self, data: Any, context: Any = None) -> Any:
-        root = context if self.context_rooted else data
+        if self.variable is not None:
+            variables = getattr(context, "variables", None) or {}
+            if self.variable not in variables:
+                raise PathNotFound(self.text)
+            root = variables[self.variable]
+        else:
+            root = context if self.context_rooted else data
         if self.definite:
             node = root
             for step in self.steps:
@@ -96,6 +103,13 @@ class JsonPath:
         for step in self.steps:
             nodes = [found for node in nodes for found in _step(node, step)]
         return nodes
+
+    def bracketed(self) -> str:
+        """The path as Step Functions writes it in its errors: ``$.a.b[0]`` is ``$['a']['b'][0]``."""
+        if not self.definite or self.variable is not None:
+            return self.text
+        parts = [f"['{step.name}']" if isinstance(step, _Field) else f"[{step.index}]" for step in self.steps]  # type: ignore[union-attr]
+        return ("$$" if self.context_rooted else "$") + "".join(parts)
 
     def exists(self, data: Any, context: Any = None) -> bool:
         try:
@@ -172,13 +186,18 @@ def _descendants(node: Any, name: str | None) -> Iterator[Any]:
 
 _NAME = re.compile(r"[^.\[\]\s()]+")
 _INT = re.compile(r"-?\d+")
+# A workflow variable's name, as Step Functions accepts it in Assign (letters, digits, _).
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _parse(text: str) -> tuple[bool, tuple[_Step, ...]]:
+def _parse(text: str) -> tuple[str | None, bool, tuple[_Step, ...]]:
     if not isinstance(text, str) or not text.startswith("$"):
         raise PathSyntaxError(f"{text!r} is not a path: paths start with $")
     context_rooted = text.startswith("$$")
     position = 2 if context_rooted else 1
+    variable = None
+    if not context_rooted and (name := VARIABLE_NAME.match(text, 1)) is not None:
+        variable, position = name.group(), name.end()
     steps: list[_Step] = []
     while position < len(text):
         char = text[position]
@@ -209,7 +228,7 @@ def _parse(text: str) -> tuple[bool, tuple[_Step, ...]]:
             steps.append(step)
         else:
             raise PathSyntaxError(f"{text!r}: unexpected {char!r} at character {position}")
-    return context_rooted, tuple(steps)
+    return variable, context_rooted, tuple(steps)
 
 
 def _parse_bracket(text: str, position: int) -> tuple[_Step, int]:
@@ -471,6 +490,6 @@ def place_result(data: Any, path: JsonPath | None, result: Any) -> Any:
 def check_reference_path(text: str) -> JsonPath:
     """A path ResultPath may use: fields only, from ``$``."""
     path = compile_path(text)
-    if path.context_rooted or not all(isinstance(step, _Field) for step in path.steps):
+    if not path.is_reference or not all(isinstance(step, _Field) for step in path.steps):
         raise PathSyntaxError(f"{text!r} is not a reference path: use $ and field names only")
     return path

@@ -45,7 +45,7 @@ def recover(active: Active) -> None:
     for frame in list(active.frames.values()):
         if frame.phase is Phase.WAITING_EXECUTION:
             with active.store.transaction(), active.batch():
-                task.nested_ended(active, frame)
+                task.nested_ended(active, frame, frame.data.get("child", ""))
     known = set(active.finished)
     unannounced = active.store.query("SELECT execution_arn FROM unannounced")
     active.finished += [arn for (arn,) in unannounced if arn not in known]

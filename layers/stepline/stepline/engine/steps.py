@@ -12,13 +12,13 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from stepline.engine.dataflow import output
+from stepline.engine.dataflow import conclude
 from stepline.engine.definition import State, StateType, TaskState
 from stepline.engine.errors import StatesError
 from stepline.engine.flow import exit_state
 from stepline.engine.history import record
 from stepline.engine.model import Execution, ExecutionStatus, Frame, Invocation, Phase
-from stepline.engine.retry import handle_error
+from stepline.engine.retry import raised
 from stepline.engine.states import task
 from stepline.engine.store import StoreError, dumps
 
@@ -76,6 +76,7 @@ def _enter(active: Active, execution: Execution, frame: Frame, state: State) -> 
         "inputDetails": {"truncated": False},
     }
     record(active, execution, frame, _ENTERED[state.type], "stateEnteredEventDetails", details)
+    frame.data["entered_event"] = frame.data["last_event"]  # AWS names it in the causes of its own errors
     return _run(active, execution, frame, state, frame.input)
 
 
@@ -84,7 +85,7 @@ def _run(active: Active, execution: Execution, frame: Frame, state: State, raw: 
     try:
         return active.kinds[state.type].enter(active, execution, frame, state, raw)
     except StatesError as error:
-        handle_error(active, execution, frame, state, error.error, error.cause)
+        raised(active, execution, frame, state, error)
         return None
 
 
@@ -104,7 +105,12 @@ def _settle(active: Active, execution: Execution, frame: Frame, state: State) ->
 
 
 def _wait_over(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
-    exit_state(active, execution, frame, state, output(state, frame.data.pop("effective")))
+    try:
+        output, assigned = conclude(active, execution, frame, state, frame.input)
+    except StatesError as error:
+        raised(active, execution, frame, state, error)
+        return None
+    exit_state(active, execution, frame, state, output, assigned=assigned)
     return None
 
 

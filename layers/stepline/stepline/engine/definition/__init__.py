@@ -4,8 +4,10 @@ states share (``fields``) and Choice rules (``rules``). Nothing here runs an exe
 from stepline.engine.definition.parser import DefinitionError, parse_definition
 from stepline.engine.definition.states import (
     UNSET,
+    Batcher,
     Catcher,
     ChainedState,
+    ChoiceRule,
     ChoiceState,
     Evaluator,
     FailState,
@@ -14,6 +16,7 @@ from stepline.engine.definition.states import (
     ParallelState,
     PassState,
     Predicate,
+    QueryLanguage,
     ResultState,
     Retrier,
     Scope,
@@ -28,8 +31,10 @@ from stepline.engine.definition.timestamps import parse_timestamp
 
 __all__ = [
     "UNSET",
+    "Batcher",
     "Catcher",
     "ChainedState",
+    "ChoiceRule",
     "ChoiceState",
     "DefinitionError",
     "Evaluator",
@@ -39,6 +44,7 @@ __all__ = [
     "ParallelState",
     "PassState",
     "Predicate",
+    "QueryLanguage",
     "ResultState",
     "Retrier",
     "Scope",

@@ -1,7 +1,9 @@
 """The fields states share, compiled once: paths, payload templates, Retry and Catch.
 
 Each method reports what is wrong through ``problem`` (naming the state and field) and returns
-None or a harmless stand-in, so one pass over a definition finds every problem in it.
+None or a harmless stand-in, so one pass over a definition finds every problem in it. JSONPath
+fields compile to paths and ``.$`` templates (reading ``$``, ``$$`` and ``$name`` variables);
+JSONata fields to templates whose ``{% %}`` strings are expressions (``jsonata``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,23 @@ from typing import Any
 from stepline.engine.definition.states import Catcher, Evaluator, Retrier
 from stepline.engine.errors import ALL, RUNTIME, StatesError
 from stepline.engine.intrinsics import Intrinsic, IntrinsicSyntaxError, looks_intrinsic
-from stepline.engine.paths import JsonPath, PathNotFound, PathSyntaxError, check_reference_path, compile_path
+from stepline.engine.jsonata import Expression, JsonataSyntaxError, is_expression
+from stepline.engine.paths import (
+    VARIABLE_NAME,
+    JsonPath,
+    PathNotFound,
+    PathSyntaxError,
+    check_reference_path,
+    compile_path,
+)
+
+RESERVED_VARIABLES = frozenset({"states"})
 
 
 class FieldCompiler:
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.jsonata = False  # the query language of the state being compiled
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -68,22 +81,76 @@ class FieldCompiler:
         except (PathSyntaxError, IntrinsicSyntaxError) as error:
             self.problems.append(f"{where}: {error}")
             return None
-        target = f" specified for the field {field!r}" if field else ""
+        target = f" specified for the field '{field}'" if field else ""
 
         def evaluate(data: Any, context: Any) -> Any:
             try:
                 return path.evaluate(data, context)
             except PathNotFound:
-                source = "the context object" if path.context_rooted else f"the input {_short(data)}"
-                raise StatesError(
-                    RUNTIME, f"The JSONPath {path.text!r}{target} could not be found in {source}"
-                ) from None
+                raise StatesError(RUNTIME, not_found(path, target, data)) from None
 
         return evaluate
+
+    def lookup(self, body: dict[str, Any], key: str, where: str) -> Evaluator | None:
+        """A ``…Path`` field (SecondsPath, ItemsPath …): the value it selects, or States.Runtime naming it."""
+        path = self.path(body, key, where, default=None)
+        if path is None:
+            return None
+        return _lookup(path, key)
+
+    def computed(self, body: dict[str, Any], key: str, where: str) -> Evaluator | None:
+        """A JSONata state's field whose value may be ``{% %}`` (TimeoutSeconds, Items …)."""
+        value = body.get(key)
+        if not self.jsonata or not isinstance(value, str) or not is_expression(value):
+            return None
+        return self.expression(value, where, key)
+
+    def expression(self, text: str, where: str, field: str) -> Evaluator | None:
+        try:
+            return Expression(text, field).evaluate
+        except JsonataSyntaxError as error:
+            self.problem(where, f"{field}: {error}")
+            return None
+
+    def jsonata_template(self, raw: Any, where: str, field: str) -> Evaluator:
+        """Any JSON value whose ``{% %}`` strings, at any depth, are evaluated (Arguments, Output …)."""
+        if isinstance(raw, dict):
+            fields = [(name, self.jsonata_template(value, where, field)) for name, value in raw.items()]
+            return lambda data, context: {name: evaluate(data, context) for name, evaluate in fields}
+        if isinstance(raw, list):
+            items = [self.jsonata_template(item, where, field) for item in raw]
+            return lambda data, context: [evaluate(data, context) for evaluate in items]
+        if is_expression(raw):
+            return self.expression(raw, where, field) or _nothing
+        return _constant(raw)
+
+    def assign(self, body: dict[str, Any], where: str) -> Evaluator | None:
+        """Assign: an object of variable names; its values templates of the state's language."""
+        if "Assign" not in body:
+            return None
+        raw = body["Assign"]
+        if not isinstance(raw, dict):
+            self.problem(where, "Assign must be an object of variable names and values")
+            return None
+        for key in raw:
+            name = key[:-2] if key.endswith(".$") and not self.jsonata else key
+            if not VARIABLE_NAME.fullmatch(name) or name in RESERVED_VARIABLES:
+                reason = "is reserved" if name in RESERVED_VARIABLES else "is not a valid variable name"
+                self.problem(where, f"Assign: {name!r} {reason} (letters, digits and _, not starting with a digit)")
+        if self.jsonata:
+            return self.jsonata_template(raw, where, "Assign")
+        return self.compile_template(raw, f"{where}: Assign")
+
+    def output(self, body: dict[str, Any], where: str) -> Evaluator | None:
+        if not self.jsonata or "Output" not in body:
+            return None
+        return self.jsonata_template(body["Output"], where, "Output")
 
     def template(self, body: dict[str, Any], key: str, where: str) -> Evaluator | None:
         if key not in body:
             return None
+        if self.jsonata:
+            return self.jsonata_template(body[key], where, key)
         return self.compile_template(body[key], f"{where}: {key}")
 
     def compile_template(self, raw: Any, where: str) -> Evaluator:
@@ -135,7 +202,11 @@ class FieldCompiler:
             if not isinstance(item.get("Next"), str):
                 self.problem(item_where, "needs a Next")
                 continue
-            catchers.append(Catcher(errors, item["Next"], self.reference(item, "ResultPath", item_where)))
+            result_path = None if self.jsonata else self.reference(item, "ResultPath", item_where)
+            catcher = Catcher(errors, item["Next"], result_path)
+            catcher.assign = self.assign(item, item_where)
+            catcher.output = self.output(item, item_where)
+            catchers.append(catcher)
         return catchers
 
     def error_equals(self, item: Any, where: str, *, last: bool) -> list[str] | None:
@@ -156,6 +227,28 @@ def _nothing(data: Any, context: Any) -> Any:
     return None
 
 
+def not_found(path: JsonPath, target: str, data: Any) -> str:
+    """Step Functions' cause for a path that selects nothing (as recorded: "The JSONPath
+    '$.application.address' specified for the field 'address.$' could not be found in the
+    input '{"flagged":false}'")."""
+    if path.variable is not None:
+        return f"The JSONPath '{path.text}'{target} could not be found: no variable '{path.variable}' is in scope"
+    source = "the context object" if path.context_rooted else f"the input '{_short(data)}'"
+    return f"The JSONPath '{path.text}'{target} could not be found in {source}"
+
+
+def _lookup(path: JsonPath, key: str) -> Evaluator:
+    def evaluate(data: Any, context: Any) -> Any:
+        try:
+            return path.evaluate(data, context)
+        except PathNotFound:
+            raise StatesError(
+                RUNTIME, f"Invalid path '{path.text}' : No results for path: {path.bracketed()}"
+            ) from None
+
+    return evaluate
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, separators=(",", ":"))
-    return repr(text if len(text) <= 200 else text[:200] + "…")
+    return text if len(text) <= 10_000 else text[:10_000] + "…"

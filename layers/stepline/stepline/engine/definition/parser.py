@@ -1,10 +1,11 @@
-"""An ASL definition parsed once into typed states, with every path and template compiled.
+"""An ASL definition parsed once into typed states, with every path, template and expression compiled.
 
 ``parse_definition`` refuses a bad definition with every problem it finds, each naming the
 state and field (``state 'Build': Next 'Deploy' is not a state``), so nothing is discovered
 half-way through an execution. Each state type has its parser in ``_PARSERS``; the fields
 types share are read by ``chained``, ``results`` and ``fallible``, in the order the States
-Language lists them.
+Language lists them. Each state is parsed in its query language (``QueryLanguage`` at the
+top, or on the state): a field of the other language is refused (``languages``).
 """
 
 from __future__ import annotations
@@ -14,15 +15,21 @@ from collections.abc import Callable
 from typing import Any
 
 from stepline.engine.definition.fields import FieldCompiler
+from stepline.engine.definition.languages import language_of, misplaced
 from stepline.engine.definition.rules import compile_rule
 from stepline.engine.definition.states import (
+    Batcher,
     ChainedState,
+    ChoiceRule,
     ChoiceState,
+    Evaluator,
     FailState,
     FallibleState,
     MapState,
     ParallelState,
     PassState,
+    Predicate,
+    QueryLanguage,
     ResultState,
     Scope,
     State,
@@ -33,9 +40,12 @@ from stepline.engine.definition.states import (
     WaitState,
 )
 from stepline.engine.definition.timestamps import parse_timestamp
+from stepline.engine.errors import QUERY_EVALUATION_ERROR, StatesError
+from stepline.engine.jsonata import is_expression
 
 STATE_TYPES = frozenset(StateType)
-_DYNAMIC_FIELDS = ("Parameters", "ResultSelector", "ItemSelector", "ErrorPath", "CausePath")
+# Step Functions' largest Seconds and TimeoutSeconds (its quotas: 99999999 seconds).
+MAX_SECONDS = 99_999_999
 
 
 class DefinitionError(ValueError):
@@ -62,10 +72,14 @@ def parse_definition(definition: str | dict[str, Any]) -> StateMachineDefinition
     if not isinstance(raw, dict):
         raise DefinitionError(["the definition must be a JSON object with StartAt and States"])
     builder = _Builder()
+    language, problem = language_of(raw, QueryLanguage.JSONPATH)
+    if problem:
+        builder.problem("the state machine", problem)
+    builder.machine_language = language
     root = builder.scope(raw, "", "the state machine")
     if builder.problems:
         raise DefinitionError(builder.problems)
-    return StateMachineDefinition(root, builder.scopes, text, raw)
+    return StateMachineDefinition(root, builder.scopes, text, raw, language)
 
 
 class _Builder(FieldCompiler):
@@ -73,6 +87,7 @@ class _Builder(FieldCompiler):
         super().__init__()
         self.scopes: dict[str, Scope] = {}
         self.names: dict[str, str] = {}
+        self.machine_language = QueryLanguage.JSONPATH
 
     def scope(self, raw: dict[str, Any], path: str, where: str) -> Scope:
         start_at = raw.get("StartAt")
@@ -111,14 +126,30 @@ class _Builder(FieldCompiler):
         if kind not in STATE_TYPES:
             self.problem(where, f"Type {kind!r} is not one of {', '.join(sorted(STATE_TYPES))}")
             return None
-        needs_context = "$$" in json.dumps({key: body.get(key) for key in _DYNAMIC_FIELDS}) or kind == StateType.MAP
-        return _PARSERS[StateType(kind)](self, _Site(name, body, where, scope_path, needs_context))
+        language, problem = language_of(body, self.machine_language)
+        if problem:
+            self.problem(where, problem)
+        for message in misplaced(body, language):
+            self.problem(where, message)
+        # Whether anything in the state may read the context object: building it costs.
+        needs_context = language is QueryLanguage.JSONATA or "$$" in json.dumps(body) or kind == StateType.MAP
+        outer, self.jsonata = self.jsonata, language is QueryLanguage.JSONATA
+        try:
+            state = _PARSERS[StateType(kind)](self, _Site(name, body, where, scope_path, needs_context))
+        finally:
+            self.jsonata = outer
+        state.language = language
+        return state
 
     # --- the fields types share ----------------------------------------------------------------
 
     def paths(self, state: State, body: dict[str, Any], where: str) -> None:
-        state.input_path = self.path(body, "InputPath", where, default="$")
-        state.output_path = self.path(body, "OutputPath", where, default="$")
+        if self.jsonata:
+            state.input_path = state.output_path = self.path({}, "InputPath", where, default="$")
+        else:
+            state.input_path = self.path(body, "InputPath", where, default="$")
+            state.output_path = self.path(body, "OutputPath", where, default="$")
+        state.output = self.output(body, where)
 
     def chained(self, state: ChainedState, body: dict[str, Any], where: str) -> None:
         state.next = body.get("Next")
@@ -128,17 +159,31 @@ class _Builder(FieldCompiler):
         if state.next is None and not state.end:
             self.problem(where, "has neither Next nor End")
         self.paths(state, body, where)
+        state.assign = self.assign(body, where)
 
     def results(self, state: ResultState, body: dict[str, Any], where: str) -> None:
         self.chained(state, body, where)
-        state.result_path = self.reference(body, "ResultPath", where)
-        state.parameters = self.template(body, "Parameters", where)
+        state.result_path = self.path({}, "ResultPath", where, default="$") if self.jsonata else None
+        if not self.jsonata:
+            state.result_path = self.reference(body, "ResultPath", where)
+        state.parameters = self.template(body, "Arguments" if self.jsonata else "Parameters", where)
 
     def fallible(self, state: FallibleState, body: dict[str, Any], where: str) -> None:
         self.results(state, body, where)
-        state.result_selector = self.template(body, "ResultSelector", where)
+        if not self.jsonata:
+            state.result_selector = self.template(body, "ResultSelector", where)
         state.retry = self.retriers(body.get("Retry", []), where)
         state.catch = self.catchers(body.get("Catch", []), where)
+
+    def whole(self, body: dict[str, Any], key: str, where: str, *, minimum: int, label: str) -> int | None:
+        """A field that holds a whole number, or (JSONata) a ``{% %}`` computing one."""
+        if key not in body or (self.jsonata and is_expression(body[key])):
+            return None
+        value = body[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.problem(where, f"{key} must be {label}")
+            return None
+        return value
 
 
 class _Site:
@@ -157,7 +202,7 @@ class _Site:
 def _pass(builder: _Builder, site: _Site) -> PassState:
     state = PassState(name=site.name, raw=site.body, needs_context=site.needs_context)
     builder.results(state, site.body, site.where)
-    if "Result" in site.body:
+    if "Result" in site.body and not builder.jsonata:
         state.result = site.body["Result"]
     return state
 
@@ -171,10 +216,23 @@ def _task(builder: _Builder, site: _Site) -> TaskState:
         builder.problem(where, "Resource is missing")
     else:
         state.resource = resource
-    state.timeout_seconds = builder.positive(body, "TimeoutSeconds", where)
-    state.heartbeat_seconds = builder.positive(body, "HeartbeatSeconds", where)
-    state.timeout_seconds_path = builder.path(body, "TimeoutSecondsPath", where, default=None)
-    state.heartbeat_seconds_path = builder.path(body, "HeartbeatSecondsPath", where, default=None)
+    for key, path_key in (("TimeoutSeconds", "TimeoutSecondsPath"), ("HeartbeatSeconds", "HeartbeatSecondsPath")):
+        if key in body and path_key in body:
+            builder.problem(where, f"has both {key} and {path_key}")
+    label = f"a positive whole number of seconds, at most {MAX_SECONDS}"
+    timeout = builder.whole(body, "TimeoutSeconds", where, minimum=1, label=label)
+    heartbeat = builder.whole(body, "HeartbeatSeconds", where, minimum=1, label=label)
+    for key, value in (("TimeoutSeconds", timeout), ("HeartbeatSeconds", heartbeat)):
+        if value is not None and value > MAX_SECONDS:
+            builder.problem(where, f"{key} must be {label}")
+    state.timeout_seconds = float(timeout) if timeout else None
+    state.heartbeat_seconds = float(heartbeat) if heartbeat else None
+    state.timeout_from = builder.computed(body, "TimeoutSeconds", where) or builder.lookup(
+        body, "TimeoutSecondsPath", where
+    )
+    state.heartbeat_from = builder.computed(body, "HeartbeatSeconds", where) or builder.lookup(
+        body, "HeartbeatSecondsPath", where
+    )
     if state.timeout_seconds and state.heartbeat_seconds and state.heartbeat_seconds >= state.timeout_seconds:
         builder.problem(where, "HeartbeatSeconds must be smaller than TimeoutSeconds")
     return state
@@ -184,6 +242,7 @@ def _choice(builder: _Builder, site: _Site) -> ChoiceState:
     body, where = site.body, site.where
     state = ChoiceState(name=site.name, raw=body, needs_context=site.needs_context)
     builder.paths(state, body, where)
+    state.assign = builder.assign(body, where)
     choices = body.get("Choices")
     if not isinstance(choices, list) or not choices:
         builder.problem(where, "Choices is missing or empty")
@@ -193,11 +252,48 @@ def _choice(builder: _Builder, site: _Site) -> ChoiceState:
         if not isinstance(rule, dict) or not isinstance(rule.get("Next"), str):
             builder.problem(rule_where, "needs a Next")
             continue
-        predicate = compile_rule(rule, rule_where, builder.problem)
+        predicate = _condition(builder, rule, rule_where) if builder.jsonata else _rule(builder, rule, rule_where)
         if predicate is not None:
-            state.choices.append((predicate, rule["Next"]))
+            assign, output = builder.assign(rule, rule_where), builder.output(rule, rule_where)
+            state.choices.append(ChoiceRule(predicate, rule["Next"], assign, output))
     state.default = body.get("Default")
     return state
+
+
+def _rule(builder: _Builder, rule: dict[str, Any], where: str) -> Predicate | None:
+    if "Condition" in rule:
+        builder.problem(where, 'SCHEMA_VALIDATION_FAILED: The field "Condition" is only supported in JSONata states')
+        return None
+    return compile_rule(rule, where, builder.problem)
+
+
+def _condition(builder: _Builder, rule: dict[str, Any], where: str) -> Predicate | None:
+    """A JSONata choice rule: its Condition, ``{% %}`` giving true or false (or a literal boolean)."""
+    condition = rule.get("Condition")
+    if "Variable" in rule or any(key in rule for key in ("And", "Or", "Not")):
+        builder.problem(where, "a JSONata choice rule has a Condition instead of Variable, And, Or and Not")
+        return None
+    if isinstance(condition, bool):
+        return lambda data, context: condition
+    if not isinstance(condition, str) or not is_expression(condition):
+        builder.problem(where, "Condition must be true, false or a {% %} expression")
+        return None
+    evaluate = builder.expression(condition, where, "Condition")
+    if evaluate is None:
+        return None
+    text = condition
+
+    def test(data: Any, context: Any) -> bool:
+        value = evaluate(data, context)
+        if not isinstance(value, bool):
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The JSONata expression '{text[2:-2].strip()}' specified for the field 'Condition' returned an "
+                f"unexpected data type; expected a boolean, got {json.dumps(value)[:100]}",
+            )
+        return value
+
+    return test
 
 
 def _wait(builder: _Builder, site: _Site) -> WaitState:
@@ -207,19 +303,19 @@ def _wait(builder: _Builder, site: _Site) -> WaitState:
     given = [key for key in ("Seconds", "Timestamp", "SecondsPath", "TimestampPath") if key in body]
     if len(given) != 1:
         builder.problem(where, "needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath")
-    if "Seconds" in body:
-        seconds = body["Seconds"]
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
-            builder.problem(where, "Seconds must be a whole number of seconds, 0 or more")
+    label = f"a whole number of seconds, 0 to {MAX_SECONDS}"
+    seconds = builder.whole(body, "Seconds", where, minimum=0, label=label)
+    if seconds is not None and seconds > MAX_SECONDS:
+        builder.problem(where, f"Seconds must be {label}")
+    state.seconds = seconds
+    timestamp = body.get("Timestamp")
+    if "Timestamp" in body and not (builder.jsonata and is_expression(timestamp)):
+        if parse_timestamp(timestamp) is None:
+            builder.problem(where, f"Timestamp {timestamp!r} is not an RFC 3339 timestamp")
         else:
-            state.seconds = seconds
-    if "Timestamp" in body:
-        if parse_timestamp(body["Timestamp"]) is None:
-            builder.problem(where, f"Timestamp {body['Timestamp']!r} is not an RFC 3339 timestamp")
-        else:
-            state.timestamp = body["Timestamp"]
-    state.seconds_path = builder.path(body, "SecondsPath", where, default=None)
-    state.timestamp_path = builder.path(body, "TimestampPath", where, default=None)
+            state.timestamp = timestamp
+    state.seconds_from = builder.computed(body, "Seconds", where) or builder.lookup(body, "SecondsPath", where)
+    state.timestamp_from = builder.computed(body, "Timestamp", where) or builder.lookup(body, "TimestampPath", where)
     return state
 
 
@@ -234,15 +330,17 @@ def _fail(builder: _Builder, site: _Site) -> FailState:
     for literal, dynamic in (("Error", "ErrorPath"), ("Cause", "CausePath")):
         if literal in body and dynamic in body:
             builder.problem(where, f"has both {literal} and {dynamic}")
-    return FailState(
-        name=site.name,
-        raw=body,
-        needs_context=site.needs_context,
-        error=body.get("Error"),
-        cause=body.get("Cause"),
-        error_from=builder.dynamic_string(body, "ErrorPath", where),
-        cause_from=builder.dynamic_string(body, "CausePath", where),
-    )
+    state = FailState(name=site.name, raw=body, needs_context=site.needs_context)
+    for literal, dynamic in (("Error", "ErrorPath"), ("Cause", "CausePath")):
+        value = body.get(literal)
+        computed: Evaluator | None = builder.computed(body, literal, where)
+        if computed is None and dynamic in body and not builder.jsonata:
+            computed = builder.dynamic_string(body, dynamic, where)
+        if literal == "Error":
+            state.error, state.error_from = (None if computed else value), computed
+        else:
+            state.cause, state.cause_from = (None if computed else value), computed
+    return state
 
 
 def _parallel(builder: _Builder, site: _Site) -> ParallelState:
@@ -270,27 +368,93 @@ def _map(builder: _Builder, site: _Site) -> MapState:
     if not isinstance(processor, dict):
         builder.problem(where, "ItemProcessor (or Iterator) is missing")
     else:
-        mode = processor.get("ProcessorConfig", {}).get("Mode", "INLINE")
-        if mode != "INLINE":
-            builder.problem(where, f"ProcessorConfig Mode {mode!r} is not supported; the engine runs INLINE maps")
+        config = processor.get("ProcessorConfig", {})
+        mode = config.get("Mode", "INLINE") if isinstance(config, dict) else None
+        if mode not in {"INLINE", "DISTRIBUTED"}:
+            builder.problem(where, f"ProcessorConfig Mode {mode!r} is not INLINE or DISTRIBUTED")
+        state.distributed = mode == "DISTRIBUTED"
+        if state.distributed:
+            state.execution_type = config.get("ExecutionType", "STANDARD")
+            if state.execution_type not in {"STANDARD", "EXPRESS"}:
+                builder.problem(
+                    where, f"ProcessorConfig ExecutionType {state.execution_type!r} is not STANDARD or EXPRESS"
+                )
         state.processor = builder.scope(processor, _child(site.scope_path, state.name), f"the processor of {where}")
-    state.items_path = builder.path(body, "ItemsPath", where, default="$")
+    _map_fields(builder, state, body, where)
+    return state
+
+
+def _map_fields(builder: _Builder, state: MapState, body: dict[str, Any], where: str) -> None:
     if "ItemSelector" in body and "Parameters" in body:
         builder.problem(where, "has both ItemSelector and Parameters")
     # A Map's Parameters are the older name of ItemSelector: they shape each item, not the input.
     state.item_selector = builder.template(body, "ItemSelector", where) or state.parameters
     state.parameters = None
-    concurrency = body.get("MaxConcurrency", 0)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 0:
-        builder.problem(where, "MaxConcurrency must be a whole number, 0 or more")
+    if builder.jsonata:
+        if "Arguments" in body:
+            builder.problem(where, 'SCHEMA_VALIDATION_FAILED: The field "Arguments" is not supported in Map states')
+        items = body.get("Items")
+        if items is not None and not is_expression(items) and not isinstance(items, list):
+            builder.problem(where, "Items must be an array or a {% %} expression")
+        state.items_from = builder.jsonata_template(items, where, "Items") if items is not None else None
     else:
-        state.max_concurrency = concurrency
-    state.max_concurrency_path = builder.path(body, "MaxConcurrencyPath", where, default=None)
-    if "ToleratedFailureCount" in body:
-        state.tolerated_failure_count = int(body["ToleratedFailureCount"])
-    if "ToleratedFailurePercentage" in body:
-        state.tolerated_failure_percentage = float(body["ToleratedFailurePercentage"])
-    return state
+        state.items_from = builder.lookup(body, "ItemsPath", where) if "ItemsPath" in body else None
+    state.max_concurrency = (
+        builder.whole(body, "MaxConcurrency", where, minimum=0, label="a whole number, 0 or more") or 0
+    )
+    state.max_concurrency_from = builder.computed(body, "MaxConcurrency", where) or builder.lookup(
+        body, "MaxConcurrencyPath", where
+    )
+    count = builder.whole(body, "ToleratedFailureCount", where, minimum=0, label="a whole number, 0 or more")
+    state.tolerated_failure_count = count
+    if "ToleratedFailurePercentage" in body and not (
+        builder.jsonata and is_expression(body["ToleratedFailurePercentage"])
+    ):
+        percentage = body["ToleratedFailurePercentage"]
+        if isinstance(percentage, bool) or not isinstance(percentage, int | float) or not 0 <= percentage <= 100:
+            builder.problem(where, "ToleratedFailurePercentage must be a number from 0 to 100")
+        else:
+            state.tolerated_failure_percentage = float(percentage)
+    state.tolerated_count_from = builder.computed(body, "ToleratedFailureCount", where) or builder.lookup(
+        body, "ToleratedFailureCountPath", where
+    )
+    state.tolerated_percentage_from = builder.computed(body, "ToleratedFailurePercentage", where) or builder.lookup(
+        body, "ToleratedFailurePercentagePath", where
+    )
+    state.label = body.get("Label")
+    for key in ("ItemReader", "ResultWriter"):
+        if key in body:
+            builder.problem(
+                where, f"{key} is not supported by the local engine: give the items inline (Items or ItemsPath)"
+            )
+    batcher = body.get("ItemBatcher")
+    if batcher is not None:
+        if not state.distributed:
+            builder.problem(where, "ItemBatcher needs ProcessorConfig Mode DISTRIBUTED")
+        elif not isinstance(batcher, dict):
+            builder.problem(where, "ItemBatcher must be an object")
+        else:
+            state.batcher = _batcher(builder, batcher, f"{where}: ItemBatcher")
+
+
+def _batcher(builder: _Builder, raw: dict[str, Any], where: str) -> Batcher:
+    batcher = Batcher()
+    batcher.max_items = builder.whole(raw, "MaxItemsPerBatch", where, minimum=1, label="a whole number, 1 or more")
+    batcher.max_bytes = builder.whole(
+        raw, "MaxInputBytesPerBatch", where, minimum=1, label="a whole number of bytes, at most 262144"
+    )
+    if batcher.max_bytes is not None and batcher.max_bytes > 262_144:
+        builder.problem(where, "MaxInputBytesPerBatch must be a whole number of bytes, at most 262144")
+    batcher.max_items_from = builder.computed(raw, "MaxItemsPerBatch", where) or builder.lookup(
+        raw, "MaxItemsPerBatchPath", where
+    )
+    batcher.max_bytes_from = builder.computed(raw, "MaxInputBytesPerBatch", where) or builder.lookup(
+        raw, "MaxInputBytesPerBatchPath", where
+    )
+    batcher.batch_input = builder.template(raw, "BatchInput", where)
+    if not any((batcher.max_items, batcher.max_bytes, batcher.max_items_from, batcher.max_bytes_from)):
+        builder.problem(where, "needs MaxItemsPerBatch or MaxInputBytesPerBatch")
+    return batcher
 
 
 _PARSERS: dict[StateType, Callable[[_Builder, _Site], State]] = {
@@ -317,7 +481,7 @@ def _targets(state: State) -> list[tuple[str, str]]:
     if isinstance(state, ChoiceState):
         if state.default is not None:
             targets.append(("Default", state.default))
-        targets.extend((f"Choices[{i}].Next", next_state) for i, (_, next_state) in enumerate(state.choices))
+        targets.extend((f"Choices[{i}].Next", rule.next) for i, rule in enumerate(state.choices))
     if isinstance(state, FallibleState):
         targets.extend((f"Catch[{i}].Next", catcher.next) for i, catcher in enumerate(state.catch))
     return targets

@@ -144,7 +144,7 @@ def _resolve_variable(path: JsonPath, data: Any, context: Any) -> Any:
     except PathNotFound:
         raise StatesError(
             RUNTIME,
-            f"Invalid path {path.text!r}: the choice state's condition path references an invalid value",
+            f"Invalid path '{path.text}': The choice state's condition path references an invalid value.",
         ) from None
 
 

@@ -8,6 +8,10 @@ The fields common to several types sit in three bases, as the States Language gr
     FallibleState   does work that can fail: ResultSelector, Retry, Catch (Task, Parallel, Map)
 
 A class's ``type`` is its ASL ``Type``; the engine's tables of behaviour are keyed by it.
+Every state has a ``language``: in a JSONPath state the paths and ``.$`` templates above
+apply; in a JSONata state ``parameters`` holds its Arguments, ``output`` its Output, and
+the computed fields (``*_from``) are ``{% %}`` expressions. ``assign`` is the Assign of
+either language: evaluated to the object of variables to bind.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ Evaluator = Callable[[Any, Any], Any]  # (data, context object) -> value
 Predicate = Callable[[Any, Any], bool]
 
 UNSET: Any = object()  # a Pass state without Result
+
+
+class QueryLanguage(StrEnum):
+    JSONPATH = "JSONPath"
+    JSONATA = "JSONata"
 
 
 class StateType(StrEnum):
@@ -51,6 +60,16 @@ class Catcher:
     error_equals: list[str]
     next: str
     result_path: JsonPath | None
+    assign: Evaluator | None = None
+    output: Evaluator | None = None  # JSONata: the Output, from $states.errorOutput
+
+
+@dataclass(slots=True)
+class ChoiceRule:
+    test: Predicate
+    next: str
+    assign: Evaluator | None = None
+    output: Evaluator | None = None  # JSONata
 
 
 @dataclass(slots=True, kw_only=True)
@@ -58,10 +77,17 @@ class State:
     type: ClassVar[StateType]
     name: str
     raw: dict[str, Any] = field(default_factory=dict)
+    language: QueryLanguage = QueryLanguage.JSONPATH
     # Whether any template or path of the state reads the context object ($$): building it costs.
     needs_context: bool = True
     input_path: JsonPath | None = None  # None: InputPath null, the input becomes {}
     output_path: JsonPath | None = None
+    assign: Evaluator | None = None
+    output: Evaluator | None = None  # JSONata: the Output field
+
+    @property
+    def jsonata(self) -> bool:
+        return self.language is QueryLanguage.JSONATA
 
 
 @dataclass(slots=True, kw_only=True)
@@ -94,15 +120,16 @@ class TaskState(FallibleState):
     type: ClassVar[StateType] = StateType.TASK
     resource: str = ""
     timeout_seconds: float | None = None
-    timeout_seconds_path: JsonPath | None = None
     heartbeat_seconds: float | None = None
-    heartbeat_seconds_path: JsonPath | None = None
+    # TimeoutSecondsPath / HeartbeatSecondsPath, or a {% %} TimeoutSeconds / HeartbeatSeconds
+    timeout_from: Evaluator | None = None
+    heartbeat_from: Evaluator | None = None
 
 
 @dataclass(slots=True, kw_only=True)
 class ChoiceState(State):
     type: ClassVar[StateType] = StateType.CHOICE
-    choices: list[tuple[Predicate, str]] = field(default_factory=list)
+    choices: list[ChoiceRule] = field(default_factory=list)
     default: str | None = None
 
 
@@ -111,8 +138,9 @@ class WaitState(ChainedState):
     type: ClassVar[StateType] = StateType.WAIT
     seconds: float | None = None
     timestamp: str | None = None
-    seconds_path: JsonPath | None = None
-    timestamp_path: JsonPath | None = None
+    # SecondsPath / TimestampPath, or a {% %} Seconds / Timestamp
+    seconds_from: Evaluator | None = None
+    timestamp_from: Evaluator | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -139,12 +167,29 @@ class ParallelState(FallibleState):
 class MapState(FallibleState):
     type: ClassVar[StateType] = StateType.MAP
     processor: Scope | None = None  # None only in a definition refused for it
-    items_path: JsonPath | None = None
+    distributed: bool = False  # ProcessorConfig.Mode DISTRIBUTED: iterations as child executions
+    execution_type: str = "STANDARD"  # ProcessorConfig.ExecutionType of a distributed map
+    items_from: Evaluator | None = None  # ItemsPath (default $), or JSONata Items
     item_selector: Evaluator | None = None
     max_concurrency: int = 0
-    max_concurrency_path: JsonPath | None = None
+    max_concurrency_from: Evaluator | None = None
     tolerated_failure_count: int | None = None
     tolerated_failure_percentage: float | None = None
+    tolerated_count_from: Evaluator | None = None
+    tolerated_percentage_from: Evaluator | None = None
+    batcher: Batcher | None = None
+    label: str | None = None
+
+
+@dataclass(slots=True)
+class Batcher:
+    """A distributed map's ItemBatcher: items grouped into ``{"Items": [...], "BatchInput": ...}``."""
+
+    max_items: int | None = None
+    max_items_from: Evaluator | None = None
+    max_bytes: int | None = None
+    max_bytes_from: Evaluator | None = None
+    batch_input: Evaluator | None = None
 
 
 @dataclass(slots=True)
@@ -162,6 +207,7 @@ class StateMachineDefinition:
     scopes: dict[str, Scope]
     text: str
     raw: dict[str, Any]
+    language: QueryLanguage = QueryLanguage.JSONPATH
 
     def state(self, scope: str, name: str) -> State:
         return self.scopes[scope].states[name]

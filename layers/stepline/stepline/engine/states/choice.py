@@ -1,11 +1,16 @@
-"""Choice: the first rule that matches names the next state, else Default, else States.NoChoiceMatched."""
+"""Choice: the first rule that matches names the next state, else Default, else States.NoChoiceMatched.
+
+A JSONPath rule compares a Variable (a path into the input, ``$$`` or ``$name``); a JSONata
+rule's Condition is an expression giving true or false. The matching rule's Assign (and
+Output, in JSONata) apply; the state's own apply when Default is taken.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import errors
-from stepline.engine.dataflow import context, output, select
+from stepline.engine.dataflow import conclude, entered
 from stepline.engine.definition import ChoiceState
 from stepline.engine.errors import StatesError
 from stepline.engine.flow import exit_state
@@ -16,12 +21,13 @@ if TYPE_CHECKING:
 
 
 def enter(active: Active, execution: Execution, frame: Frame, state: ChoiceState, raw: Any) -> None:
-    effective = select(state.input_path, raw)
-    data_context = context(active, execution, frame, state)
-    target = next((next_state for test, next_state in state.choices if test(effective, data_context)), state.default)
+    data, bound = entered(active, execution, frame, state, raw)
+    rule = next((rule for rule in state.choices if rule.test(data, bound)), None)
+    target = rule.next if rule is not None else state.default
     if target is None:
         raise StatesError(errors.NO_CHOICE_MATCHED, f"No Matches! (state {state.name!r})")
-    exit_state(active, execution, frame, state, output(state, effective), next_state=target)
+    output, assigned = conclude(active, execution, frame, state, raw, rule=rule)
+    exit_state(active, execution, frame, state, output, next_state=target, assigned=assigned)
 
 
 KIND: StateKind[ChoiceState] = StateKind(enter)

@@ -1,17 +1,29 @@
-"""Map (INLINE): one child frame per item, at most MaxConcurrency at a time; the list of their
-outputs, unless more iterations fail than ToleratedFailureCount/Percentage allow."""
+"""Map: one iteration per item, at most MaxConcurrency at a time; the list of their outputs, unless
+more iterations fail than ToleratedFailureCount/Percentage allow.
+
+INLINE (the default): each iteration is a child frame of the Map's, in a variable scope of
+its own (``MapIterationStarted`` … events in the execution's history).
+
+DISTRIBUTED: the items (after ItemSelector) are grouped by the ItemBatcher, if any, into
+``{"Items": [...], "BatchInput": ...}``, and each item or batch is a child execution of the
+processor (``states.distributed``), recorded in the parent's history as a Map Run:
+``MapRunStarted`` with its ARN, then ``MapRunSucceeded`` or ``MapRunFailed``. A child sees
+none of the parent's variables, and any failure beyond the tolerated ones (none by
+default) fails the Map with ``States.ExceedToleratedFailureThreshold``.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import errors, frames
-from stepline.engine.dataflow import context, lookup, select
-from stepline.engine.definition import MapState
+from stepline.engine.dataflow import bindings, entered
+from stepline.engine.definition import Evaluator, MapState
 from stepline.engine.errors import StatesError
 from stepline.engine.history import record
 from stepline.engine.model import Ending, Execution, Frame, Phase, StateKind
-from stepline.engine.retry import handle_error
+from stepline.engine.retry import handle_error, raised
+from stepline.engine.states import distributed
 from stepline.engine.states.results import complete
 from stepline.engine.store import dumps
 
@@ -19,56 +31,124 @@ if TYPE_CHECKING:
     from stepline.engine.active import Active
 
 # What a Map's frame keeps while its iterations run.
-_PROGRESS = ("items", "next", "running", "results", "failures", "limit", "selected")
+_PROGRESS = ("items", "inputs", "next", "running", "results", "failures", "limit", "tolerated", "map_run", "children")
+# Step Functions' default MaxConcurrency for a distributed map (its guide: up to 10,000 children at once).
+DISTRIBUTED_CONCURRENCY = 10_000
 
 
 def enter(active: Active, execution: Execution, frame: Frame, state: MapState, raw: Any) -> None:
-    selected = select(state.input_path, raw)
-    items = lookup(state.items_path, selected, "ItemsPath", state.name) if state.items_path else selected
-    if not isinstance(items, list):
-        raise StatesError(
-            errors.QUERY_EVALUATION_ERROR,
-            f"Map state input must be an array: the ItemsPath of {state.name!r} selected {dumps(items)[:100]}",
-        )
-    limit = state.max_concurrency
-    if state.max_concurrency_path is not None:
-        limit = int(lookup(state.max_concurrency_path, selected, "MaxConcurrencyPath", state.name))
-    record(active, execution, frame, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
+    data, bound = entered(active, execution, frame, state, raw)
+    items = _items(state, data, bound)
+    limit = _max_concurrency(state, data, bound)
+    tolerated = [_tolerance(state, data, bound, which) for which in ("count", "percentage")]
+    inputs = _selected(active, execution, frame, state, data, raw, items)
+    if state.distributed:
+        inputs = distributed.batches(state, data, bound, inputs if inputs is not None else items)
     frame.phase = Phase.WAITING_CHILDREN
+    total = len(inputs) if inputs is not None else len(items)
     frame.data.update(
         items=items,
+        inputs=inputs,
         next=0,
         running=0,
-        results=[None] * len(items),
+        results=[None] * total,
         failures=0,
-        limit=limit or len(items) or 1,
-        selected=selected,
+        limit=limit or (DISTRIBUTED_CONCURRENCY if state.distributed else total) or 1,
+        tolerated=tolerated,
     )
+    if state.distributed:
+        distributed.started(active, execution, frame, state)
+    else:
+        record(active, execution, frame, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
     active.touch(frame)
-    if not items:
+    if not total:
         _done(active, execution, frame, state)
         return
     _start_iterations(active, execution, frame, state)
+
+
+def _items(state: MapState, data: Any, bound: Any) -> list[Any]:
+    items = state.items_from(data, bound) if state.items_from is not None else data
+    if not isinstance(items, list):
+        kind = "object" if isinstance(items, dict) else type(items).__name__ if items is not None else "null"
+        raise StatesError(
+            errors.QUERY_EVALUATION_ERROR,
+            f"Map state input must be an array but was: {kind} ({dumps(items)[:100]})",
+        )
+    return items
+
+
+def _max_concurrency(state: MapState, data: Any, bound: Any) -> int:
+    if state.max_concurrency_from is None:
+        return state.max_concurrency
+    value = state.max_concurrency_from(data, bound)
+    field = "MaxConcurrency" if state.jsonata else "MaxConcurrencyPath"
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        shown = value if isinstance(value, str) else dumps(value)
+        raise StatesError(
+            errors.RUNTIME,
+            f'The {field} field refers to value "{shown}" which is not a valid integer: {state.raw.get(field)}',
+        )
+    if value < 0:
+        raise StatesError(
+            errors.RUNTIME, f"Expected non-negative integer for MaxConcurrency, got '{int(value)}' instead."
+        )
+    return int(value)
+
+
+def _tolerance(state: MapState, data: Any, bound: Any, which: str) -> float | None:
+    static = state.tolerated_failure_count if which == "count" else state.tolerated_failure_percentage
+    computed: Evaluator | None = state.tolerated_count_from if which == "count" else state.tolerated_percentage_from
+    if computed is None:
+        return static
+    value = computed(data, bound)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StatesError(errors.RUNTIME, f"The tolerated failure {which} of state '{state.name}' is not a number")
+    if which == "count" and (value < 0 or int(value) != value):
+        raise StatesError(errors.RUNTIME, "ToleratedFailureCount cannot be negative.")
+    if which == "percentage" and not 0 <= value <= 100:
+        raise StatesError(errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    return float(value)
+
+
+def _selected(
+    active: Active, execution: Execution, frame: Frame, state: MapState, data: Any, raw: Any, items: list[Any]
+) -> list[Any] | None:
+    """Each item through ItemSelector (None: no selector, the items are the iterations' inputs).
+
+    The selector reads the state's input and ``$$.Map.Item`` (``$states.context.Map.Item``).
+    """
+    if state.item_selector is None:
+        return None
+    base = bindings(active, execution, frame, state)
+    selected = []
+    for index, item in enumerate(items):
+        item_bound = type(base)(base, base.variables)
+        item_bound["Map"] = {"Item": {"Index": index, "Value": item}}
+        if state.jsonata:
+            selected.append(state.item_selector(None, item_bound.with_states(input=raw)))
+        else:
+            selected.append(state.item_selector(data, item_bound))
+    return selected
 
 
 def _start_iterations(active: Active, execution: Execution, frame: Frame, state: MapState) -> None:
     data = frame.data
     processor = state.processor
     assert processor is not None
-    while data["next"] < len(data["items"]) and data["running"] < data["limit"]:
+    inputs = data["inputs"]
+    total = len(data["results"])
+    while data["next"] < total and data["running"] < data["limit"]:
         index = data["next"]
-        item = data["items"][index]
-        map_item = {"Index": index, "Value": item}
-        iteration_input = item
-        if state.item_selector is not None:
-            item_context = context(active, execution, frame, state)
-            item_context["Map"] = {"Item": map_item}
-            iteration_input = state.item_selector(data["selected"], item_context)
+        iteration_input = inputs[index] if inputs is not None else data["items"][index]
         data["next"] += 1
         data["running"] += 1
+        if state.distributed:
+            distributed.start_child(active, execution, frame, state, index, iteration_input)
+            continue
         details = {"name": state.name, "index": index}
         record(active, execution, frame, "MapIterationStarted", "mapIterationStartedEventDetails", details)
-        extra = {"map_item": map_item}
+        extra = {"map_item": {"Index": index, "Value": data["items"][index]}}
         frames.begin(active, execution, frame, index, processor.path, processor.start_at, iteration_input, extra)
     active.touch(frame)
 
@@ -76,52 +156,85 @@ def _start_iterations(active: Active, execution: Execution, frame: Frame, state:
 def iteration_ended(
     active: Active, execution: Execution, parent: Frame, state: MapState, child: Frame, ending: Ending
 ) -> None:
+    """An inline iteration (a child frame) ended."""
+    details = {"name": state.name, "index": child.slot}
+    kind = "MapIterationFailed" if ending.failed else "MapIterationSucceeded"
+    record(active, execution, parent, kind, f"{kind[0].lower()}{kind[1:]}EventDetails", details)
+    ended(active, execution, parent, state, child.slot, ending)
+
+
+def ended(active: Active, execution: Execution, parent: Frame, state: MapState, index: int, ending: Ending) -> None:
+    """Iteration ``index`` ended (inline or distributed): the next ones start, or the Map ends."""
     data = parent.data
     data["running"] -= 1
-    details = {"name": state.name, "index": child.slot}
+    total = len(data["results"])
     if ending.failed:
-        record(active, execution, parent, "MapIterationFailed", "mapIterationFailedEventDetails", details)
         data["failures"] += 1
         failure = {"Error": ending.error, **({"Cause": ending.cause} if ending.cause is not None else {})}
-        data["results"][child.slot] = failure
-        if not _tolerated(state, data["failures"], len(data["items"])):
+        data["results"][index] = failure
+        if not _tolerated(state, data["tolerated"], data["failures"], total):
             _give_up(active, execution, parent, state, ending)
             return
     else:
-        record(active, execution, parent, "MapIterationSucceeded", "mapIterationSucceededEventDetails", details)
-        data["results"][child.slot] = ending.output
+        data["results"][index] = ending.output
     active.touch(parent)
-    if data["next"] < len(data["items"]):
+    if data["next"] < total:
         _start_iterations(active, execution, parent, state)
     elif data["running"] == 0:
         _done(active, execution, parent, state)
 
 
 def _give_up(active: Active, execution: Execution, frame: Frame, state: MapState, ending: Ending) -> None:
-    """More iterations failed than tolerated: the Map fails (with the iteration's error, if no tolerance)."""
-    frames.cancel_children(active, frame)
-    record(active, execution, frame, "MapStateFailed", None, None)
+    """More iterations failed than tolerated: the Map fails (inline, with the iteration's error when
+    it tolerates none)."""
     error, cause = ending.error, ending.cause
-    if state.tolerated_failure_count is not None or state.tolerated_failure_percentage is not None:
+    count, percentage = frame.data["tolerated"]
+    if state.distributed or count is not None or percentage is not None:
         error = errors.EXCEED_TOLERATED_FAILURE_THRESHOLD
-        cause = f"The specified tolerated failure threshold was exceeded ({frame.data['failures']} failed)"
-    handle_error(active, execution, frame, state, error or "", cause)
+        cause = "The specified tolerated failure threshold was exceeded"
+    if state.distributed:
+        distributed.stop_children(active, frame)
+        distributed.failed(active, execution, frame, error, cause)
+    else:
+        frames.cancel_children(active, frame)
+        record(active, execution, frame, "MapStateFailed", None, None)
+    for key in _PROGRESS:
+        frame.data.pop(key, None)
+    handle_error(active, execution, frame, state, error, cause)
 
 
-def _tolerated(state: MapState, failures: int, total: int) -> bool:
-    if state.tolerated_failure_count is not None and failures <= state.tolerated_failure_count:
+def _tolerated(state: MapState, tolerated: list[float | None], failures: int, total: int) -> bool:
+    count, percentage = tolerated
+    if count is not None and failures <= count:
         return True
-    if state.tolerated_failure_percentage is not None and total:
-        return failures * 100 / total <= state.tolerated_failure_percentage
+    if percentage is not None and total:
+        return failures * 100 / total <= percentage + 1e-9
     return False
 
 
 def _done(active: Active, execution: Execution, frame: Frame, state: MapState) -> None:
     results = frame.data["results"]
+    if state.distributed:
+        distributed.succeeded(active, execution, frame)
+    else:
+        record(active, execution, frame, "MapStateSucceeded", None, None)
     for key in _PROGRESS:
         frame.data.pop(key, None)
-    record(active, execution, frame, "MapStateSucceeded", None, None)
     complete(active, execution, frame, state, results)
 
 
-KIND: StateKind[MapState] = StateKind(enter, child_ended=iteration_ended)
+def child_execution_ended(active: Active, frame: Frame, child_arn: str) -> None:
+    """A distributed map's child execution ended: its output or failure is iteration's."""
+    execution = active.executions[frame.execution]
+    state = execution.definition.state(frame.scope, frame.state)
+    assert isinstance(state, MapState)
+    index, ending = distributed.ending_of(active, frame, child_arn)
+    if index is None:
+        return
+    try:
+        ended(active, execution, frame, state, index, ending)
+    except StatesError as error:
+        raised(active, execution, frame, state, error)
+
+
+KIND: StateKind[MapState] = StateKind(enter, child_ended=iteration_ended, nested_ended=child_execution_ended)

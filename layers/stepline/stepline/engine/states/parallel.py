@@ -1,12 +1,12 @@
 """Parallel: one child frame per branch; the list of their outputs, or the first failure, which
-cancels the other branches."""
+cancels the other branches. Each branch runs in a variable scope of its own."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import frames
-from stepline.engine.dataflow import effective_input
+from stepline.engine.dataflow import effective_input, entered
 from stepline.engine.definition import ParallelState
 from stepline.engine.history import record
 from stepline.engine.model import Ending, Execution, Frame, Phase, StateKind
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def enter(active: Active, execution: Execution, frame: Frame, state: ParallelState, raw: Any) -> None:
-    effective = effective_input(active, execution, frame, state, raw)
+    effective = effective_input(state, *entered(active, execution, frame, state, raw))
     record(active, execution, frame, "ParallelStateStarted", None, None)
     frame.phase = Phase.WAITING_CHILDREN
     frame.data.update(pending=len(state.branches), results=[None] * len(state.branches))
@@ -33,7 +33,7 @@ def branch_ended(
     if ending.failed:
         frames.cancel_children(active, parent)
         record(active, execution, parent, "ParallelStateFailed", None, None)
-        handle_error(active, execution, parent, state, ending.error or "", ending.cause)
+        handle_error(active, execution, parent, state, ending.error, ending.cause)
         return
     parent.data["results"][child.slot] = ending.output
     parent.data["pending"] -= 1

@@ -1,10 +1,10 @@
-"""Pass: its input (or its Result) placed at ResultPath."""
+"""Pass: its input (or its Result) placed at ResultPath; in JSONata, its Output (or its input)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stepline.engine.dataflow import effective_input, output, place
+from stepline.engine.dataflow import conclude, effective_input, entered
 from stepline.engine.definition import UNSET, PassState
 from stepline.engine.flow import exit_state
 from stepline.engine.model import Execution, Frame, StateKind
@@ -14,9 +14,13 @@ if TYPE_CHECKING:
 
 
 def enter(active: Active, execution: Execution, frame: Frame, state: PassState, raw: Any) -> None:
-    effective = effective_input(active, execution, frame, state, raw)
-    result = effective if state.result is UNSET else state.result
-    exit_state(active, execution, frame, state, output(state, place(state.result_path, raw, result)))
+    if state.jsonata:
+        output, assigned = conclude(active, execution, frame, state, raw)
+    else:
+        data, bound = entered(active, execution, frame, state, raw)
+        result = effective_input(state, data, bound) if state.result is UNSET else state.result
+        output, assigned = conclude(active, execution, frame, state, raw, result)
+    exit_state(active, execution, frame, state, output, assigned=assigned)
 
 
 KIND: StateKind[PassState] = StateKind(enter)

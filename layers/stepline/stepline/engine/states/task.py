@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import errors, executions
-from stepline.engine.dataflow import effective_input, lookup, select
+from stepline.engine.dataflow import effective_input, entered
 from stepline.engine.definition import TaskState
 from stepline.engine.errors import StatesError
 from stepline.engine.history import describe_in_transaction, record
@@ -41,12 +41,15 @@ def schedule(active: Active, execution: Execution, frame: Frame, state: TaskStat
     """A new attempt: its parameters, token and deadlines fixed and recorded, then called."""
     resource = parse_resource(state.resource)
     token = f"{uuid.uuid4().hex}{uuid.uuid4().hex}" if resource.pattern is Pattern.CALLBACK else None
-    timeout, heartbeat = _deadlines(state, select(state.input_path, frame.input))
-    parameters = effective_input(active, execution, frame, state, frame.input, token)
+    data, bound = entered(active, execution, frame, state, frame.input, token)
+    timeout, heartbeat = _deadlines(state, data, bound)
+    parameters = effective_input(state, data, bound)
     if token is not None and token not in dumps(parameters):
+        source = "$states.context.Task.Token" if state.jsonata else "$$.Task.Token"
         raise StatesError(
             errors.RUNTIME,
-            f"state {state.name!r} waits for a task token but its Parameters never pass $$.Task.Token",
+            f"state {state.name!r} waits for a task token but its {'Arguments' if state.jsonata else 'Parameters'} "
+            f"never pass {source}",
         )
     now = active.clock.now()
     frame.data.update(attempt=frame.data.get("attempt", 0) + 1, parameters=parameters, timeout_at=now + timeout)
@@ -62,7 +65,7 @@ def schedule(active: Active, execution: Execution, frame: Frame, state: TaskStat
         "region": active.region,
         "parameters": dumps(parameters),
     }
-    if state.timeout_seconds or state.timeout_seconds_path:
+    if state.timeout_seconds or state.timeout_from:
         details["timeoutInSeconds"] = int(timeout)
     if heartbeat:
         details["heartbeatInSeconds"] = int(heartbeat)
@@ -123,7 +126,7 @@ def _submitted_execution(active: Active, execution: Execution, frame: Frame, res
     details = {**_names(resource), "output": dumps({"ExecutionArn": child})}
     record(active, execution, frame, "TaskSubmitted", "taskSubmittedEventDetails", details)
     active.touch(frame)
-    nested_ended(active, frame)  # it may have ended already
+    nested_ended(active, frame, child)  # it may have ended already
 
 
 def _submitted_callback(
@@ -175,9 +178,11 @@ def timed_out(active: Active, execution: Execution, frame: Frame, state: TaskSta
     handle_error(active, execution, frame, state, error, cause)
 
 
-def nested_ended(active: Active, frame: Frame) -> None:
+def nested_ended(active: Active, frame: Frame, child: str) -> None:
     """If the nested execution ``frame`` waits for has ended, its description answers the task."""
-    described = describe_in_transaction(active.store, frame.data.get("child", ""))
+    if frame.phase is not Phase.WAITING_EXECUTION or frame.data.get("child") != child:
+        return
+    described = describe_in_transaction(active.store, child)
     if described is None or described["status"] == ExecutionStatus.RUNNING:
         return
     execution = active.executions[frame.execution]
@@ -200,21 +205,23 @@ def nested_ended(active: Active, frame: Frame) -> None:
     active.ready.append(frame.id)
 
 
-def _deadlines(state: TaskState, selected: Any) -> tuple[float, float | None]:
-    """TimeoutSeconds and HeartbeatSeconds, static or read from the input (a positive number)."""
+def _deadlines(state: TaskState, data: Any, bound: Any) -> tuple[float, float | None]:
+    """TimeoutSeconds and HeartbeatSeconds: static, read by a path, or computed (a positive number)."""
     timeout = state.timeout_seconds or DEFAULT_TIMEOUT
-    if state.timeout_seconds_path is not None:
-        timeout = _positive(lookup(state.timeout_seconds_path, selected, "TimeoutSecondsPath", state.name), state)
+    if state.timeout_from is not None:
+        timeout = _positive(state.timeout_from(data, bound), state, "TimeoutSeconds")
     heartbeat = state.heartbeat_seconds
-    if state.heartbeat_seconds_path is not None:
-        heartbeat = _positive(lookup(state.heartbeat_seconds_path, selected, "HeartbeatSecondsPath", state.name), state)
+    if state.heartbeat_from is not None:
+        heartbeat = _positive(state.heartbeat_from(data, bound), state, "HeartbeatSeconds")
     return timeout, heartbeat
 
 
-def _positive(value: Any, state: TaskState) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+def _positive(value: Any, state: TaskState, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 or int(value) != value:
+        source = field if state.jsonata else f"{field}Path"
         raise StatesError(
-            errors.RUNTIME, f"state {state.name!r}: a timeout path must select a positive number of seconds"
+            errors.RUNTIME,
+            f"The {source} of state '{state.name}' must be a positive whole number of seconds, not {dumps(value)}",
         )
     return float(value)
 

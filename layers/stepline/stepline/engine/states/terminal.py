@@ -1,11 +1,14 @@
-"""Succeed and Fail: the states that end their scope (Fail with an Error and Cause, static or read)."""
+"""Succeed and Fail: the states that end their scope (Fail with an Error and Cause, static or computed).
+
+A Fail state without Error fails with no error at all (null), as on AWS.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import errors
-from stepline.engine.dataflow import context, output, select
+from stepline.engine.dataflow import bindings, conclude
 from stepline.engine.definition import FailState, SucceedState
 from stepline.engine.errors import StatesError
 from stepline.engine.flow import exit_state, fail_frame
@@ -16,17 +19,21 @@ if TYPE_CHECKING:
 
 
 def succeed(active: Active, execution: Execution, frame: Frame, state: SucceedState, raw: Any) -> None:
-    exit_state(active, execution, frame, state, output(state, select(state.input_path, raw)))
+    output, _ = conclude(active, execution, frame, state, raw)
+    exit_state(active, execution, frame, state, output)
 
 
 def fail(active: Active, execution: Execution, frame: Frame, state: FailState, raw: Any) -> None:
-    data_context = context(active, execution, frame, state)
-    error = state.error if state.error_from is None else state.error_from(raw, data_context)
-    cause = state.cause if state.cause_from is None else state.cause_from(raw, data_context)
-    for label, value in (("ErrorPath", error), ("CausePath", cause)):
+    bound = bindings(active, execution, frame, state)
+    if state.jsonata:
+        bound = bound.with_states(input=raw)
+    error = state.error if state.error_from is None else state.error_from(raw, bound)
+    cause = state.cause if state.cause_from is None else state.cause_from(raw, bound)
+    for label, value in (("Error", error), ("Cause", cause)):
         if value is not None and not isinstance(value, str):
-            raise StatesError(errors.RUNTIME, f"The {label} of state {state.name!r} did not resolve to a string")
-    fail_frame(active, execution, frame, error or "", cause)
+            field = label if state.jsonata else f"{label}Path"
+            raise StatesError(errors.RUNTIME, f"The {field} of state '{state.name}' did not resolve to a string")
+    fail_frame(active, execution, frame, error, cause)
 
 
 SUCCEED: StateKind[SucceedState] = StateKind(succeed)
