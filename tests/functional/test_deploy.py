@@ -218,3 +218,25 @@ def test_a_stack_without_the_outputs_a_pipeline_needs_is_named(
     error = capsys.readouterr().err
     assert "stack 'old-stepline' has no output ApprovalFunctionArn, PipelinesTableName" in error
     assert boto3.client("stepfunctions", region_name=REGION).list_state_machines()["stateMachines"] == []
+
+
+def test_deploy_sends_the_compact_text_the_compiler_measured_and_a_maximal_pipeline_fits(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a pipeline at CodePipeline's limits (50 stages x 10 actions), which compiles to
+    # 1.85 MB when written with indent=2 (what was sent before) but 0.92 MB compact
+    from stepline.compiler import definition_json
+    from tests.helpers import maximal
+
+    path = write(tmp_path, maximal(), "maximal.json")
+    # When it is deployed
+    assert cli.main(["deploy", str(path), "--region", REGION]) == 0, capsys.readouterr().err
+    # Then the definition Step Functions holds is the compact text, with the stack's ARNs in it,
+    # byte for byte what was measured, and within the 1 MiB Step Functions accepts
+    stepfunctions: Any = boto3.client("stepfunctions", region_name=REGION)
+    [machine] = stepfunctions.list_state_machines()["stateMachines"]
+    sent = stepfunctions.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
+    compiled = compile_checked(load_valid_pipeline(path).pipeline)
+    stack = outputs(aws)
+    assert sent == definition_json(substitute(compiled.definition, {n: stack[n] for n in compiled.placeholders}))
+    assert len(sent.encode()) <= 1024 * 1024

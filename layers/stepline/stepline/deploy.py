@@ -7,14 +7,13 @@ and registers the pipeline (declaration and triggers) so pushes can start it.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from stepline.compiler import compile_checked, substitute
+from stepline.compiler import check_definition, compile_checked, definition_json, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.definition.providers import source_repository
 from stepline.ports import Registry
@@ -44,6 +43,11 @@ class DeployPlan:
     registry_table: str
     definition: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def definition_text(self) -> str:
+        """Exactly what is sent, and what was measured against Step Functions' limit."""
+        return definition_json(self.definition)
 
     @property
     def change(self) -> Literal["create", "update"]:
@@ -83,6 +87,10 @@ def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, ste
             "Stepline, or is not a Stepline stack; update it with sam build && sam deploy"
         )
     definition = substitute(compiled.definition, {name: outputs[name] for name in compiled.placeholders})
+    # The compiler measured with the longest ARNs possible; this measures the real ones.
+    problems = check_definition(definition)
+    if problems:
+        raise DeployError(f"{pipeline.name} cannot be deployed: " + "; ".join(problems))
     name = state_machine_name(pipeline.name)
     warnings = []
     if pipeline.execution_mode.value != "PARALLEL":
@@ -103,7 +111,7 @@ def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, ste
 
 def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any = time.time) -> str:
     """Create or update the state machine, then register the pipeline; the state machine's ARN."""
-    definition = json.dumps(plan.definition, indent=2, sort_keys=False)
+    definition = plan.definition_text
     try:
         if plan.existing_arn is None:
             arn = str(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from stepline.compiler.asl import (
     ActionState,
     CompilationError,
@@ -10,8 +12,13 @@ from stepline.compiler.asl import (
     iter_states,
     substitute,
 )
-from stepline.compiler.checks import check_definition, history_event_bound
+from stepline.compiler.checks import check_definition, definition_bytes, definition_json, history_event_bound
 from stepline.definition.models import PipelineDeclaration
+
+# The longest value each kind of placeholder can take, from the APIs' own limits: a Lambda
+# FunctionName given as an ARN is at most 140 characters, a StateMachineArn at most 256.
+LONGEST_FUNCTION_ARN = 140
+LONGEST_STATE_MACHINE_ARN = 256
 
 __all__ = [
     "ActionState",
@@ -20,6 +27,8 @@ __all__ = [
     "check_definition",
     "compile_checked",
     "compile_pipeline",
+    "definition_bytes",
+    "definition_json",
     "history_event_bound",
     "iter_states",
     "substitute",
@@ -27,9 +36,21 @@ __all__ = [
 
 
 def compile_checked(pipeline: PipelineDeclaration) -> CompiledPipeline:
-    """Compile, then refuse a result that Step Functions would reject or could not finish."""
+    """Compile, then refuse a result that Step Functions would reject or could not finish,
+    whatever ARNs the placeholders become: the size is measured with each at its longest."""
     compiled = compile_pipeline(pipeline)
-    problems = check_definition(compiled.definition)
+    problems = check_definition(longest_filled(compiled), measured=" with its ARNs at their longest")
     if problems:
         raise CompilationError(problems)
     return compiled
+
+
+def longest_filled(compiled: CompiledPipeline) -> dict[str, Any]:
+    """The definition with every placeholder replaced by a value as long as it can ever be."""
+    return substitute(
+        compiled.definition,
+        {
+            name: "x" * (LONGEST_STATE_MACHINE_ARN if name.endswith("StateMachineArn") else LONGEST_FUNCTION_ARN)
+            for name in compiled.placeholders
+        },
+    )
