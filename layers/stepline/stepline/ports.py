@@ -15,6 +15,7 @@ from stepline.archives import DEFAULT_LIMITS, Limits, pack_directory, unpack
 
 if TYPE_CHECKING:
     from stepline.actions.approval import Approval
+    from stepline.actions.completions import Completion, Waiter
     from stepline.definition.models import PipelineDeclaration
     from stepline.registry import RegisteredPipeline
     from stepline.triggers.github import GitHubPush
@@ -42,13 +43,36 @@ class SecretStore(Protocol):
         ...
 
 
-class TaskTokens(Protocol):
-    """Task tokens waiting for an outside event (a build, a deployment), by that event's key."""
+class Waiters(Protocol):
+    """Tasks waiting for outside work (a build, a deployment, an execution), each answered once
+    (stepline.actions.completions says how). ``key`` is the action's own; ``ref`` names the work
+    (``build#<id>``, ``ecs#<deployment>``, ``sfn#<execution ARN>``)."""
 
-    def remember(self, key: str, record: Mapping[str, object]) -> None: ...
+    def register(self, waiter: Waiter, now: float) -> Waiter:
+        """Store the waiter before its work starts, or give a stored one the new token (WAITING
+        again, its work and outcome kept); return it as stored."""
+        ...
 
-    def claim(self, key: str) -> dict[str, object] | None:
-        """The record, once: a second claim (a redelivered event) gets None."""
+    def attach(self, key: str, ref: str, work: Mapping[str, str]) -> Completion | None:
+        """Link the started work to the waiter; an early completion kept under ``ref`` is returned."""
+        ...
+
+    def find(self, ref: str) -> Waiter | None:
+        """The waiter linked to the work, if any."""
+        ...
+
+    def get(self, key: str) -> Waiter | None: ...
+
+    def keep_early(self, ref: str, completion: Completion) -> bool:
+        """Keep a completion nobody waits for yet; False when ``ref`` is already linked or kept."""
+        ...
+
+    def answered(self, key: str, token: str, completion: Completion) -> bool:
+        """WAITING → ANSWERED if the waiter still holds ``token``; False when it does not."""
+        ...
+
+    def stale(self, registered_before: float) -> list[Waiter]:
+        """Waiters still WAITING that were registered before the given time."""
         ...
 
 
@@ -66,6 +90,10 @@ class BuildService(Protocol):
         ...
 
     def exported_variables(self, build_id: str) -> dict[str, str]: ...
+
+    def describe(self, build_ids: list[str]) -> list[dict[str, object]]:
+        """The builds as BatchGetBuilds describes them (unknown ids left out)."""
+        ...
 
 
 class Records(Protocol):
@@ -87,6 +115,14 @@ class Approvals(Protocol):
 
     def settle(self, decided: Approval) -> bool:
         """Write the decision if the approval is still Pending; False when it no longer is."""
+        ...
+
+    def mark_answered(self, answered: Approval) -> None:
+        """Record that the decision's answer reached the waiting task."""
+        ...
+
+    def unanswered(self) -> list[tuple[Approval, str]]:
+        """Decisions recorded whose answer never reached the task, with their tokens."""
         ...
 
     def pending(self) -> list[Approval]: ...
@@ -155,6 +191,10 @@ class ContainerService(Protocol):
 
     def update(self, cluster: str, service: str, task_definition_arn: str) -> str:
         """Point the service at a revision; return the deployment id that rolls it out."""
+        ...
+
+    def deployments(self, cluster: str, service: str) -> list[dict[str, object]]:
+        """The service's deployments as DescribeServices gives them (none when it is gone)."""
         ...
 
 
