@@ -17,9 +17,13 @@ from stepline.compiler import check_definition, compile_checked, definition_json
 from stepline.definition.models import PipelineDeclaration
 from stepline.definition.providers import source_repository
 from stepline.ports import Registry
+from stepline.preflight import ArtifactBucket
 from stepline.registry import RegisteredPipeline, state_machine_name
 
 EXECUTION_ROLE_OUTPUT = "PipelineExecutionRoleArn"
+ARTIFACT_BUCKET_OUTPUT = "ArtifactBucketName"
+ARTIFACT_POLICY_OUTPUT = "ArtifactAccessPolicyArn"
+LOG_GROUP_OUTPUT = "PipelineLogGroupArn"
 # How `starts_on` names a source's repository, by provider.
 _REPOSITORY_LABELS = {
     "CodeCommit": "CodeCommit {}",
@@ -42,6 +46,8 @@ class DeployPlan:
     role_arn: str
     registry_table: str
     definition: dict[str, Any]
+    bucket: ArtifactBucket
+    log_group_arn: str
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -79,7 +85,14 @@ def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
 
 def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, stepfunctions: Any) -> DeployPlan:
     compiled = compile_checked(pipeline)
-    needed = {EXECUTION_ROLE_OUTPUT, REGISTRY_OUTPUT, *compiled.placeholders}
+    needed = {
+        EXECUTION_ROLE_OUTPUT,
+        REGISTRY_OUTPUT,
+        ARTIFACT_BUCKET_OUTPUT,
+        ARTIFACT_POLICY_OUTPUT,
+        LOG_GROUP_OUTPUT,
+        *compiled.placeholders,
+    }
     missing = sorted(needed - outputs.keys())
     if missing:
         raise DeployError(
@@ -105,6 +118,8 @@ def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, ste
         role_arn=outputs[EXECUTION_ROLE_OUTPUT],
         registry_table=outputs[REGISTRY_OUTPUT],
         definition=definition,
+        bucket=ArtifactBucket(outputs[ARTIFACT_BUCKET_OUTPUT], outputs[ARTIFACT_POLICY_OUTPUT]),
+        log_group_arn=outputs[LOG_GROUP_OUTPUT],
         warnings=warnings,
     )
 
@@ -112,6 +127,12 @@ def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, ste
 def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any = time.time) -> str:
     """Create or update the state machine, then register the pipeline; the state machine's ARN."""
     definition = plan.definition_text
+    # Errors only, without execution data: the state holds variables, which may be sensitive.
+    logging = {
+        "level": "ERROR",
+        "includeExecutionData": False,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": plan.log_group_arn}}],
+    }
     try:
         if plan.existing_arn is None:
             arn = str(
@@ -120,13 +141,16 @@ def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any =
                     definition=definition,
                     roleArn=plan.role_arn,
                     type="STANDARD",
+                    loggingConfiguration=logging,
                     tracingConfiguration={"enabled": True},
                     tags=[{"key": "stepline:pipeline", "value": plan.pipeline.name}],
                 )["stateMachineArn"]
             )
         else:
             arn = plan.existing_arn
-            stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=plan.role_arn)
+            stepfunctions.update_state_machine(
+                stateMachineArn=arn, definition=definition, roleArn=plan.role_arn, loggingConfiguration=logging
+            )
     except (ClientError, BotoCoreError) as error:
         raise DeployError(_aws_problem(error, f"writing state machine {plan.state_machine_name}")) from None
     # Registered after the state machine exists, so a push never finds a pipeline it cannot start.

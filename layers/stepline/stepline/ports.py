@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -25,6 +26,10 @@ ArtifactRef = Mapping[str, str]
 
 class ArtifactNotFound(LookupError):
     """The reference points at nothing the store holds."""
+
+
+class ArtifactUnreadable(LookupError):
+    """The store refused to hand the artifact over (access denied): a configuration problem."""
 
 
 class ArtifactStore(Protocol):
@@ -207,9 +212,16 @@ class FunctionInvoker(Protocol):
 class LambdaFunctions(Protocol):
     """What a Lambda deployment does to a function and its alias."""
 
-    def update_code(self, function: str, artifact: ArtifactRef) -> None: ...
+    def update_code(self, function: str, artifact: ArtifactRef) -> None:
+        """Start updating the function's code (wait_updated waits for it to finish)."""
+        ...
 
     def update_image(self, function: str, image_uri: str) -> None: ...
+
+    def wait_updated(self, function: str) -> None:
+        """Return once the update finished; TransientActionError when it is still running after
+        a while (the state machine's retry waits again), ConfigurationError when it failed."""
+        ...
 
     def publish(self, function: str, description: str) -> str: ...
 
@@ -225,6 +237,37 @@ class LambdaFunctions(Protocol):
 
     def alarming(self, alarms: list[str]) -> list[str]:
         """Which of these CloudWatch alarms are in ALARM."""
+        ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resource a pipeline acts on, as `stepline deploy` finds it before creating anything."""
+
+    arn: str
+    role: str | None = None  # the role it runs under (a build project's, a function's)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class TargetCheckUnavailable(Exception):
+    """A target could not be read (access denied, throttled): the check is skipped, with a warning."""
+
+
+class Targets(Protocol):
+    """What `stepline deploy` reads about the resources a pipeline names (None: it does not exist)."""
+
+    def build_project(self, name: str) -> Target | None: ...
+
+    def function(self, name: str) -> Target | None: ...
+
+    def state_machine(self, arn: str) -> Target | None: ...
+
+    def service(self, cluster: str, service: str) -> Target | None: ...
+
+    def repository(self, name: str) -> Target | None: ...
+
+    def denied(self, role_arn: str, actions: list[str], resource_arn: str) -> list[str]:
+        """Which of the actions IAM's policy simulation denies the role on the resource."""
         ...
 
 
