@@ -148,3 +148,11 @@ def test_the_sweeper_runs_every_five_minutes_on_eventbridge_scheduler() -> None:
     assert schedule["ScheduleExpression"] == "rate(5 minutes)"
     assert schedule["Name"] == "stepline-sweeper"  # one per stack
     assert schedule["Target"]["Arn"] == stack.get_att("SweeperFunction", "Arn")
+
+
+def test_the_readme_says_sam_build_needs_the_runtime_the_template_names() -> None:
+    readme = (REPO / "README.md").read_text()
+    aws = readme[readme.index("### On AWS") :]
+    runtime = TEMPLATE["Globals"]["Function"]["Runtime"]
+    assert f"`{runtime}` on your PATH" in aws
+    assert "sam build --use-container" in aws
