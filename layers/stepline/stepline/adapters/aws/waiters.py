@@ -81,6 +81,7 @@ class DynamoWaiters:
             TableName=self.table,
             Key={"id": {"S": f"waiter#{key}"}},
             UpdateExpression="SET #work = :work",
+            ConditionExpression="attribute_exists(id)",  # registered first, always
             ExpressionAttributeNames={"#work": "work"},
             ExpressionAttributeValues={":work": {"S": json.dumps(dict(work))}},
         )
