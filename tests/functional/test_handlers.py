@@ -28,6 +28,9 @@ def fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # On AWS unless a test says otherwise (an earlier test's local runtime may have left its
+    # STEPLINE_RUNTIME=local behind, when it closes after its test's environment was restored)
+    monkeypatch.setenv("STEPLINE_RUNTIME", "aws")
     wiring.reset()
     yield
     wiring.reset()
