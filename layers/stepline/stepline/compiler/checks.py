@@ -35,17 +35,17 @@ def definition_bytes(definition: Mapping[str, Any]) -> int:
     return len(definition_json(definition).encode("utf-8"))
 
 
-def check_definition(definition: Mapping[str, Any], measured: str = "") -> list[str]:
+def check_definition(definition: Mapping[str, Any], measured: str = "", growth: int = 0) -> list[str]:
     """Every problem found, as sentences naming the state and field; empty when usable.
 
     The size is measured on ``definition`` as given: a definition whose resources are still
     ``${Placeholder}`` strings grows when they are filled in, so the compiler measures it with
-    each placeholder at the longest ARN it can become (``compile_checked``), and says so in
-    ``measured``."""
+    each placeholder at the longest ARN it can become (``compile_checked`` passes how many
+    bytes that adds as ``growth``), and says so in ``measured``."""
     problems: list[str] = []
     names: dict[str, str] = {}
     _check_scope(definition, "the state machine", problems, names)
-    size = definition_bytes(definition)
+    size = definition_bytes(definition) + growth
     if size > MAX_DEFINITION_BYTES:
         problems.append(
             f"the definition is {size:,} bytes{measured}; Step Functions accepts at most {MAX_DEFINITION_BYTES:,} "
