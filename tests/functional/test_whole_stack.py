@@ -252,3 +252,55 @@ def test_a_crash_between_an_approvals_decision_and_its_answer_is_answered_by_the
     swept = [line for r in world.stack.outcomes("SweeperFunction") for line in r["outcomes"]]
     assert swept == ["answered again: FriendReminders Release.Approve Approved"]
     assert len(ledger.succeeded("sns", "Publish", "ApprovalFunctionRole")) == 1
+
+
+def test_why_the_harness_evaluates_iam_itself_moto_checks_actions_against_the_resource_star(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto 5.2.5 can enforce IAM (set_initial_no_auth_action_count), but outside S3, IAM and SQS
+    it checks each action against the resource "*": a grant on one table, which AWS honours,
+    is denied, so the template's least-privilege policies could not run under it. Strict: when
+    this fails, moto has learnt resources, and the harness could lean on it."""
+    from moto.core import set_initial_no_auth_action_count
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    table = f"arn:aws:dynamodb:{REGION}:123456789012:table/stepline-tokens"
+
+    @set_initial_no_auth_action_count(4)
+    def read_as(resource: str) -> str:
+        admin = admin_clients()
+        admin("dynamodb").create_table(
+            TableName="stepline-tokens",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        iam = admin("iam")
+        iam.create_user(UserName="reader")
+        statement = {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": resource}
+        iam.put_user_policy(
+            UserName="reader",
+            PolicyName="read",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+        key = iam.create_access_key(UserName="reader")["AccessKey"]
+        import boto3
+        from botocore.exceptions import ClientError
+
+        reader = boto3.client(
+            "dynamodb",
+            region_name=REGION,
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+        )
+        try:
+            reader.get_item(TableName="stepline-tokens", Key={"id": {"S": "x"}})
+        except ClientError as error:  # moto answers the JSON protocol with an XML 403 body
+            return f"denied ({error.response['ResponseMetadata']['HTTPStatusCode']})"
+        return "allowed"
+
+    with mock_aws():
+        assert read_as(table) == "denied (403)"  # AWS: allowed
+    with mock_aws():
+        assert read_as("*") == "allowed"
