@@ -28,6 +28,7 @@ from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from stepline import wiring
+from tests import moto_jsonata
 from tests.awsstack.harness import admin_clients
 from tests.awsstack.services import Crash, Fault
 from tests.awsstack.template import REGION
@@ -57,6 +58,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[FriendReminders]:
             return built.stack.invoke_sync_from_state_machine(function_name.rsplit(":", 1)[-1], body, response_headers)
 
         monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+        # Compiled pipelines keep their state in workflow variables, read by moto through its
+        # JSONata bridge, which tests/moto_jsonata.py serves (moto ships it stubbed)
+        moto_jsonata.plug(monkeypatch)
         yield built
         wiring.reset()
 
