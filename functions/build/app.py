@@ -12,7 +12,7 @@ from stepline.actions.request import ActionRequest
 from stepline.handlers import parse
 from stepline.observability import correlate
 from stepline.settings import settings
-from stepline.wiring import artifact_store, build_service, secret_store, task_callbacks, task_tokens
+from stepline.wiring import artifact_store, build_service, now, secret_store, task_callbacks, waiters
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -27,6 +27,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         task_callbacks().succeed(request.task_token or "", result)
         return {"status": "SUCCEEDED"}
     build_id = start_codebuild(
-        request, build_service(), task_tokens(), current.artifact_bucket, current.commands_project
+        request, build_service(), waiters(), task_callbacks(), current.artifact_bucket, now(), current.commands_project
     )
     return {"buildId": build_id}

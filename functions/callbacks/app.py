@@ -1,5 +1,6 @@
 """EventBridge events that finish waiting tasks: CodeBuild builds, ECS deployments and Step
-Functions executions reaching their end."""
+Functions executions reaching their end. An end nobody waits for yet is kept until the action
+that started the work links it (stepline.actions.completions)."""
 
 from typing import Any
 
@@ -17,16 +18,18 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     if kind == "CodeBuild Build State Change":
         build = parse(BuildStateChange, event)
         correlate(build.detail.build_id)
-        outcome = finish_codebuild(build, wiring.build_service(), wiring.task_tokens(), wiring.task_callbacks())
+        outcome = finish_codebuild(build, wiring.build_service(), wiring.waiters(), wiring.task_callbacks())
     elif kind == "ECS Deployment State Change":
         deployment = parse(DeploymentStateChange, event)
         correlate(deployment.detail.deployment_id)
-        outcome = finish_ecs_deployment(deployment, wiring.task_tokens(), wiring.task_callbacks())
+        outcome = finish_ecs_deployment(
+            deployment, wiring.container_service(), wiring.waiters(), wiring.task_callbacks()
+        )
     elif kind == "Step Functions Execution Status Change":
         execution = parse(ExecutionStatusChange, event)
         correlate(execution.detail.execution_arn)
         outcome = finish_state_machine(
-            execution, wiring.workflows(), wiring.artifact_store(), wiring.task_tokens(), wiring.task_callbacks()
+            execution, wiring.workflows(), wiring.artifact_store(), wiring.waiters(), wiring.task_callbacks()
         )
     else:
         raise ConfigurationError(

@@ -10,12 +10,13 @@ from stepline.actions.request import ActionRequest
 from stepline.handlers import parse
 from stepline.observability import correlate
 from stepline.settings import settings
-from stepline.wiring import artifact_store, function_invoker, task_tokens, workflows
+from stepline.wiring import artifact_store, function_invoker, now, task_callbacks, waiters, workflows
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse(ActionRequest, event)
     correlate(request.execution.id)
     if request.action.action_type_id.provider == "StepFunctions":
-        return {"executionArn": start_state_machine(request, workflows(), artifact_store(), task_tokens())}
+        started = start_state_machine(request, workflows(), artifact_store(), waiters(), task_callbacks(), now())
+        return {"executionArn": started}
     return invoke_lambda(request, function_invoker(), settings().artifact_bucket)

@@ -68,3 +68,65 @@ def test_secrets_whole_or_by_json_key(aws: None) -> None:
         store.get("stepline/github:nope")
     with pytest.raises(LookupError, match="ResourceNotFoundException"):
         store.get("absent")
+
+
+def test_a_recorded_decision_is_unanswered_until_its_answer_is_marked(aws: None) -> None:
+    # Given the approvals table and a pending approval
+    from stepline.actions.approval import Approval
+    from stepline.adapters.aws.approvals import DynamoApprovals
+
+    client: Any = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName="approvals",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    approvals = DynamoApprovals(client, "approvals")
+    pending = Approval(
+        id="a1",
+        pipeline="p",
+        execution_id="arn:e",
+        execution_name="e",
+        stage="Release",
+        action="Approve",
+        requested_at=1.0,
+        expires_at=2e9,
+    )
+    approvals.put(pending, "token-1")
+    assert approvals.unanswered() == []
+    # When a decision is recorded, Then it is unanswered, with its token
+    decided = pending.model_copy(
+        update={"status": "Approved", "decided_by": "Ada", "decided_at": 5.0, "answered": False}
+    )
+    assert approvals.settle(decided) is True
+    assert approvals.unanswered() == [(decided, "token-1")]
+    # When its answer is marked, Then it is answered for good
+    approvals.mark_answered(decided.model_copy(update={"answered": True}))
+    assert approvals.unanswered() == []
+    found = approvals.get("a1")
+    assert found is not None
+    assert found[0].answered is True
+
+
+def test_a_missing_artifact_is_missing_and_a_refused_one_says_what_to_grant(aws: None, tmp_path: Path) -> None:
+    """S3 answers HeadObject on a missing key 404 to a reader with s3:ListBucket and 403 to one
+    without; moto answers 404, and botocore's Stubber gives S3's documented 403 (no body)."""
+    from botocore.stub import Stubber
+
+    from stepline.ports import ArtifactUnreadable
+
+    s3: Any = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="stepline-artifacts")
+    store = S3ArtifactStore(s3, "stepline-artifacts")
+    with pytest.raises(ArtifactNotFound, match=r"no artifact at s3://stepline-artifacts/p/e/Gone\.zip"):
+        store.get({"type": "S3", "location": "s3://stepline-artifacts/p/e/Gone.zip"}, tmp_path / "g.zip")
+    refused: Any = boto3.client("s3", region_name="us-east-1")
+    with Stubber(refused) as stub:
+        stub.add_client_error(
+            "head_object", service_error_code="403", service_message="Forbidden", http_status_code=403
+        )
+        with pytest.raises(ArtifactUnreadable, match=r"S3 denied access .*s3:ListBucket"):
+            S3ArtifactStore(refused, "stepline-artifacts").get(
+                {"type": "S3", "location": "s3://stepline-artifacts/p/e/Out.zip"}, tmp_path / "o.zip"
+            )

@@ -16,6 +16,7 @@ from stepline import cli, wiring
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import load_valid_pipeline
 from stepline.definition.providers import handler_placeholders
+from stepline.ports import Target
 from stepline.registry import state_machine_name
 from tests.helpers import EXAMPLES, watching, write
 
@@ -59,11 +60,45 @@ def stack_template(outputs: dict[str, Any]) -> str:
     )
 
 
+LOG_GROUP = f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/vendedlogs/states/stepline-pipelines:*"
+ARTIFACT_POLICY = "arn:aws:iam::123456789012:policy/stepline-ArtifactAccessPolicy-ARTI1A2B3C4D"
 FULL_OUTPUTS = {
     **FUNCTION_ARNS,
     "PipelinesTableName": {"Ref": "PipelinesTable"},
     "PipelineExecutionRoleArn": {"Fn::GetAtt": ["PipelineExecutionRole", "Arn"]},
+    "ArtifactBucketName": "stepline-artifactbucket-arti1a2b3c4d",
+    "ArtifactAccessPolicyArn": ARTIFACT_POLICY,
+    "PipelineLogGroupArn": LOG_GROUP,
 }
+
+
+class Ready:
+    """Every target exists, is tagged stepline=enabled, and its role reaches the artifacts."""
+
+    def build_project(self, name: str) -> Target:
+        return Target(
+            f"arn:aws:codebuild:{REGION}:123456789012:project/{name}", "arn:aws:iam::123456789012:role/cb", ENABLED
+        )
+
+    def function(self, name: str) -> Target:
+        return Target(
+            f"arn:aws:lambda:{REGION}:123456789012:function:{name}", "arn:aws:iam::123456789012:role/fn", ENABLED
+        )
+
+    def state_machine(self, arn: str) -> Target:
+        return Target(arn, None, ENABLED)
+
+    def service(self, cluster: str, service: str) -> Target:
+        return Target(f"arn:aws:ecs:{REGION}:123456789012:service/{cluster}/{service}", None, ENABLED)
+
+    def repository(self, name: str) -> Target:
+        return Target(f"arn:aws:codecommit:{REGION}:123456789012:{name}", None, ENABLED)
+
+    def denied(self, role_arn: str, actions: list[str], resource_arn: str) -> list[str]:
+        return []
+
+
+ENABLED = {"stepline": "enabled"}
 
 
 @pytest.fixture
@@ -74,6 +109,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         ("AWS_DEFAULT_REGION", REGION),
     ):
         monkeypatch.setenv(name, value)
+    # The targets' own checks are tested below; here every target is ready.
+    monkeypatch.setattr("stepline.deploy_cli.targets", lambda region: Ready())
     with mock_aws():
         wiring.reset()
         cloudformation = boto3.client("cloudformation", region_name=REGION)
@@ -113,6 +150,12 @@ def test_deploy_creates_then_updates_the_state_machine_and_registry_item(
     expected = substitute(compiled.definition, {name: stack[name] for name in compiled.placeholders})
     assert json.loads(described["definition"]) == expected
     assert described["roleArn"] == stack["PipelineExecutionRoleArn"]
+    # And it logs its errors (never its data) to the stack's log group
+    assert described["loggingConfiguration"] == {
+        "level": "ERROR",
+        "includeExecutionData": False,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": LOG_GROUP}}],
+    }
     # And the pipeline is registered with its declaration
     item = registered(stack["PipelinesTableName"], "FriendReminders")
     assert item["stateMachineArn"]["S"] == machine["stateMachineArn"]
@@ -198,7 +241,9 @@ def test_a_stack_without_the_outputs_a_pipeline_needs_is_named(
     aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old = {
-        key: value for key, value in FULL_OUTPUTS.items() if key not in {"ApprovalFunctionArn", "PipelinesTableName"}
+        key: value
+        for key, value in FULL_OUTPUTS.items()
+        if key not in {"ApprovalFunctionArn", "PipelinesTableName", "ArtifactAccessPolicyArn"}
     }
     aws.create_stack(StackName="old-stepline", TemplateBody=stack_template(old))
     document = watching("reminders")
@@ -216,5 +261,122 @@ def test_a_stack_without_the_outputs_a_pipeline_needs_is_named(
     path = write(tmp_path, document, "reminders.json")
     assert cli.main(["deploy", str(path), "--stack-name", "old-stepline", "--region", REGION]) == 1
     error = capsys.readouterr().err
-    assert "stack 'old-stepline' has no output ApprovalFunctionArn, PipelinesTableName" in error
+    assert (
+        "stack 'old-stepline' has no output ApprovalFunctionArn, ArtifactAccessPolicyArn, PipelinesTableName" in error
+    )
+    assert boto3.client("stepfunctions", region_name=REGION).list_state_machines()["stateMachines"] == []
+
+
+def test_deploy_sends_the_compact_text_the_compiler_measured_and_a_maximal_pipeline_fits(
+    aws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a pipeline at CodePipeline's limits (50 stages x 10 actions), which compiles to
+    # 1.85 MB when written with indent=2 (what was sent before) but 0.92 MB compact
+    from stepline.compiler import definition_json
+    from tests.helpers import maximal
+
+    path = write(tmp_path, maximal(), "maximal.json")
+    # When it is deployed
+    assert cli.main(["deploy", str(path), "--region", REGION]) == 0, capsys.readouterr().err
+    # Then the definition Step Functions holds is the compact text, with the stack's ARNs in it,
+    # byte for byte what was measured, and within the 1 MiB Step Functions accepts
+    stepfunctions: Any = boto3.client("stepfunctions", region_name=REGION)
+    [machine] = stepfunctions.list_state_machines()["stateMachines"]
+    sent = stepfunctions.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
+    compiled = compile_checked(load_valid_pipeline(path).pipeline)
+    stack = outputs(aws)
+    assert sent == definition_json(substitute(compiled.definition, {n: stack[n] for n in compiled.placeholders}))
+    assert len(sent.encode()) <= 1024 * 1024
+
+
+def test_deploy_checks_every_target_before_creating_anything_and_says_what_to_run(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The targets are read from moto (CodeBuild, ECS) and through botocore's Stubber where moto
+    has no API: IAM's SimulatePrincipalPolicy, and CodeCommit's GetRepository/ListTagsForResource
+    (moto keeps no repository tags), with responses in the shapes AWS documents."""
+    from botocore.stub import ANY, Stubber
+
+    from stepline.adapters.aws.targets import AwsTargets
+
+    # Given the FriendReminders targets: a tagged build project whose role lacks the artifact
+    # policy, an untagged ECS service, and a CodeCommit repository that does not exist
+    iam: Any = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="codebuild-reminders", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    boto3.client("codebuild", region_name=REGION).create_project(
+        name="FriendRemindersBuild",
+        source={"type": "S3", "location": "stepline-artifactbucket-arti1a2b3c4d/FriendReminders/source.zip"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "aws/codebuild/standard:7.0",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole=role,
+        tags=[{"key": "stepline", "value": "enabled"}],
+    )
+    ecs: Any = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="friendreminders")
+    definition = ecs.register_task_definition(
+        family="remindersmgt", containerDefinitions=[{"name": "rails", "image": "rails", "memory": 512}]
+    )
+    ecs.create_service(
+        cluster="friendreminders",
+        serviceName="remindersmgt",
+        taskDefinition=definition["taskDefinition"]["taskDefinitionArn"],
+        desiredCount=1,
+    )
+    simulated: Any = boto3.client("iam", region_name=REGION)
+    codecommit: Any = boto3.client("codecommit", region_name=REGION)
+    stubs = Stubber(simulated), Stubber(codecommit)
+
+    def results(denied: list[str], actions: list[str]) -> dict[str, Any]:
+        return {
+            "EvaluationResults": [
+                {"EvalActionName": a, "EvalDecision": "implicitDeny" if a in denied else "allowed"} for a in actions
+            ]
+        }
+
+    objects = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
+    bucket_level = ["s3:GetBucketAcl", "s3:GetBucketLocation"]
+    stubs[1].add_client_error("get_repository", "RepositoryDoesNotExistException")
+    stubs[0].add_response(
+        "simulate_principal_policy",
+        results(["s3:GetObjectVersion", "s3:PutObject"], objects),
+        {
+            "PolicySourceArn": role,
+            "ActionNames": objects,
+            "ResourceArns": [
+                "arn:aws:s3:::stepline-artifactbucket-arti1a2b3c4d/FriendReminders/stepline-access-check.zip"
+            ],
+        },
+    )
+    stubs[0].add_response(
+        "simulate_principal_policy",
+        results([], bucket_level),
+        {"PolicySourceArn": role, "ActionNames": bucket_level, "ResourceArns": ANY},
+    )
+    clients = {"iam": simulated, "codecommit": codecommit}
+    monkeypatch.setattr(
+        "stepline.deploy_cli.targets",
+        lambda region: AwsTargets(lambda service: clients.get(service) or boto3.client(service, region_name=REGION)),
+    )
+    # When the pipeline is deployed
+    with stubs[0], stubs[1]:
+        code = cli.main(["deploy", str(EXAMPLES / "friend-reminders.json"), "--region", REGION])
+    # Then nothing is created, and each problem says what to run
+    assert code == 1
+    error = capsys.readouterr().err
+    assert "nothing was deployed; the pipeline's targets are not ready:" in error
+    assert "Source.Source: CodeCommit repository 'FriendReminders' does not exist in this account and Region" in error
+    assert (
+        f"Build.Build: CodeBuild project 'FriendRemindersBuild' runs as {role}, which may not s3:GetObjectVersion, "
+        "s3:PutObject on the artifact bucket stepline-artifactbucket-arti1a2b3c4d; attach the stack's artifact policy: "
+        f"aws iam attach-role-policy --role-name codebuild-reminders --policy-arn {ARTIFACT_POLICY}"
+    ) in error
+    assert (
+        "Deploy.Deploy: ECS service friendreminders/remindersmgt is not tagged stepline=enabled, so Stepline may not act "
+        "on it; tag it: aws resourcegroupstaggingapi tag-resources --resource-arn-list "
+        f"arn:aws:ecs:{REGION}:123456789012:service/friendreminders/remindersmgt --tags stepline=enabled"
+    ) in error
     assert boto3.client("stepfunctions", region_name=REGION).list_state_machines()["stateMachines"] == []

@@ -19,7 +19,8 @@ from stepline.actions.deploy.ecs import DeploymentStateChange, deploy_ecs, finis
 from stepline.actions.errors import ArtifactError, ConfigurationError
 from stepline.actions.request import ActionRequest
 from stepline.adapters.aws.ecs import EcsService
-from stepline.adapters.aws.tokens import DynamoRecords, DynamoTaskTokens
+from stepline.adapters.aws.tokens import DynamoRecords
+from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.ports import put_directory
 from tests.helpers import load_event
@@ -50,6 +51,17 @@ CONTAINERS = [
 ]
 
 
+class Recorded:
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, str, Any]] = []
+
+    def succeed(self, token: str, output: Mapping[str, object]) -> None:
+        self.answers.append(("succeed", token, output))
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        self.answers.append(("fail", token, (error, cause)))
+
+
 class World:
     def __init__(self, tmp: Path) -> None:
         self.ecs = boto3.client("ecs", region_name="us-east-1")
@@ -60,7 +72,8 @@ class World:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        self.tokens = DynamoTaskTokens(dynamodb, "tokens")
+        self.waiters = DynamoWaiters(dynamodb, "tokens")
+        self.callbacks = Recorded()
         self.records = DynamoRecords(dynamodb, "tokens")
         self.store = LocalArtifactStore(tmp / "artifacts")
         self.tmp = tmp
@@ -96,7 +109,10 @@ class World:
         return ActionRequest.model_validate(event)
 
     def deploy(self, request: ActionRequest) -> dict[str, str]:
-        return deploy_ecs(request, self.store, EcsService(self.ecs), self.tokens, self.records)
+        return deploy_ecs(request, self.store, EcsService(self.ecs), self.waiters, self.records, self.callbacks, 1.0)
+
+    def finish(self, event: DeploymentStateChange) -> str:
+        return finish_ecs_deployment(event, EcsService(self.ecs), self.waiters, self.callbacks)
 
     def revisions(self) -> list[str]:
         return list(self.ecs.list_task_definitions(familyPrefix="remindersmgt")["taskDefinitionArns"])
@@ -181,17 +197,6 @@ def test_bad_image_definitions_fail_naming_the_file_and_problem(
     assert len(world.revisions()) == 1
 
 
-class Recorded:
-    def __init__(self) -> None:
-        self.answers: list[tuple[str, str, Any]] = []
-
-    def succeed(self, token: str, output: Mapping[str, object]) -> None:
-        self.answers.append(("succeed", token, output))
-
-    def fail(self, token: str, error: str, cause: str) -> None:
-        self.answers.append(("fail", token, (error, cause)))
-
-
 def event_for(name: str, deployment: str) -> DeploymentStateChange:
     event = load_event(f"callbacks/ecs-deployment-{name}.json")
     event["detail"]["deploymentId"] = deployment
@@ -201,22 +206,58 @@ def event_for(name: str, deployment: str) -> DeploymentStateChange:
 def test_the_deployment_completes_the_task_when_ecs_says_so(world: World) -> None:
     request = world.request({"imagedefinitions.json": f'[{{"name":"rails","imageUri":"{NEW_IMAGE}"}}]'})
     variables = world.deploy(request)
-    callbacks = Recorded()
     deployment = variables["DeploymentId"]
-    assert finish_ecs_deployment(event_for("in-progress", deployment), world.tokens, callbacks).startswith("ignored")
-    assert callbacks.answers == []
-    finish_ecs_deployment(event_for("completed", deployment), world.tokens, callbacks)
-    assert callbacks.answers == [("succeed", request.task_token, {"artifacts": {}, "variables": variables})]
-    assert "no task waits" in finish_ecs_deployment(event_for("completed", deployment), world.tokens, callbacks)
+    assert world.finish(event_for("in-progress", deployment)).startswith("ignored")
+    assert world.callbacks.answers == []
+    world.finish(event_for("completed", deployment))
+    assert world.callbacks.answers == [("succeed", request.task_token, {"artifacts": {}, "variables": variables})]
+    assert world.finish(event_for("completed", deployment)) == "ignored: Deploy.Deploy was answered already"
 
 
 def test_a_failed_deployment_fails_the_task_with_ecs_reason(world: World) -> None:
     variables = world.deploy(world.request({"imagedefinitions.json": f'[{{"name":"rails","imageUri":"{NEW_IMAGE}"}}]'}))
-    callbacks = Recorded()
-    finish_ecs_deployment(event_for("failed", variables["DeploymentId"]), world.tokens, callbacks)
-    [(kind, _, (error, cause))] = callbacks.answers
+    world.finish(event_for("failed", variables["DeploymentId"]))
+    [(kind, _, (error, cause))] = world.callbacks.answers
     assert (kind, error) == ("fail", "DeploymentFailed")
     assert cause == (
         f"deployment {variables['DeploymentId']} of arn:aws:ecs:us-east-1:111122223333:service/friendreminders/remindersmgt "
         "failed: ECS deployment circuit breaker: task failed to start."
     )
+
+
+def test_a_service_without_the_circuit_breaker_gets_it_with_its_other_settings_kept(world: World) -> None:
+    # Given a service whose deployments ECS would never report as failed (no circuit breaker)
+    world.ecs.update_service(
+        cluster="friendreminders",
+        service="remindersmgt",
+        deploymentConfiguration={"maximumPercent": 150, "minimumHealthyPercent": 50},
+    )
+    # When the action deploys to it
+    world.deploy(world.request({"imagedefinitions.json": f'[{{"name":"rails","imageUri":"{NEW_IMAGE}"}}]'}))
+    # Then the breaker is on, rolling back, and the rest of the configuration is as it was
+    service = world.ecs.describe_services(cluster="friendreminders", services=["remindersmgt"])["services"][0]
+    configuration = service["deploymentConfiguration"]
+    assert configuration["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert (configuration["maximumPercent"], configuration["minimumHealthyPercent"]) == (150, 50)
+
+
+def test_the_sweeper_reads_the_deployments_rollout_state(world: World) -> None:
+    # Given a deployment whose end event never came (moto rolls nothing out: the test sets the
+    # rolloutState DescribeServices reports, as ECS does at steady state)
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ecs.models import ecs_backends
+
+    from stepline.actions.completions import sweep
+    from stepline.actions.deploy.ecs import deployment_work
+
+    request = world.request({"imagedefinitions.json": f'[{{"name":"rails","imageUri":"{NEW_IMAGE}"}}]'})
+    variables = world.deploy(request)
+    kinds = {"ecs": deployment_work(EcsService(world.ecs))}
+    assert sweep(world.waiters, kinds, world.callbacks, now=400.0, older_than=300) == []  # still rolling out
+    service = ecs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].services["friendreminders:remindersmgt"]
+    [deployment] = [d for d in service.deployments if d["id"] == variables["DeploymentId"]]
+    deployment["rolloutState"] = "COMPLETED"
+    # When the sweeper runs, Then the task succeeds with the deployment's variables, once
+    assert sweep(world.waiters, kinds, world.callbacks, now=400.0, older_than=300) == ["succeeded: Deploy.Deploy"]
+    assert world.callbacks.answers == [("succeed", request.task_token, {"artifacts": {}, "variables": variables})]
+    assert sweep(world.waiters, kinds, world.callbacks, now=700.0, older_than=300) == []

@@ -13,8 +13,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from stepline import wiring
+from stepline.actions.completions import Waiter
 from stepline.actions.errors import ConfigurationError
-from stepline.adapters.aws.tokens import DynamoTaskTokens
+from stepline.adapters.aws.waiters import DynamoWaiters
 from tests.gitrepo import Repo
 from tests.handlers import load_handler
 from tests.helpers import load_event
@@ -27,6 +28,9 @@ def fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # On AWS unless a test says otherwise (an earlier test's local runtime may have left its
+    # STEPLINE_RUNTIME=local behind, when it closes after its test's environment was restored)
+    monkeypatch.setenv("STEPLINE_RUNTIME", "aws")
     wiring.reset()
     yield
     wiring.reset()
@@ -46,6 +50,13 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
         },
     )
     return repo
+
+
+def waiting(dynamodb: Any, kind: Any, ref: str, work: dict[str, str], token: str, action: str) -> None:
+    """A waiter registered and its work attached, as the action that started the work leaves it."""
+    waiters = DynamoWaiters(dynamodb, "stepline-task-tokens")
+    waiters.register(Waiter(key=f"{kind}#test", kind=kind, token=token, action=action), now=1.0)
+    waiters.attach(f"{kind}#test", ref, work)
 
 
 class Recorded:
@@ -108,9 +119,7 @@ def test_the_callbacks_handler_answers_a_finished_build_on_aws(monkeypatch: pyte
             BillingMode="PAY_PER_REQUEST",
         )
         build_id = "FriendRemindersBuild:8745a7a9-c340-456a-9166-edf953571bEX"
-        DynamoTaskTokens(dynamodb, "stepline-task-tokens").remember(
-            build_id, {"taskToken": "token-1", "action": "Build.Build", "artifacts": {}, "variables": None}
-        )
+        waiting(dynamodb, "build", f"build#{build_id}", {"id": build_id}, "token-1", "Build.Build")
         codebuild = boto3.client("codebuild", region_name="us-east-1")
         stepfunctions = boto3.client("stepfunctions", region_name="us-east-1")
         clients: dict[str, Any] = {"dynamodb": dynamodb, "codebuild": codebuild, "stepfunctions": stepfunctions}
@@ -125,7 +134,7 @@ def test_the_callbacks_handler_answers_a_finished_build_on_aws(monkeypatch: pyte
             )
             answer = load_handler("callbacks").lambda_handler(load_event("callbacks/codebuild-succeeded.json"), None)
             states.assert_no_pending_responses()
-    assert answer == {"outcome": f"succeeded: Build.Build (build {build_id})"}
+    assert answer == {"outcome": "succeeded: Build.Build"}
 
 
 def test_the_build_handler_starts_codebuild_on_aws(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,12 +149,16 @@ def test_the_build_handler_starts_codebuild_on_aws(monkeypatch: pytest.MonkeyPat
             BillingMode="PAY_PER_REQUEST",
         )
         codebuild = boto3.client("codebuild", region_name="us-east-1")
-        monkeypatch.setattr(wiring, "client", {"dynamodb": dynamodb, "codebuild": codebuild}.__getitem__)
+        stepfunctions = boto3.client("stepfunctions", region_name="us-east-1")
+        clients = {"dynamodb": dynamodb, "codebuild": codebuild, "stepfunctions": stepfunctions}
+        monkeypatch.setattr(wiring, "client", clients.__getitem__)
         with Stubber(codebuild) as builds:  # moto runs no builds
             builds.add_response("start_build", {"build": {"id": "FriendRemindersBuild:b1"}})
             answer = load_handler("build").lambda_handler(load_event("build/codebuild-aws.json"), None)
         assert answer == {"buildId": "FriendRemindersBuild:b1"}
-        assert DynamoTaskTokens(dynamodb, "stepline-task-tokens").claim("FriendRemindersBuild:b1") is not None
+        found = DynamoWaiters(dynamodb, "stepline-task-tokens").find("build#FriendRemindersBuild:b1")
+        assert found is not None
+        assert (found.state, found.action) == ("WAITING", "Build.Build")
 
 
 def test_local_sources_come_from_a_file_and_pairs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,22 +182,19 @@ def test_the_callbacks_handler_routes_ecs_events_and_refuses_others(monkeypatch:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        monkeypatch.setattr(wiring, "client", {"dynamodb": dynamodb}.__getitem__)
+        ecs = boto3.client("ecs", region_name="us-east-1")
+        monkeypatch.setattr(wiring, "client", {"dynamodb": dynamodb, "ecs": ecs}.__getitem__)
         callbacks = Recorded()
         monkeypatch.setattr(wiring, "task_callbacks", lambda: callbacks)
         handler = load_handler("callbacks").lambda_handler
-        DynamoTaskTokens(dynamodb, "stepline-task-tokens").remember(
-            "ecs#ecs-svc/4982135427151813286",
-            {
-                "taskToken": "t-ecs",
-                "action": "Deploy.Deploy",
-                "variables": {"DeploymentId": "ecs-svc/4982135427151813286"},
-            },
-        )
+        deployment = "ecs-svc/4982135427151813286"
+        revision = "arn:aws:ecs:us-east-1:111122223333:task-definition/remindersmgt:8"
+        work = {"cluster": "c", "service": "s", "deployment": deployment, "taskDefinitionArn": revision}
+        waiting(dynamodb, "ecs", f"ecs#{deployment}", work, "t-ecs", "Deploy.Deploy")
         answer = handler(load_event("callbacks/ecs-deployment-completed.json"), None)
-    assert answer["outcome"].startswith("succeeded: Deploy.Deploy")
+    assert answer["outcome"] == "succeeded: Deploy.Deploy"
     assert callbacks.answers == [
-        ("t-ecs", {"artifacts": {}, "variables": {"DeploymentId": "ecs-svc/4982135427151813286"}})
+        ("t-ecs", {"artifacts": {}, "variables": {"TaskDefinitionArn": revision, "DeploymentId": deployment}})
     ]
     with pytest.raises(ConfigurationError, match="not 'Object Created'"):
         handler({"detail-type": "Object Created", "detail": {}}, None)
@@ -209,6 +219,7 @@ def test_the_invoke_handler_calls_a_local_function_and_starts_a_local_state_mach
         "payments-smoke-tests", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
     )
     wiring.install_local_workflows(EngineWorkflows(engine))
+    wiring.install_local_callbacks(Recorded())  # as the local runtime does
     event = load_event("invoke/step-functions.json")
     event["action"]["configuration"]["StateMachineArn"] = machine["stateMachineArn"]
     started = handler(event, None)

@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from stepline.actions.invoke_states import ExecutionStatusChange, finish_state_machine, start_state_machine
 from stepline.actions.request import ActionRequest
-from stepline.adapters.aws.tokens import DynamoTaskTokens
+from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from tests.helpers import load_event
@@ -35,7 +35,7 @@ class Recorded:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoTaskTokens]]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoWaiters]]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
@@ -46,7 +46,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoTaskTokens
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        yield boto3.client("stepfunctions", region_name="us-east-1"), DynamoTaskTokens(dynamodb, "tokens")
+        yield boto3.client("stepfunctions", region_name="us-east-1"), DynamoWaiters(dynamodb, "tokens")
 
 
 @pytest.mark.parametrize(
@@ -57,9 +57,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoTaskTokens
     ],
 )
 def test_start_then_finish_from_the_status_change_event(
-    aws: tuple[Any, DynamoTaskTokens], tmp_path: Path, sample: str, expected: Any
+    aws: tuple[Any, DynamoWaiters], tmp_path: Path, sample: str, expected: Any
 ) -> None:
-    sfn, tokens = aws
+    sfn, waiters = aws
     machine = sfn.create_state_machine(
         name="payments-smoke-tests",
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
@@ -68,13 +68,15 @@ def test_start_then_finish_from_the_status_change_event(
     event = copy.deepcopy(load_event("invoke/step-functions.json"))
     event["action"]["configuration"]["StateMachineArn"] = machine
     store = LocalArtifactStore(tmp_path / "artifacts")
-    execution = start_state_machine(ActionRequest.model_validate(event), StepFunctionsWorkflows(sfn), store, tokens)
+    callbacks = Recorded()
+    execution = start_state_machine(
+        ActionRequest.model_validate(event), StepFunctionsWorkflows(sfn), store, waiters, callbacks, 1.0
+    )
     assert execution.endswith(":release-push-3e9ecf5")
     change = load_event(f"callbacks/{sample}.json")
     change["detail"]["executionArn"] = execution
-    callbacks = Recorded()
     finish_state_machine(
-        ExecutionStatusChange.model_validate(change), StepFunctionsWorkflows(sfn), store, tokens, callbacks
+        ExecutionStatusChange.model_validate(change), StepFunctionsWorkflows(sfn), store, waiters, callbacks
     )
     [(kind, detail)] = callbacks.answers
     assert kind == expected[0]
@@ -84,6 +86,6 @@ def test_start_then_finish_from_the_status_change_event(
     else:
         assert detail[0] == expected[1][0]
         assert detail[1].endswith(expected[1][1])
-    assert "no task waits" in finish_state_machine(
-        ExecutionStatusChange.model_validate(change), StepFunctionsWorkflows(sfn), store, tokens, callbacks
+    assert "answered already" in finish_state_machine(
+        ExecutionStatusChange.model_validate(change), StepFunctionsWorkflows(sfn), store, waiters, callbacks
     )

@@ -205,3 +205,73 @@ def test_an_image_detail_artifact_deploys_a_container_image(world: World) -> Non
     assert updates == ["111122223333.dkr.ecr.us-east-1.amazonaws.com/reminders:3e9ecf5"]
     # The stub changed no code, so publishing returns the live version, as Lambda does: nothing to shift
     assert (plan["target"], plan["previous"], plan["weights"]) == ("1", "1", [100])
+
+
+def test_a_slow_update_is_waited_for_a_bounded_time_and_the_retry_does_not_update_again(world: World) -> None:
+    """Lambda through botocore's Stubber: moto finishes every update at once, and the point here
+    is an update still InProgress (LastUpdateStatus, as GetFunctionConfiguration documents it)."""
+    from botocore.stub import ANY, Stubber
+
+    from stepline.actions.errors import TransientActionError
+
+    client: Any = boto3.client("lambda", region_name="us-east-1")
+    ticks = iter(range(0, 10_000, 30))
+    adapter = AwsLambdaFunctions(
+        client, world.cloudwatch, wait_seconds=60, sleep=lambda _: None, clock=lambda: next(ticks)
+    )
+    event = {"step": "prepare", "request": world.payload("AllAtOnce")}
+    with Stubber(client) as stub:
+        # Given an update that is still in progress after the bounded wait
+        stub.add_response("update_function_code", {}, {"FunctionName": "reminders-api", "ZipFile": ANY})
+        for _ in range(3):
+            stub.add_response(
+                "get_function_configuration", {"LastUpdateStatus": "InProgress"}, {"FunctionName": "reminders-api"}
+            )
+        # When prepare runs, Then it gives up as transient (the state machine retries it)
+        with pytest.raises(TransientActionError, match="still in progress after 60 s"):
+            run_step(event, adapter, world.records)
+        # When the retry runs, Then it waits for the same update, updates nothing, and publishes
+        stub.add_response(
+            "get_function_configuration", {"LastUpdateStatus": "Successful"}, {"FunctionName": "reminders-api"}
+        )
+        stub.add_response("publish_version", {"Version": "2"}, {"FunctionName": "reminders-api", "Description": ANY})
+        stub.add_response("get_alias", {"FunctionVersion": "1"}, {"FunctionName": "reminders-api", "Name": "live"})
+        plan = run_step(event, adapter, world.records)
+        stub.assert_no_pending_responses()
+    assert (plan["target"], plan["previous"]) == ("2", "1")
+
+
+def test_a_shift_that_fails_part_way_rolls_the_alias_back_instead_of_leaving_it_split(world: World) -> None:
+    # Given a linear deployment whose second traffic shift fails (the alias refuses the update)
+    class Breaking(Recording):
+        def route(self, function: str, alias: str, stable: str, canary: str, weight: float) -> None:
+            if weight >= 0.5:
+                raise ConfigurationError(
+                    f"Lambda refused the deployment of '{function}:{alias}': AccessDeniedException"
+                )
+            super().route(function, alias, stable, canary, weight)
+
+    adapter = Breaking(world.lambdas, world.cloudwatch)
+    clock = ManualClock()
+    engine = Engine(
+        clock=clock,
+        functions=Functions({"deploy_lambda": lambda event, context: run_step(event, adapter, world.records)}),
+    )
+    definition = load_static(
+        REPO / "statemachines" / "lambda_deploy.asl.json", {"DeployLambdaFunctionArn": "deploy_lambda"}
+    )
+    machine = engine.create_state_machine("lambda-deploy", definition)["stateMachineArn"]
+    execution = engine.start_execution(machine, "d1", json.dumps(world.payload("Linear25PercentEvery1Minute")))[
+        "executionArn"
+    ]
+    # When it runs
+    described = engine.run_until_done(execution, skip_waits=True)
+    # Then the alias is wholly back on the old version, and the failure says why
+    assert (described["status"], described["error"]) == ("FAILED", "RolledBack")
+    assert described["cause"] == (
+        "Deploy.Deploy: shifting traffic failed (ConfigurationError: Lambda refused the deployment of "
+        "'reminders-api:live': AccessDeniedException) with 25% of traffic on version 2; live is back on version 1"
+    )
+    alias = world.alias()
+    assert alias["FunctionVersion"] == "1"
+    assert not alias.get("RoutingConfig", {}).get("AdditionalVersionWeights")

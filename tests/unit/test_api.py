@@ -30,12 +30,20 @@ SECRET = "It's a Secret to Everybody"  # the secret the samples in events/api/ a
 class Recorded:
     def __init__(self) -> None:
         self.answers: list[tuple[str, Any]] = []
+        self.crash_next = 0  # the next sends fail, as a throttled SendTask* or a crashed process would
 
     def succeed(self, token: str, output: Any) -> None:
+        self._crash()
         self.answers.append(("succeed", token, output))  # type: ignore[arg-type]
 
     def fail(self, token: str, error: str, cause: str) -> None:
+        self._crash()
         self.answers.append(("fail", token, (error, cause)))  # type: ignore[arg-type]
+
+    def _crash(self) -> None:
+        if self.crash_next:
+            self.crash_next -= 1
+            raise RuntimeError("ThrottlingException: Rate exceeded")
 
 
 class Pushes:
@@ -131,6 +139,73 @@ def test_approve_answers_the_token_once_with_the_reviewer_and_comment(
     assert again["statusCode"] == 409
     assert "already approved by Ada" in again["body"]
     assert len(world.callbacks.answers) == 1
+
+
+def test_a_decision_whose_answer_was_lost_is_answered_again_when_it_is_retried(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an approval decided while Step Functions could not be reached: the decision is
+    # recorded, its answer never sent, and the reviewer sees an error
+    approval, sig = world.request_approval(capsys)
+    fields, cookie = world.open_form(approval, sig)
+    world.callbacks.crash_next = 1
+    crashed = world.post(approval, fields | {"decision": "approve", "reviewer": "Ada", "comment": "ship"}, cookie)
+    assert crashed["statusCode"] == 500
+    assert world.callbacks.answers == []
+    # When the reviewer submits the same decision again, a minute later
+    world.time += 60
+    again = world.post(approval, fields | {"decision": "approve", "reviewer": "Ada", "comment": "ship"}, cookie)
+    # Then the recorded decision is answered (as recorded: its time, its comment), once
+    assert again["statusCode"] == 200, again["body"]
+    [(kind, _, output)] = world.callbacks.answers
+    assert kind == "succeed"
+    assert output["approval"] == {
+        "status": "Approved",
+        "summary": "ship",
+        "approvedBy": "Ada",
+        "approvedAt": "2026-09-21T14:13:20+00:00",
+    }
+    # And it is answered for good: another decision is refused, nothing more is sent
+    late = world.post(approval, fields | {"decision": "reject", "reviewer": "Bo"}, cookie)
+    assert late["statusCode"] == 409
+    assert len(world.callbacks.answers) == 1
+
+
+def test_a_lost_answer_is_sent_by_the_sweeper_or_the_cli_and_a_contrary_decision_is_refused(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stepline.actions.approval import answer_unanswered
+
+    approval, sig = world.request_approval(capsys)
+    fields, cookie = world.open_form(approval, sig)
+    world.callbacks.crash_next = 1
+    world.post(approval, fields | {"decision": "reject", "reviewer": "Ada", "comment": "freeze"}, cookie)
+    # A contrary decision sends the recorded one, and is itself refused
+    contrary = world.post(approval, fields | {"decision": "approve", "reviewer": "Bo"}, cookie)
+    assert contrary["statusCode"] == 409
+    assert "already rejected by Ada" in contrary["body"]
+    assert world.callbacks.answers == [
+        ("fail", "AQCEAAAAKgAAAAMAAAAAAAAAAe+Example+Task+Token", ("ApprovalRejected", "rejected by Ada: freeze"))
+    ]
+    # And the sweeper, finding it answered, sends nothing more
+    assert answer_unanswered(wiring.approvals(), world.callbacks, decided_before=world.time + 600) == []
+
+    # Given another approval whose decision's answer was lost
+    second = load_event("approval/request.json")
+    second["execution"]["name"] = "push-second"
+    load_handler("approval").lambda_handler(second, None)
+    [link] = re.findall(r"review: (\S+)", capsys.readouterr().err)
+    other, other_sig = link.rsplit("/", 1)[1].split("?sig=")
+    fields, cookie = world.open_form(other, other_sig)
+    world.callbacks.crash_next = 1
+    world.post(other, fields | {"decision": "approve", "reviewer": "Ada"}, cookie)
+    # When the sweeper runs, before and after the decision is old enough, Then it answers it once
+    assert answer_unanswered(wiring.approvals(), world.callbacks, decided_before=world.time - 1) == []
+    assert answer_unanswered(wiring.approvals(), world.callbacks, decided_before=world.time + 1) == [
+        "answered again: payments-release Release.Approve Approved"
+    ]
+    assert answer_unanswered(wiring.approvals(), world.callbacks, decided_before=world.time + 600) == []
+    assert [kind for kind, _, _ in world.callbacks.answers] == ["fail", "succeed"]
 
 
 def test_reject_fails_the_action_with_the_comment(world: World, capsys: pytest.CaptureFixture[str]) -> None:

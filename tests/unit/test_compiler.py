@@ -324,6 +324,27 @@ def test_a_pipeline_too_large_for_one_definition_is_refused_clearly() -> None:
     assert "Step Functions accepts at most 1,048,576" in str(caught.value)
 
 
+def test_a_pipeline_that_fits_only_while_its_arns_are_placeholders_is_refused() -> None:
+    # Given a pipeline whose compact definition fits 1 MiB with ${Placeholder} resources, but
+    # not once each placeholder is an ARN as long as Step Functions and Lambda allow
+    from stepline.compiler import definition_bytes, longest_filled
+
+    document = maximal()
+    base = compile_pipeline(PipelineDeclaration.model_validate(document))
+    growth = definition_bytes(longest_filled(base)) - definition_bytes(base.definition)
+    actions = [declared for stage in document["stages"][1:] for declared in stage["actions"]]
+    room = 1024 * 1024 - definition_bytes(base.definition)
+    pad = (room - growth // 2) // len(actions)  # half the growth still fits, the whole does not
+    for declared in actions:
+        declared["configuration"]["PrimarySource"] = "x" * pad
+    padded = compile_pipeline(PipelineDeclaration.model_validate(document))
+    assert definition_bytes(padded.definition) <= 1024 * 1024 < definition_bytes(longest_filled(padded))
+    # When it is compiled for deployment, Then it is refused, saying how it was measured
+    with pytest.raises(CompilationError) as caught:
+        compile_checked(PipelineDeclaration.model_validate(document))
+    assert "bytes with its ARNs at their longest; Step Functions accepts at most 1,048,576" in str(caught.value)
+
+
 def test_substitution_fills_resources_only() -> None:
     run = action("Run", "Compute", "Commands", inputs=["Built"], commands=["echo ${HOME} ${SourceFunctionArn}"])
     document = {**minimal(), "stages": [*minimal()["stages"], {"name": "Run", "actions": [run]}]}

@@ -21,7 +21,7 @@ from stepline.actions.invoke_states import (
 )
 from stepline.actions.request import ActionRequest
 from stepline.adapters.local.artifacts import LocalArtifactStore
-from stepline.adapters.local.tokens import FileTaskTokens
+from stepline.adapters.local.waiters import SqliteWaiters
 from stepline.adapters.local.workflows import EngineWorkflows, status_change_event
 from stepline.engine import Engine, ManualClock
 from stepline.ports import put_directory
@@ -44,7 +44,7 @@ class World:
         self.engine = Engine(clock=ManualClock())
         self.machine = self.engine.create_state_machine("payments-smoke-tests", definition)["stateMachineArn"]
         self.store = LocalArtifactStore(tmp / "artifacts")
-        self.tokens = FileTaskTokens(tmp / "tokens")
+        self.waiters = SqliteWaiters(tmp / "waiters.sqlite")
         self.callbacks = Recorded()
         self.workflows = EngineWorkflows(self.engine)
         self.outcomes: list[str] = []
@@ -54,7 +54,7 @@ class World:
                     ExecutionStatusChange.model_validate(status_change_event(described)),
                     self.workflows,
                     self.store,
-                    self.tokens,
+                    self.waiters,
                     self.callbacks,
                 )
             )
@@ -68,7 +68,7 @@ class World:
         return ActionRequest.model_validate(event)
 
     def start(self, request: ActionRequest) -> str:
-        arn = start_state_machine(request, self.workflows, self.store, self.tokens)
+        arn = start_state_machine(request, self.workflows, self.store, self.waiters, self.callbacks, 0.0)
         self.engine.run()
         return arn
 
@@ -94,8 +94,9 @@ def test_the_state_machine_runs_and_its_end_answers_the_task(tmp_path: Path) -> 
             "passed": 42,
         }
     # A retried start finds the same execution, and the token is answered only once
-    assert start_state_machine(request, world.workflows, world.store, world.tokens) == execution
+    assert start_state_machine(request, world.workflows, world.store, world.waiters, world.callbacks, 0.0) == execution
     assert len(world.engine.list_executions(world.machine)["executions"]) == 1
+    assert len(world.callbacks.answers) == 1
 
 
 def test_a_failed_execution_fails_the_task(tmp_path: Path) -> None:

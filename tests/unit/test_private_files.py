@@ -10,7 +10,7 @@ from pathlib import Path
 from stepline.adapters.local import open_database, private_data_directory
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.records import FileRecords
-from stepline.adapters.local.tokens import FileTaskTokens
+from stepline.adapters.local.waiters import SqliteWaiters
 
 
 def mode(path: Path) -> int:
@@ -47,7 +47,7 @@ def test_databases_with_their_wal_and_shm_are_0600(tmp_path: Path) -> None:
     database.close()
 
 
-def test_artifacts_records_and_task_tokens_are_0600_in_0700_folders(tmp_path: Path) -> None:
+def test_artifacts_records_and_waiters_are_0600_in_0700_folders(tmp_path: Path) -> None:
     archive = tmp_path / "built.zip"
     archive.write_bytes(b"PK\x05\x06" + b"\0" * 18)
     archive.chmod(0o644)
@@ -58,7 +58,10 @@ def test_artifacts_records_and_task_tokens_are_0600_in_0700_folders(tmp_path: Pa
     FileRecords(tmp_path / "records").put("ecs#1", {"taskDefinition": "arn"})
     [record] = (tmp_path / "records").iterdir()
     assert (mode(tmp_path / "records"), mode(record)) == (0o700, 0o600)
-    tokens = FileTaskTokens(tmp_path / "tokens")
-    tokens.remember("build#1", {"token": "t"})
-    assert tokens.claim("build#1") == {"token": "t"}
-    assert [mode(path) for path in (tmp_path / "tokens").iterdir()] == [0o600]
+    from stepline.actions.completions import Waiter
+
+    waiters = SqliteWaiters(tmp_path / "waiters" / "waiters.sqlite")  # task tokens live here
+    waiters.register(Waiter(key="sfn#1", kind="sfn", token="t", action="Test.Smoke"), now=1.0)
+    assert mode(tmp_path / "waiters") == 0o700
+    assert {mode(path) for path in (tmp_path / "waiters").iterdir()} == {0o600}
+    waiters.close()

@@ -104,3 +104,55 @@ def test_the_local_runtime_finds_every_placeholder_in_the_template_as_sam_local_
     machine = stack.machines["LambdaDeployStateMachineArn"]
     assert machine.substitutions == {"DeployLambdaFunctionArn": "DeployLambdaFunctionArn"}
     assert machine.definition["StartAt"]
+
+
+def test_the_console_is_served_at_the_root_and_artifacts_come_back_binary() -> None:
+    # As SAM transforms it: API Gateway's {proxy+} never matches "/" itself
+    from tests.awsstack.template import transformed
+
+    api = transformed()["Resources"]["ServerlessRestApi"]["Properties"]["Body"]
+    assert {"/", "/{proxy+}"} <= api["paths"].keys()
+    assert api["x-amazon-apigateway-binary-media-types"] == ["*/*"]
+
+
+def test_every_event_and_async_invocation_ends_in_the_dead_letter_queue_which_raises_an_alarm() -> None:
+    from tests.awsstack.template import Stack, transformed
+
+    template = transformed()
+    stack = Stack(template)
+    queue = stack.get_att("DeadLetters", "Arn")
+    rules = list(stack.resources_of("AWS::Events::Rule"))
+    assert len(rules) == 4
+    for name, _ in rules:
+        [target] = stack.resource(name)["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": queue}, name
+    # Functions invoked asynchronously (by EventBridge and Scheduler) send what fails to the queue
+    for function in ("CallbacksFunction", "TriggerFunction", "SweeperFunction"):
+        assert stack.resource(function)["DeadLetterConfig"] == {"TargetArn": queue}, function
+    # EventBridge may write to it for the stack's own rules only
+    [statement] = stack.resource("DeadLettersPolicy")["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":rule/stepline-*")
+    alarm = stack.resource("DeadLettersAlarm")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": stack.get_att("DeadLetters", "QueueName")}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["AlarmActions"] == [stack.ref("AlertsTopic")]
+
+
+def test_the_sweeper_runs_every_five_minutes_on_eventbridge_scheduler() -> None:
+    from tests.awsstack.template import Stack, transformed
+
+    stack = Stack(transformed())
+    [(name, _)] = stack.resources_of("AWS::Scheduler::Schedule")
+    schedule = stack.resource(name)
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    assert schedule["Name"] == "stepline-sweeper"  # one per stack
+    assert schedule["Target"]["Arn"] == stack.get_att("SweeperFunction", "Arn")
+
+
+def test_the_readme_says_sam_build_needs_the_runtime_the_template_names() -> None:
+    readme = (REPO / "README.md").read_text()
+    aws = readme[readme.index("### On AWS") :]
+    runtime = TEMPLATE["Globals"]["Function"]["Runtime"]
+    assert f"`{runtime}` on your PATH" in aws
+    assert "sam build --use-container" in aws

@@ -7,20 +7,23 @@ and registers the pipeline (declaration and triggers) so pushes can start it.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from stepline.compiler import compile_checked, substitute
+from stepline.compiler import check_definition, compile_checked, definition_json, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.definition.providers import source_repository
 from stepline.ports import Registry
+from stepline.preflight import ArtifactBucket
 from stepline.registry import RegisteredPipeline, state_machine_name
 
 EXECUTION_ROLE_OUTPUT = "PipelineExecutionRoleArn"
+ARTIFACT_BUCKET_OUTPUT = "ArtifactBucketName"
+ARTIFACT_POLICY_OUTPUT = "ArtifactAccessPolicyArn"
+LOG_GROUP_OUTPUT = "PipelineLogGroupArn"
 # How `starts_on` names a source's repository, by provider.
 _REPOSITORY_LABELS = {
     "CodeCommit": "CodeCommit {}",
@@ -43,7 +46,14 @@ class DeployPlan:
     role_arn: str
     registry_table: str
     definition: dict[str, Any]
+    bucket: ArtifactBucket
+    log_group_arn: str
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def definition_text(self) -> str:
+        """Exactly what is sent, and what was measured against Step Functions' limit."""
+        return definition_json(self.definition)
 
     @property
     def change(self) -> Literal["create", "update"]:
@@ -75,7 +85,14 @@ def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
 
 def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, stepfunctions: Any) -> DeployPlan:
     compiled = compile_checked(pipeline)
-    needed = {EXECUTION_ROLE_OUTPUT, REGISTRY_OUTPUT, *compiled.placeholders}
+    needed = {
+        EXECUTION_ROLE_OUTPUT,
+        REGISTRY_OUTPUT,
+        ARTIFACT_BUCKET_OUTPUT,
+        ARTIFACT_POLICY_OUTPUT,
+        LOG_GROUP_OUTPUT,
+        *compiled.placeholders,
+    }
     missing = sorted(needed - outputs.keys())
     if missing:
         raise DeployError(
@@ -83,6 +100,10 @@ def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, ste
             "Stepline, or is not a Stepline stack; update it with sam build && sam deploy"
         )
     definition = substitute(compiled.definition, {name: outputs[name] for name in compiled.placeholders})
+    # The compiler measured with the longest ARNs possible; this measures the real ones.
+    problems = check_definition(definition)
+    if problems:
+        raise DeployError(f"{pipeline.name} cannot be deployed: " + "; ".join(problems))
     name = state_machine_name(pipeline.name)
     warnings = []
     if pipeline.execution_mode.value != "PARALLEL":
@@ -97,13 +118,21 @@ def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, ste
         role_arn=outputs[EXECUTION_ROLE_OUTPUT],
         registry_table=outputs[REGISTRY_OUTPUT],
         definition=definition,
+        bucket=ArtifactBucket(outputs[ARTIFACT_BUCKET_OUTPUT], outputs[ARTIFACT_POLICY_OUTPUT]),
+        log_group_arn=outputs[LOG_GROUP_OUTPUT],
         warnings=warnings,
     )
 
 
 def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any = time.time) -> str:
     """Create or update the state machine, then register the pipeline; the state machine's ARN."""
-    definition = json.dumps(plan.definition, indent=2, sort_keys=False)
+    definition = plan.definition_text
+    # Errors only, without execution data: the state holds variables, which may be sensitive.
+    logging = {
+        "level": "ERROR",
+        "includeExecutionData": False,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": plan.log_group_arn}}],
+    }
     try:
         if plan.existing_arn is None:
             arn = str(
@@ -112,13 +141,16 @@ def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any =
                     definition=definition,
                     roleArn=plan.role_arn,
                     type="STANDARD",
+                    loggingConfiguration=logging,
                     tracingConfiguration={"enabled": True},
                     tags=[{"key": "stepline:pipeline", "value": plan.pipeline.name}],
                 )["stateMachineArn"]
             )
         else:
             arn = plan.existing_arn
-            stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=plan.role_arn)
+            stepfunctions.update_state_machine(
+                stateMachineArn=arn, definition=definition, roleArn=plan.role_arn, loggingConfiguration=logging
+            )
     except (ClientError, BotoCoreError) as error:
         raise DeployError(_aws_problem(error, f"writing state machine {plan.state_machine_name}")) from None
     # Registered after the state machine exists, so a push never finds a pipeline it cannot start.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from stepline.cli_support import BadUsage, CommandFailed
 
 if TYPE_CHECKING:
-    from stepline.ports import Registry
+    from stepline.ports import Registry, Targets
 
 # boto3 and the deploy machinery are imported when a command runs, not when the parser is
 # built: every `stepline` invocation builds the parser, and boto3 alone takes 150 ms to load.
@@ -24,6 +24,11 @@ def add_commands(commands: Any) -> None:
     deploy.add_argument("file", metavar="FILE", help="pipeline JSON or YAML")
     _add_stack(deploy)
     deploy.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    deploy.add_argument(
+        "--skip-checks",
+        action="store_true",
+        help="do not check the projects, functions and services the pipeline names (tags, artifact access)",
+    )
     deploy.set_defaults(handler=deploy_pipeline)
 
     start = commands.add_parser("start", help="start a deployed pipeline by hand, at its branches' heads")
@@ -80,10 +85,19 @@ def _variables(items: list[str]) -> dict[str, str]:
     return variables
 
 
+def targets(region: str) -> Targets:
+    """The resources a pipeline names, as `stepline deploy` reads them (tests replace this)."""
+    from stepline.adapters.aws import aws_client
+    from stepline.adapters.aws.targets import AwsTargets
+
+    return AwsTargets(lambda service: aws_client(service, region))
+
+
 def deploy_pipeline(args: argparse.Namespace) -> int:
     from stepline.adapters.aws import aws_client
     from stepline.definition import load_valid_pipeline
     from stepline.deploy import DeployError, apply, plan
+    from stepline.preflight import check_targets
 
     loaded = load_valid_pipeline(args.file)
     region = _region(args)
@@ -95,6 +109,16 @@ def deploy_pipeline(args: argparse.Namespace) -> int:
         raise CommandFailed(str(error)) from None
     for warning in planned.warnings:
         print(f"stepline: warning: {warning}")
+    if not args.skip_checks:
+        # Before anything is created: every target exists, is tagged, and can reach the artifacts.
+        report = check_targets(loaded.pipeline, targets(region), planned.bucket)
+        for warning in report.warnings:
+            print(f"stepline: warning: {warning}")
+        if report.problems:
+            raise CommandFailed(
+                f"{args.file}: nothing was deployed; the pipeline's targets are not ready:\n"
+                + "\n".join(f"  - {problem}" for problem in report.problems)
+            )
     if args.dry_run:
         print(f"{args.file}: dry run, nothing changed; would:")
         for line in planned.describe():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -15,6 +16,7 @@ from stepline.archives import DEFAULT_LIMITS, Limits, pack_directory, unpack
 
 if TYPE_CHECKING:
     from stepline.actions.approval import Approval
+    from stepline.actions.completions import Completion, Waiter
     from stepline.definition.models import PipelineDeclaration
     from stepline.registry import RegisteredPipeline
     from stepline.triggers.github import GitHubPush
@@ -24,6 +26,10 @@ ArtifactRef = Mapping[str, str]
 
 class ArtifactNotFound(LookupError):
     """The reference points at nothing the store holds."""
+
+
+class ArtifactUnreadable(LookupError):
+    """The store refused to hand the artifact over (access denied): a configuration problem."""
 
 
 class ArtifactStore(Protocol):
@@ -42,13 +48,36 @@ class SecretStore(Protocol):
         ...
 
 
-class TaskTokens(Protocol):
-    """Task tokens waiting for an outside event (a build, a deployment), by that event's key."""
+class Waiters(Protocol):
+    """Tasks waiting for outside work (a build, a deployment, an execution), each answered once
+    (stepline.actions.completions says how). ``key`` is the action's own; ``ref`` names the work
+    (``build#<id>``, ``ecs#<deployment>``, ``sfn#<execution ARN>``)."""
 
-    def remember(self, key: str, record: Mapping[str, object]) -> None: ...
+    def register(self, waiter: Waiter, now: float) -> Waiter:
+        """Store the waiter before its work starts, or give a stored one the new token (WAITING
+        again, its work and outcome kept); return it as stored."""
+        ...
 
-    def claim(self, key: str) -> dict[str, object] | None:
-        """The record, once: a second claim (a redelivered event) gets None."""
+    def attach(self, key: str, ref: str, work: Mapping[str, str]) -> Completion | None:
+        """Link the started work to the waiter; an early completion kept under ``ref`` is returned."""
+        ...
+
+    def find(self, ref: str) -> Waiter | None:
+        """The waiter linked to the work, if any."""
+        ...
+
+    def get(self, key: str) -> Waiter | None: ...
+
+    def keep_early(self, ref: str, completion: Completion) -> bool:
+        """Keep a completion nobody waits for yet; False when ``ref`` is already linked or kept."""
+        ...
+
+    def answered(self, key: str, token: str, completion: Completion) -> bool:
+        """WAITING → ANSWERED if the waiter still holds ``token``; False when it does not."""
+        ...
+
+    def stale(self, registered_before: float) -> list[Waiter]:
+        """Waiters still WAITING that were registered before the given time."""
         ...
 
 
@@ -66,6 +95,10 @@ class BuildService(Protocol):
         ...
 
     def exported_variables(self, build_id: str) -> dict[str, str]: ...
+
+    def describe(self, build_ids: list[str]) -> list[dict[str, object]]:
+        """The builds as BatchGetBuilds describes them (unknown ids left out)."""
+        ...
 
 
 class Records(Protocol):
@@ -87,6 +120,14 @@ class Approvals(Protocol):
 
     def settle(self, decided: Approval) -> bool:
         """Write the decision if the approval is still Pending; False when it no longer is."""
+        ...
+
+    def mark_answered(self, answered: Approval) -> None:
+        """Record that the decision's answer reached the waiting task."""
+        ...
+
+    def unanswered(self) -> list[tuple[Approval, str]]:
+        """Decisions recorded whose answer never reached the task, with their tokens."""
         ...
 
     def pending(self) -> list[Approval]: ...
@@ -157,6 +198,10 @@ class ContainerService(Protocol):
         """Point the service at a revision; return the deployment id that rolls it out."""
         ...
 
+    def deployments(self, cluster: str, service: str) -> list[dict[str, object]]:
+        """The service's deployments as DescribeServices gives them (none when it is gone)."""
+        ...
+
 
 class FunctionInvoker(Protocol):
     def invoke(self, function: str, payload: Mapping[str, object]) -> object:
@@ -167,9 +212,16 @@ class FunctionInvoker(Protocol):
 class LambdaFunctions(Protocol):
     """What a Lambda deployment does to a function and its alias."""
 
-    def update_code(self, function: str, artifact: ArtifactRef) -> None: ...
+    def update_code(self, function: str, artifact: ArtifactRef) -> None:
+        """Start updating the function's code (wait_updated waits for it to finish)."""
+        ...
 
     def update_image(self, function: str, image_uri: str) -> None: ...
+
+    def wait_updated(self, function: str) -> None:
+        """Return once the update finished; TransientActionError when it is still running after
+        a while (the state machine's retry waits again), ConfigurationError when it failed."""
+        ...
 
     def publish(self, function: str, description: str) -> str: ...
 
@@ -185,6 +237,37 @@ class LambdaFunctions(Protocol):
 
     def alarming(self, alarms: list[str]) -> list[str]:
         """Which of these CloudWatch alarms are in ALARM."""
+        ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resource a pipeline acts on, as `stepline deploy` finds it before creating anything."""
+
+    arn: str
+    role: str | None = None  # the role it runs under (a build project's, a function's)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class TargetCheckUnavailable(Exception):
+    """A target could not be read (access denied, throttled): the check is skipped, with a warning."""
+
+
+class Targets(Protocol):
+    """What `stepline deploy` reads about the resources a pipeline names (None: it does not exist)."""
+
+    def build_project(self, name: str) -> Target | None: ...
+
+    def function(self, name: str) -> Target | None: ...
+
+    def state_machine(self, arn: str) -> Target | None: ...
+
+    def service(self, cluster: str, service: str) -> Target | None: ...
+
+    def repository(self, name: str) -> Target | None: ...
+
+    def denied(self, role_arn: str, actions: list[str], resource_arn: str) -> list[str]:
+        """Which of the actions IAM's policy simulation denies the role on the resource."""
         ...
 
 

@@ -21,6 +21,8 @@ class Settings(BaseModel):
     task_tokens_table: str = ""
     github_token_secret: str = "stepline/github-token"  # noqa: S105 - the secret's name, not its value
     commands_project: str | None = None
+    # The sweeper polls the work of waiters older than this (template.yaml: SWEEP_AFTER_SECONDS).
+    sweep_after_seconds: int = 300
     # Approvals and the HTTP API: where links point, where approvals live, which secrets sign.
     api_url: str = "http://127.0.0.1:8080"
     approvals_table: str = ""
@@ -89,6 +91,7 @@ def settings() -> Settings:
             task_tokens_table=environment.get("TASK_TOKENS_TABLE", ""),
             github_token_secret=environment.get("GITHUB_TOKEN_SECRET", "stepline/github-token"),
             commands_project=environment.get("COMMANDS_PROJECT") or None,
+            sweep_after_seconds=environment.get("SWEEP_AFTER_SECONDS", "300"),
             api_url=environment.get("STEPLINE_API_URL", "http://127.0.0.1:8080"),
             approvals_table=environment.get("APPROVALS_TABLE", ""),
             pipelines_table=environment.get("PIPELINES_TABLE", ""),

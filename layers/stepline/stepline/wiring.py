@@ -28,7 +28,8 @@ from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
 from stepline.adapters.aws.sources import CodeCommitChangedPaths, CodeCommitSource, S3ObjectSource
 from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
-from stepline.adapters.aws.tokens import DynamoRecords, DynamoTaskTokens
+from stepline.adapters.aws.tokens import DynamoRecords
+from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.adapters.github import GitHubSource, UrllibHttpClient
 from stepline.adapters.local.approvals import SqliteApprovals
@@ -39,7 +40,7 @@ from stepline.adapters.local.notifications import TerminalNotifier
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.registry import SqliteRegistry
 from stepline.adapters.local.secrets import EnvironmentSecretStore
-from stepline.adapters.local.tokens import FileTaskTokens
+from stepline.adapters.local.waiters import SqliteWaiters
 from stepline.ports import (
     Approvals,
     ArtifactStore,
@@ -56,7 +57,7 @@ from stepline.ports import (
     Registry,
     SecretStore,
     TaskCallbacks,
-    TaskTokens,
+    Waiters,
     Workflows,
 )
 from stepline.settings import require, settings
@@ -122,7 +123,7 @@ def reset() -> None:
         aws_client,
         artifact_store,
         secret_store,
-        task_tokens,
+        waiters,
         build_service,
         records,
         _approvals_store,
@@ -170,10 +171,11 @@ def source_provider(provider: str) -> SourceProvider:
 
 
 @lru_cache(maxsize=1)
-def task_tokens() -> TaskTokens:
+def waiters() -> Waiters:
+    """Tasks waiting for builds, deployments and executions (in the task tokens table on AWS)."""
     if settings().runtime == "local":
-        return FileTaskTokens(settings().data / "tokens")
-    return DynamoTaskTokens(client("dynamodb"), require(settings().task_tokens_table, "TASK_TOKENS_TABLE"))
+        return SqliteWaiters(settings().data / "waiters.sqlite")
+    return DynamoWaiters(client("dynamodb"), require(settings().task_tokens_table, "TASK_TOKENS_TABLE"))
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,11 @@ link; a decision, made once, answers the token.
 The link carries the approval's id, an expiry and an HMAC over both — never the task token,
 which only the approvals store and Step Functions ever see. A decision is a conditional write
 from Pending, so two reviewers (or a double click) cannot both decide.
+
+Deciding and answering are one idempotent step: the decision is recorded with everything its
+answer needs (``answered`` false), the answer is sent, and only then is it marked answered. A
+decision recorded but not answered (the sender crashed, Step Functions was throttled) is
+answered again, with the same answer, by the next attempt to decide it or by the sweeper.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ class Approval(BaseModel):
     decided_by: str = ""
     decided_at: float | None = None
     comment: str = ""
+    # False only between a decision being recorded and its answer reaching the waiting task
+    # (records written before this field existed were answered when they were decided).
+    answered: bool = True
 
     def expired(self, now: float) -> bool:
         return self.status == "Pending" and now >= self.expires_at
@@ -175,29 +183,57 @@ def decide(
     callbacks: TaskCallbacks,
     clock: Clock = time.time,
 ) -> Approval:
-    """Record the decision exactly once, then answer the waiting task."""
+    """Record the decision exactly once, then answer the waiting task, then mark it answered.
+    Deciding again what was recorded but not answered sends the recorded answer again."""
     found = approvals.get(approval_id)
     if found is None:
         raise DecisionRefused(404, f"there is no approval {approval_id}")
     approval, token = found
     now = clock()
     if approval.status != "Pending":
+        if not approval.answered:
+            answer(approval, token, approvals, callbacks)
+            if approved == (approval.status == "Approved"):
+                return approval.model_copy(update={"answered": True})  # the same decision, retried
         raise DecisionRefused(409, f"this approval was already {approval.status.lower()} by {approval.decided_by}")
     if approval.expired(now):
         raise DecisionRefused(410, "this approval expired; the stage has failed as expired")
     summary = comment.strip()[:SUMMARY_LIMIT]
     status: Status = "Approved" if approved else "Rejected"
     decided = approval.model_copy(
-        update={"status": status, "decided_by": reviewer.strip() or "anonymous", "decided_at": now, "comment": summary}
+        update={
+            "status": status,
+            "decided_by": reviewer.strip() or "anonymous",
+            "decided_at": now,
+            "comment": summary,
+            "answered": False,
+        }
     )
     if not approvals.settle(decided):
         raise DecisionRefused(409, "this approval was decided a moment ago by someone else")
-    if approved:
-        at = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
-        result = {"status": status, "summary": summary, "approvedBy": decided.decided_by, "approvedAt": at}
+    return answer(decided, token, approvals, callbacks)
+
+
+def answer(decided: Approval, token: str, approvals: Approvals, callbacks: TaskCallbacks) -> Approval:
+    """Send the recorded decision's answer (the same every time), then mark it answered."""
+    if decided.status == "Approved":
+        at = datetime.fromtimestamp(decided.decided_at or 0, UTC).isoformat(timespec="seconds")
+        result = {"status": "Approved", "summary": decided.comment, "approvedBy": decided.decided_by, "approvedAt": at}
         callbacks.succeed(token, {"artifacts": {}, "variables": {}, "approval": result})
     else:
         # A rejection fails the action (CodePipeline's semantics), the comment is the cause.
-        cause = f"rejected by {decided.decided_by}" + (f": {summary}" if summary else "")
+        cause = f"rejected by {decided.decided_by}" + (f": {decided.comment}" if decided.comment else "")
         callbacks.fail(token, "ApprovalRejected", cause)
-    return decided
+    answered = decided.model_copy(update={"answered": True})
+    approvals.mark_answered(answered)
+    return answered
+
+
+def answer_unanswered(approvals: Approvals, callbacks: TaskCallbacks, decided_before: float) -> list[str]:
+    """The sweeper's part: decisions recorded before ``decided_before`` and never answered."""
+    outcomes = []
+    for decided, token in approvals.unanswered():
+        if (decided.decided_at or 0) < decided_before:
+            answer(decided, token, approvals, callbacks)
+            outcomes.append(f"answered again: {decided.pipeline} {decided.stage}.{decided.action} {decided.status}")
+    return outcomes

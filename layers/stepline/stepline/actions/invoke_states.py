@@ -3,9 +3,11 @@
 The execution's name is ``<ExecutionNamePrefix>-<pipeline execution>`` (CodePipeline prefixes its
 action execution id the same way), so a retried start finds the same execution instead of
 starting another. ``InputType`` Literal passes ``Input`` as the execution input; FilePath reads
-that file from the input artifact. The token waits for the execution's status change: success
-gives the StateMachineArn and ExecutionArn variables (and, with an output artifact, the
-execution's output as ``output.json``); failure, abort or time-out fail the action.
+that file from the input artifact. The waiter (``stepline.actions.completions``) is registered
+before the start and the execution attached after it; the execution's status change (an event,
+or the sweeper's DescribeExecution) answers it once: success gives the StateMachineArn and
+ExecutionArn variables (and, with an output artifact, the execution's output as
+``output.json``); failure, abort or time-out fail the action.
 """
 
 from __future__ import annotations
@@ -19,12 +21,25 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from stepline.actions.artifacts import fetched_input
+from stepline.actions.completions import (
+    Answer,
+    Completion,
+    Waiter,
+    WorkKind,
+    answered_before,
+    attach,
+    complete,
+    failed,
+    register,
+    waiter_key,
+)
 from stepline.actions.errors import ArtifactError, ConfigurationError
 from stepline.actions.request import ActionRequest, action_result
 from stepline.ports import (
     ArtifactStore,
+    ExecutionNotFound,
     TaskCallbacks,
-    TaskTokens,
+    Waiters,
     Workflows,
     put_directory,
 )
@@ -37,7 +52,14 @@ def execution_name(prefix: str, pipeline_execution: str) -> str:
     return name[:80]
 
 
-def start_state_machine(request: ActionRequest, workflows: Workflows, store: ArtifactStore, tokens: TaskTokens) -> str:
+def start_state_machine(
+    request: ActionRequest,
+    workflows: Workflows,
+    store: ArtifactStore,
+    waiters: Waiters,
+    callbacks: TaskCallbacks,
+    now: float,
+) -> str:
     label = f"{request.stage}.{request.action.name}"
     if request.task_token is None:
         raise ConfigurationError(f"{label}: a Step Functions invoke waits for a task token, and none came")
@@ -52,21 +74,29 @@ def start_state_machine(request: ActionRequest, workflows: Workflows, store: Art
         raise ConfigurationError(
             f"{label}: the execution input is not JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
-    execution = workflows.start(
-        arn, execution_name(configuration.get("ExecutionNamePrefix", ""), request.execution.name), text
-    )
     outputs = [artifact.name for artifact in request.action.output_artifacts]
-    tokens.remember(
-        f"sfn#{execution}",
-        {
-            "taskToken": request.task_token,
-            "action": label,
-            "pipeline": request.pipeline,
-            "execution": request.execution.name,
-            "output": outputs[0] if outputs else None,
-            "variables": {"StateMachineArn": arn, "ExecutionArn": execution},
-        },
+    waiter = register(
+        waiters,
+        Waiter(
+            key=waiter_key("sfn", request.execution.id, label),
+            kind="sfn",
+            token=request.task_token,
+            action=label,
+            context={
+                "pipeline": request.pipeline,
+                "execution": request.execution.name,
+                "output": outputs[0] if outputs else None,
+                "stateMachineArn": arn,
+            },
+        ),
+        now,
     )
+    kind = execution_work(workflows, store)
+    if answered_before(waiter, kind, waiters, callbacks) is not None:
+        return waiter.work.get("execution", "")
+    name = execution_name(configuration.get("ExecutionNamePrefix", ""), request.execution.name)
+    execution = waiter.work.get("execution") or workflows.start(arn, name, text)
+    attach(waiters, waiter, f"sfn#{execution}", {"execution": execution}, kind, callbacks)
     return execution
 
 
@@ -99,39 +129,72 @@ class ExecutionStatusChange(BaseModel):
     detail: ExecutionStatus
 
 
+def execution_completion(status: str, error: str | None, cause: str | None, arn: str, output: str | None) -> Completion:
+    if status == "SUCCEEDED":
+        return Completion(succeeded=True, output=output)
+    reason = ": ".join(part for part in (error, cause) if part) or "no error given"
+    return failed(f"StateMachine{status.title().replace('_', '')}", f"{arn} {status}: {reason}")
+
+
+def execution_work(workflows: Workflows, store: ArtifactStore) -> WorkKind:
+    """Executions: answered with the variables and the output as an artifact; polled with
+    DescribeExecution."""
+
+    def answer(waiter: Waiter, completion: Completion) -> Answer:
+        if not completion.succeeded:
+            return Answer(error=completion.error, cause=completion.cause)
+        execution = waiter.work["execution"]
+        artifacts: dict[str, dict[str, str]] = {}
+        output_name = waiter.context.get("output")
+        if isinstance(output_name, str):
+            output = completion.output
+            if output is None:  # too large for the event: read it from the execution
+                output = str(workflows.describe(execution).get("output") or "null")
+            with tempfile.TemporaryDirectory(prefix="stepline-sfn-") as scratch:
+                (Path(scratch) / "output.json").write_text(output, encoding="utf-8")
+                artifacts[output_name] = put_directory(
+                    store, str(waiter.context["pipeline"]), str(waiter.context["execution"]), output_name, Path(scratch)
+                )
+        variables = {"StateMachineArn": str(waiter.context.get("stateMachineArn", "")), "ExecutionArn": execution}
+        return Answer(output=action_result(artifacts, variables))
+
+    def poll(waiting: list[Waiter]) -> dict[str, Completion]:
+        finished: dict[str, Completion] = {}
+        for waiter in waiting:
+            execution = waiter.work["execution"]
+            try:
+                described = workflows.describe(execution)
+            except ExecutionNotFound:
+                finished[waiter.key] = failed("StateMachineFailed", f"{execution} does not exist")
+                continue
+            status = str(described.get("status", "RUNNING"))
+            if status in {"RUNNING", "PENDING_REDRIVE"}:
+                continue
+            error, cause, output = (described.get(field) for field in ("error", "cause", "output"))
+            finished[waiter.key] = execution_completion(
+                status,
+                str(error) if error else None,
+                str(cause) if cause else None,
+                execution,
+                str(output) if output is not None else None,
+            )
+        return finished
+
+    return WorkKind(answer=answer, poll=poll)
+
+
 def finish_state_machine(
     event: ExecutionStatusChange,
     workflows: Workflows,
     store: ArtifactStore,
-    tokens: TaskTokens,
+    waiters: Waiters,
     callbacks: TaskCallbacks,
 ) -> str:
     detail = event.detail
-    if detail.status == "RUNNING":
+    if detail.status in {"RUNNING", "PENDING_REDRIVE"}:
         return f"ignored: execution {detail.execution_arn} is running"
-    record = tokens.claim(f"sfn#{detail.execution_arn}")
-    if record is None:
-        return f"ignored: no task waits for execution {detail.execution_arn}"
-    token = str(record["taskToken"])
-    if detail.status != "SUCCEEDED":
-        reason = ": ".join(part for part in (detail.error, detail.cause) if part) or "no error given"
-        callbacks.fail(
-            token,
-            f"StateMachine{detail.status.title().replace('_', '')}",
-            f"{detail.execution_arn} {detail.status}: {reason}",
-        )
-        return f"failed: {record.get('action')} ({detail.status})"
-    artifacts: dict[str, dict[str, str]] = {}
-    output_name = record.get("output")
-    if isinstance(output_name, str):
-        output = detail.output
-        if output is None or (detail.output_details or {}).get("included") is False:
-            output = str(workflows.describe(detail.execution_arn).get("output") or "null")
-        with tempfile.TemporaryDirectory(prefix="stepline-sfn-") as scratch:
-            (Path(scratch) / "output.json").write_text(output, encoding="utf-8")
-            artifacts[output_name] = put_directory(
-                store, str(record["pipeline"]), str(record["execution"]), output_name, Path(scratch)
-            )
-    variables = record.get("variables")
-    callbacks.succeed(token, action_result(artifacts, variables if isinstance(variables, dict) else {}))
-    return f"succeeded: {record.get('action')}"
+    included = (detail.output_details or {}).get("included") is not False
+    completion = execution_completion(
+        detail.status, detail.error, detail.cause, detail.execution_arn, detail.output if included else None
+    )
+    return complete(f"sfn#{detail.execution_arn}", completion, execution_work(workflows, store), waiters, callbacks)

@@ -143,9 +143,11 @@ def pending() -> dict[str, Any]:
 def decide_from_api() -> dict[str, Any]:
     require_bearer(router.current_event, wiring.api_token())
     body = json_body(router.current_event, DecisionBody)
+    # A decision recorded but never answered is decided again (its answer is sent again).
+    waiting = wiring.approvals().pending() + [a for a, _ in wiring.approvals().unanswered()]
     matches = [
         a
-        for a in wiring.approvals().pending()
+        for a in waiting
         if body.execution in {a.execution_name, a.execution_id}
         and (a.stage, a.action) == (body.stage, body.action)
         and body.pipeline in {None, a.pipeline}

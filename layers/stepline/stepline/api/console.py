@@ -23,7 +23,7 @@ from stepline.api.console_pages import log_link, login_page, pipelines_page, run
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, header, require_bearer, strict_cookie
-from stepline.ports import ArtifactNotFound, ExecutionNotFound, execution_arn
+from stepline.ports import ArtifactNotFound, ArtifactUnreadable, ExecutionNotFound, execution_arn
 from stepline.registry import RegisteredPipeline
 from stepline.settings import settings
 from stepline.status import PipelineRun, local_log, log_tail, run_of
@@ -187,6 +187,8 @@ def artifact(name: str, execution: str, artifact: str) -> Response[bytes]:
             wiring.artifact_store().get(reference, target)
         except ArtifactNotFound as error:
             raise ApiProblem(410, "Artifact gone", str(error), page=True) from None
+        except ArtifactUnreadable as error:
+            raise ApiProblem(502, "Artifact unreadable", str(error), page=True) from None
         if target.stat().st_size > DOWNLOAD_LIMIT:
             raise ApiProblem(
                 413, "Too large", f"{artifact} is larger than 5 MB; it is at {reference.get('location')}", page=True

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from itertools import groupby
@@ -456,6 +457,19 @@ def substitute(definition: Mapping[str, Any], values: Mapping[str, str]) -> dict
     if missing:
         raise CompilationError([f"no value given for ${{{name}}}" for name in sorted(missing)])
     return result
+
+
+def placeholder_uses(definition: Mapping[str, Any]) -> Counter[str]:
+    """How many times each ``${Placeholder}`` stands as a Task's resource."""
+    uses: Counter[str] = Counter()
+    for state in iter_states(definition):
+        parameters = state.get("Parameters") if state.get("Type") == "Task" else None
+        if isinstance(parameters, dict):
+            for field in _RESOURCE_FIELDS:
+                match = _PLACEHOLDER.match(str(parameters.get(field, "")))
+                if match is not None:
+                    uses[match[1]] += 1
+    return uses
 
 
 def iter_states(definition: Mapping[str, Any]) -> Iterator[dict[str, Any]]:

@@ -2,9 +2,9 @@
 
 Every ``Next``/``Default``/``Catch`` target resolves within its scope, every state is
 reachable, names are unique and at most 80 characters, the definition fits Step Functions'
-1 MiB, and an upper bound on history events per execution stays under the 25,000 that Step
-Functions allows (a pipeline whose worst case exceeds it could fail part-way for no reason
-of its own).
+1 MiB as ``definition_json`` writes it (the exact text ``stepline deploy`` sends), and an
+upper bound on history events per execution stays under the 25,000 that Step Functions
+allows (a pipeline whose worst case exceeds it could fail part-way for no reason of its own).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 MAX_STATE_NAME = 80
-MAX_DEFINITION_BYTES = 1024 * 1024
+MAX_DEFINITION_BYTES = 1024 * 1024  # CreateStateMachine's limit on the definition, in UTF-8 bytes
 MAX_HISTORY_EVENTS = 25_000
 
 # Worst-case history events a state adds once entered (Step Functions' event types):
@@ -26,14 +26,31 @@ _EVENTS_PER_PARALLEL = 2
 _EXECUTION_EVENTS = 2  # ExecutionStarted + ExecutionSucceeded/Failed
 
 
-def check_definition(definition: Mapping[str, Any]) -> list[str]:
-    """Every problem found, as sentences naming the state and field; empty when usable."""
+def definition_json(definition: Mapping[str, Any]) -> str:
+    """The definition as it is measured and sent: compact, non-ASCII kept as UTF-8."""
+    return json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
+
+
+def definition_bytes(definition: Mapping[str, Any]) -> int:
+    return len(definition_json(definition).encode("utf-8"))
+
+
+def check_definition(definition: Mapping[str, Any], measured: str = "", growth: int = 0) -> list[str]:
+    """Every problem found, as sentences naming the state and field; empty when usable.
+
+    The size is measured on ``definition`` as given: a definition whose resources are still
+    ``${Placeholder}`` strings grows when they are filled in, so the compiler measures it with
+    each placeholder at the longest ARN it can become (``compile_checked`` passes how many
+    bytes that adds as ``growth``), and says so in ``measured``."""
     problems: list[str] = []
     names: dict[str, str] = {}
     _check_scope(definition, "the state machine", problems, names)
-    size = len(json.dumps(definition).encode())
+    size = definition_bytes(definition) + growth
     if size > MAX_DEFINITION_BYTES:
-        problems.append(f"the definition is {size:,} bytes; Step Functions accepts at most {MAX_DEFINITION_BYTES:,}")
+        problems.append(
+            f"the definition is {size:,} bytes{measured}; Step Functions accepts at most {MAX_DEFINITION_BYTES:,} "
+            "(use fewer actions, or shorter configurations)"
+        )
     if not problems:
         bound = history_event_bound(definition)
         if bound > MAX_HISTORY_EVENTS:

@@ -3,25 +3,39 @@
 Starting: the input artifacts become the build's S3 sources (the primary one first, the others
 secondary sources named after the artifacts), the output artifacts S3 locations beside the
 execution's other artifacts, and the action's ``EnvironmentVariables`` the environment
-overrides. The task token is remembered by build id. ``idempotencyToken`` makes a retried
-start the same build (CodeBuild keeps it five minutes).
+overrides. The waiter (``stepline.actions.completions``) is registered before StartBuild and
+the build id attached after it; ``idempotencyToken`` (the waiter's own digest) makes a retried
+start the same build (CodeBuild keeps it five minutes), and an attempt that finds a build id on
+its waiter starts nothing.
 
-Ending: EventBridge delivers "CodeBuild Build State Change"; a finished build's token is
-claimed once (redeliveries find nothing), and the task succeeds with the output artifacts and
-the exported variables, or fails naming the phase, its context and the logs.
+Ending: EventBridge delivers "CodeBuild Build State Change", or the sweeper finds the build
+finished with BatchGetBuilds; either way the task is answered once: success with the output
+artifacts and the exported variables, or failure naming the phase, its context and the logs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from stepline.actions.completions import (
+    Answer,
+    Completion,
+    Waiter,
+    WorkKind,
+    action_digest,
+    answered_before,
+    attach,
+    complete,
+    failed,
+    register,
+    waiter_key,
+)
 from stepline.actions.errors import ArtifactError, ConfigurationError
 from stepline.actions.request import ActionRequest, action_result
-from stepline.ports import BuildService, TaskCallbacks, TaskTokens
+from stepline.ports import BuildService, TaskCallbacks, Waiters
 
 FINISHED = {"SUCCEEDED", "FAILED", "STOPPED", "TIMED_OUT", "FAULT"}
 # The shared project that runs Compute/AWS/Commands actions (template.yaml creates it).
@@ -29,7 +43,13 @@ COMMANDS_PROJECT_SETTING = "COMMANDS_PROJECT"
 
 
 def start_codebuild(
-    request: ActionRequest, builds: BuildService, tokens: TaskTokens, bucket: str, commands_project: str | None = None
+    request: ActionRequest,
+    builds: BuildService,
+    waiters: Waiters,
+    callbacks: TaskCallbacks,
+    bucket: str,
+    now: float,
+    commands_project: str | None = None,
 ) -> str:
     if request.task_token is None:
         raise ConfigurationError(
@@ -53,7 +73,7 @@ def start_codebuild(
         "sourceTypeOverride": "S3",
         "sourceLocationOverride": ordered[0][1],
         "environmentVariablesOverride": _environment(configuration, action.environment_variables or []),
-        "idempotencyToken": hashlib.sha256(f"{request.execution.id}/{label}".encode()).hexdigest()[:64],
+        "idempotencyToken": action_digest(request.execution.id, label),
     }
     if not parameters["projectName"]:
         raise ConfigurationError(
@@ -77,16 +97,27 @@ def start_codebuild(
         ]
     elif configuration.get("BuildspecOverride"):
         parameters["buildspecOverride"] = configuration["BuildspecOverride"]
-    build_id = builds.start(parameters)
-    tokens.remember(
-        build_id,
-        {
-            "taskToken": request.task_token,
-            "action": label,
-            "artifacts": {name: {"type": "S3", "location": f"s3://{bucket}/{folder}/{name}.zip"} for name in outputs},
-            "variables": list(action.output_variables or []) if action.commands else None,
-        },
+    waiter = register(
+        waiters,
+        Waiter(
+            key=waiter_key("build", request.execution.id, label),
+            kind="build",
+            token=request.task_token,
+            action=label,
+            context={
+                "artifacts": {
+                    name: {"type": "S3", "location": f"s3://{bucket}/{folder}/{name}.zip"} for name in outputs
+                },
+                "variables": list(action.output_variables or []) if action.commands else None,
+            },
+        ),
+        now,
     )
+    kind = build_work(builds)
+    if answered_before(waiter, kind, waiters, callbacks) is not None:
+        return waiter.work.get("id", "")
+    build_id = waiter.work.get("id") or builds.start(parameters)
+    attach(waiters, waiter, f"build#{build_id}", {"id": build_id}, kind, callbacks)
     return build_id
 
 
@@ -150,38 +181,89 @@ class BuildStateChange(BaseModel):
     detail: BuildStateDetail
 
 
-def finish_codebuild(
-    event: BuildStateChange, builds: BuildService, tokens: TaskTokens, callbacks: TaskCallbacks
-) -> str:
-    """Answer the task waiting for this build; returns what was done, for the log."""
+class BuildContext(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    status_code: str = Field("", alias="statusCode")
+    message: str = ""
+
+
+class DescribedPhase(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    phase_type: str = Field(alias="phaseType")
+    phase_status: str | None = Field(None, alias="phaseStatus")
+    contexts: list[BuildContext] = Field(default_factory=list)
+
+
+class DescribedBuild(BaseModel):
+    """A build as BatchGetBuilds describes it (the fields an answer needs)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    id: str
+    build_status: str = Field(alias="buildStatus")
+    phases: list[DescribedPhase] = Field(default_factory=list)
+    logs: dict[str, Any] = Field(default_factory=dict)
+    exported: list[dict[str, str]] = Field(default_factory=list, alias="exportedEnvironmentVariables")
+
+
+def build_completion(status: str, phases: list[tuple[str, str | None, list[str]]], link: str | None) -> Completion:
+    """How a finished build ended, from an event or BatchGetBuilds alike."""
+    if status == "SUCCEEDED":
+        return Completion(succeeded=True)
+    broken = next((phase for phase in phases if phase[1] in {"FAILED", "TIMED_OUT", "FAULT", "STOPPED"}), None)
+    where = f"phase {broken[0]} {broken[1]}" if broken else f"build {status}"
+    context = "; ".join(item for item in (broken[2] if broken else []) if item) or "no details"
+    cause = f"{where}: {context}" + (f" (logs: {link})" if link else "")
+    return failed({"TIMED_OUT": "BuildTimedOut", "STOPPED": "BuildStopped"}.get(status, "BuildFailed"), cause)
+
+
+def build_work(builds: BuildService) -> WorkKind:
+    """Builds: answered with the artifacts and exported variables; polled with BatchGetBuilds."""
+
+    def answer(waiter: Waiter, completion: Completion) -> Answer:
+        if not completion.succeeded:
+            return Answer(error=completion.error, cause=completion.cause)
+        exported = completion.variables
+        if exported is None:
+            exported = builds.exported_variables(waiter.work["id"])
+        wanted = waiter.context.get("variables")
+        if isinstance(wanted, list):
+            exported = {name: value for name, value in exported.items() if name in wanted}
+        artifacts = waiter.context.get("artifacts")
+        return Answer(output=action_result(artifacts if isinstance(artifacts, dict) else {}, exported))
+
+    def poll(waiting: list[Waiter]) -> dict[str, Completion]:
+        by_build = {waiter.work["id"]: waiter.key for waiter in waiting}
+        finished: dict[str, Completion] = {}
+        ids = sorted(by_build)
+        for start in range(0, len(ids), 100):  # BatchGetBuilds takes at most 100 ids
+            for described in builds.describe(ids[start : start + 100]):
+                try:
+                    build = DescribedBuild.model_validate(described)
+                except ValidationError:
+                    continue
+                if build.build_status not in FINISHED or build.id not in by_build:
+                    continue
+                phases = [
+                    (p.phase_type, p.phase_status, [f"{c.status_code}: {c.message}" for c in p.contexts])
+                    for p in build.phases
+                ]
+                completion = build_completion(build.build_status, phases, build.logs.get("deepLink"))
+                if completion.succeeded:
+                    completion = Completion(
+                        succeeded=True, variables={v["name"]: v.get("value", "") for v in build.exported}
+                    )
+                finished[by_build[build.id]] = completion
+        return finished
+
+    return WorkKind(answer=answer, poll=poll)
+
+
+def finish_codebuild(event: BuildStateChange, builds: BuildService, waiters: Waiters, callbacks: TaskCallbacks) -> str:
+    """Answer the task waiting for this build (or keep the end until one waits); what was done."""
     detail = event.detail
     if detail.build_status not in FINISHED:
         return f"ignored: build {detail.build_id} is {detail.build_status}"
     build_id = detail.build_id.rsplit("/", 1)[-1]  # the event names the build by ARN; StartBuild by id
-    record = tokens.claim(build_id)
-    if record is None:
-        return f"ignored: no task waits for build {build_id} (not a pipeline build, or already answered)"
-    token = str(record["taskToken"])
-    if detail.build_status == "SUCCEEDED":
-        exported = builds.exported_variables(build_id)
-        wanted = record.get("variables")
-        if isinstance(wanted, list):
-            exported = {name: value for name, value in exported.items() if name in wanted}
-        artifacts = record.get("artifacts")
-        callbacks.succeed(token, action_result(artifacts if isinstance(artifacts, dict) else {}, exported))
-        return f"succeeded: {record.get('action')} (build {build_id})"
-    failed = next(
-        (
-            phase
-            for phase in detail.additional_information.phases
-            if phase.phase_status in {"FAILED", "TIMED_OUT", "FAULT", "STOPPED"}
-        ),
-        None,
-    )
-    where = f"phase {failed.phase_type} {failed.phase_status}" if failed else f"build {detail.build_status}"
-    context = "; ".join(item for item in (failed.phase_context if failed else []) if item) or "no details"
-    link = detail.additional_information.logs.get("deep-link")
-    cause = f"{where}: {context}" + (f" (logs: {link})" if link else "")
-    error = {"TIMED_OUT": "BuildTimedOut", "STOPPED": "BuildStopped"}.get(detail.build_status, "BuildFailed")
-    callbacks.fail(token, error, cause)
-    return f"failed: {record.get('action')} (build {build_id}): {cause}"
+    phases = [(p.phase_type, p.phase_status, p.phase_context) for p in detail.additional_information.phases]
+    completion = build_completion(detail.build_status, phases, detail.additional_information.logs.get("deep-link"))
+    return complete(f"build#{build_id}", completion, build_work(builds), waiters, callbacks)

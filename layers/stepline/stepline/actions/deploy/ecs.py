@@ -2,10 +2,15 @@
 
 Read ``FileName`` (default ``imagedefinitions.json``: ``[{"name", "imageUri"}]``) from the
 input artifact; take the service's current task definition; replace the image of each named
-container, changing nothing else; register that as a new revision; point the service at it.
-The task token waits for ECS's "ECS Deployment State Change" event for that deployment:
-COMPLETED succeeds, FAILED (the circuit breaker, which may roll back) fails with ECS's reason.
-A retried attempt finds what the first one registered and deploys that: no second revision.
+container, changing nothing else; register that as a new revision; point the service at it
+(turning on the deployment circuit breaker, with rollback, when the service has none: without
+it ECS never reports a failed deployment, and the stage would wait for its whole timeout).
+
+The waiter (``stepline.actions.completions``) is registered before the service is updated and
+the deployment attached after; ECS's "ECS Deployment State Change" event for that deployment —
+or the sweeper reading the deployment's rolloutState — answers it once: COMPLETED succeeds,
+FAILED (the circuit breaker, which may roll back) fails with ECS's reason. A retried attempt
+finds what the first one registered and deployed: no second revision, no second update.
 """
 
 from __future__ import annotations
@@ -17,6 +22,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from stepline.actions.artifacts import fetched_input
+from stepline.actions.completions import (
+    Answer,
+    Completion,
+    Waiter,
+    WorkKind,
+    answered_before,
+    attach,
+    complete,
+    failed,
+    register,
+    waiter_key,
+)
 from stepline.actions.errors import ArtifactError, ConfigurationError
 from stepline.actions.request import ActionRequest, action_result
 from stepline.ports import (
@@ -24,7 +41,7 @@ from stepline.ports import (
     ContainerService,
     Records,
     TaskCallbacks,
-    TaskTokens,
+    Waiters,
 )
 
 # CodePipeline's limit on the image definitions file.
@@ -104,8 +121,10 @@ def deploy_ecs(
     request: ActionRequest,
     store: ArtifactStore,
     ecs: ContainerService,
-    tokens: TaskTokens,
+    waiters: Waiters,
     records: Records,
+    callbacks: TaskCallbacks,
+    now: float,
 ) -> dict[str, str]:
     """Start the rolling update; returns the task definition and deployment (the token waits)."""
     label = f"{request.stage}.{request.action.name}"
@@ -113,6 +132,14 @@ def deploy_ecs(
         raise ConfigurationError(f"{label}: an ECS deployment waits for a task token, and none came")
     configuration = request.configuration()
     cluster, service = configuration["ClusterName"], configuration["ServiceName"]
+    waiter = register(
+        waiters,
+        Waiter(key=waiter_key("ecs", request.execution.id, label), kind="ecs", token=request.task_token, action=label),
+        now,
+    )
+    kind = deployment_work(ecs)
+    if answered_before(waiter, kind, waiters, callbacks) is not None:
+        return _variables(waiter.work)
     key = f"{request.execution.id}/{label}"
     done = records.get(key) or {}
     arn = str(done.get("taskDefinitionArn", ""))
@@ -121,11 +148,47 @@ def deploy_ecs(
         definition = rewrite_task_definition(ecs.current_task_definition(cluster, service), images, label)
         arn = ecs.register(definition)
         records.put(key, {"taskDefinitionArn": arn})
-    deployment = str(done.get("deploymentId", "")) or ecs.update(cluster, service, arn)
+    deployment = waiter.work.get("deployment") or str(done.get("deploymentId", "")) or ecs.update(cluster, service, arn)
     records.put(key, {"taskDefinitionArn": arn, "deploymentId": deployment})
-    variables = {"TaskDefinitionArn": arn, "DeploymentId": deployment}
-    tokens.remember(f"ecs#{deployment}", {"taskToken": request.task_token, "action": label, "variables": variables})
-    return variables
+    work = {"cluster": cluster, "service": service, "deployment": deployment, "taskDefinitionArn": arn}
+    attach(waiters, waiter, f"ecs#{deployment}", work, kind, callbacks)
+    return _variables(work)
+
+
+def _variables(work: dict[str, str]) -> dict[str, str]:
+    return {"TaskDefinitionArn": work.get("taskDefinitionArn", ""), "DeploymentId": work.get("deployment", "")}
+
+
+def deployment_work(ecs: ContainerService) -> WorkKind:
+    """ECS deployments: answered with the revision and deployment; polled with DescribeServices."""
+
+    def answer(waiter: Waiter, completion: Completion) -> Answer:
+        if not completion.succeeded:
+            return Answer(error=completion.error, cause=completion.cause)
+        return Answer(output=action_result({}, _variables(waiter.work)))
+
+    def poll(waiting: list[Waiter]) -> dict[str, Completion]:
+        finished: dict[str, Completion] = {}
+        for waiter in waiting:
+            cluster, service, deployment = waiter.work["cluster"], waiter.work["service"], waiter.work["deployment"]
+            found = ecs.deployments(cluster, service)
+            current = next((d for d in found if d.get("id") == deployment), None)
+            if current is None:
+                finished[waiter.key] = failed(
+                    "DeploymentFailed",
+                    f"deployment {deployment} of {cluster}/{service} is gone: the service was deleted, or a "
+                    "later deployment replaced it before it completed",
+                )
+            elif current.get("rolloutState") == "COMPLETED":
+                finished[waiter.key] = Completion(succeeded=True)
+            elif current.get("rolloutState") == "FAILED":
+                reason = str(current.get("rolloutStateReason") or "no reason given")
+                finished[waiter.key] = failed(
+                    "DeploymentFailed", f"deployment {deployment} of {cluster}/{service} failed: {reason}"
+                )
+        return finished
+
+    return WorkKind(answer=answer, poll=poll)
 
 
 def _images(request: ActionRequest, store: ArtifactStore, file_name: str, label: str) -> dict[str, str]:
@@ -150,19 +213,16 @@ class DeploymentStateChange(BaseModel):
     detail: DeploymentDetail
 
 
-def finish_ecs_deployment(event: DeploymentStateChange, tokens: TaskTokens, callbacks: TaskCallbacks) -> str:
+def finish_ecs_deployment(
+    event: DeploymentStateChange, ecs: ContainerService, waiters: Waiters, callbacks: TaskCallbacks
+) -> str:
     detail = event.detail
     if detail.event_name not in {"SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"}:
         return f"ignored: deployment {detail.deployment_id} is {detail.event_name}"
-    record = tokens.claim(f"ecs#{detail.deployment_id}")
-    if record is None:
-        return f"ignored: no task waits for deployment {detail.deployment_id}"
-    token = str(record["taskToken"])
-    service = event.resources[0] if event.resources else "the service"
     if detail.event_name == "SERVICE_DEPLOYMENT_COMPLETED":
-        variables = record.get("variables")
-        callbacks.succeed(token, action_result({}, variables if isinstance(variables, dict) else {}))
-        return f"succeeded: {record.get('action')} (deployment {detail.deployment_id})"
-    cause = f"deployment {detail.deployment_id} of {service} failed: {detail.reason or 'no reason given'}"
-    callbacks.fail(token, "DeploymentFailed", cause)
-    return f"failed: {record.get('action')}: {cause}"
+        completion = Completion(succeeded=True)
+    else:
+        service = event.resources[0] if event.resources else "the service"
+        reason = detail.reason or "no reason given"
+        completion = failed("DeploymentFailed", f"deployment {detail.deployment_id} of {service} failed: {reason}")
+    return complete(f"ecs#{detail.deployment_id}", completion, deployment_work(ecs), waiters, callbacks)

@@ -5,10 +5,13 @@ starts as a nested execution (Step Functions on AWS, the embedded engine locally
 
 - ``prepare``: update the function's code from the input artifact and publish a version (or
   take ``PublishedTargetVersion``); note the alias's current version, the rollback target;
-  plan the shift from ``DeployStrategy``. A retried attempt reuses the version it published.
+  plan the shift from ``DeployStrategy``. The update is waited for a bounded time: a longer one
+  fails the step as transient, and the state machine's retry waits again without updating
+  again. A retried attempt reuses the version it published.
 - ``shift``: route the next share of the alias's traffic to the new version; 100% promotes it.
 - ``check``: which of the ``Alarms`` are in ALARM after the bake time.
-- ``rollback``: all traffic back to the previous version.
+- ``rollback``: all traffic back to the previous version — after an alarm, or after a shift or
+  check that failed part-way (the alias is never left split between two versions).
 """
 
 from __future__ import annotations
@@ -77,11 +80,14 @@ def prepare(
         reference = request.artifacts.get(name)
         if reference is None:
             raise ConfigurationError(f"{label}: input artifact {name!r} was not produced in this execution")
-        image = _image_uri(request, store, label) if store is not None else None
-        if image:
-            lambdas.update_image(function, image)
-        else:
-            lambdas.update_code(function, reference)
+        if not (records.get(key) or {}).get("updating"):
+            image = _image_uri(request, store, label) if store is not None else None
+            if image:
+                lambdas.update_image(function, image)
+            else:
+                lambdas.update_code(function, reference)
+            records.put(key, {"updating": True})  # a retried attempt waits; it does not update again
+        lambdas.wait_updated(function)
         target = lambdas.publish(function, f"{request.pipeline} {request.execution.name}")
     previous = lambdas.alias_version(function, alias) if alias else ""
     if previous == target:
@@ -115,12 +121,30 @@ def check(plan: dict[str, Any], lambdas: LambdaFunctions) -> dict[str, Any]:
     return {"alarming": lambdas.alarming(list(plan["alarms"])) if plan["alarms"] else []}
 
 
-def rollback(plan: dict[str, Any], alarming: list[str], lambdas: LambdaFunctions) -> dict[str, str]:
+def rollback(
+    plan: dict[str, Any], alarming: list[str], lambdas: LambdaFunctions, failure: dict[str, Any] | None = None
+) -> dict[str, str]:
     lambdas.promote(plan["function"], plan["alias"], plan["previous"])
+    if failure is not None:
+        error = str(failure.get("Error", "Error"))
+        reason = _failure_message(failure.get("Cause"))
+        what = f"shifting traffic failed ({error}: {reason})"
+    else:
+        what = f"alarm {', '.join(alarming)} fired"
     return {
-        "cause": f"{plan['label']}: alarm {', '.join(alarming)} fired with {plan.get('current', 0)}% of traffic on "
+        "cause": f"{plan['label']}: {what} with {plan.get('current', 0)}% of traffic on "
         f"version {plan['target']}; {plan['alias']} is back on version {plan['previous']}"
     }
+
+
+def _failure_message(cause: Any) -> str:
+    """A Catch's Cause: Lambda's error JSON (its errorMessage) or plain text."""
+    text = str(cause or "no cause given")
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return str(loaded.get("errorMessage", text)) if isinstance(loaded, dict) else text
 
 
 def run_step(
@@ -134,5 +158,8 @@ def run_step(
     if step == "check":
         return check(event["plan"], lambdas)
     if step == "rollback":
-        return rollback(event["plan"], list(event.get("alarming", [])), lambdas)
+        failure = event.get("failure")
+        return rollback(
+            event["plan"], list(event.get("alarming", [])), lambdas, failure if isinstance(failure, dict) else None
+        )
     raise ConfigurationError(f"the Lambda deploy function has no step {step!r} (prepare, shift, check, rollback)")

@@ -55,13 +55,14 @@ class DynamoApprovals:
             self.client.update_item(
                 TableName=self.table,
                 Key={"id": {"S": decided.id}},
-                UpdateExpression="SET #status = :status, #record = :record",
+                UpdateExpression="SET #status = :status, #record = :record, answered = :false",
                 ConditionExpression="#status = :pending",
                 ExpressionAttributeNames={"#status": "status", "#record": "record"},
                 ExpressionAttributeValues={
                     ":status": {"S": decided.status},
                     ":record": {"S": decided.model_dump_json()},
                     ":pending": {"S": "Pending"},
+                    ":false": {"BOOL": False},
                 },
             )
         except ClientError as error:
@@ -69,6 +70,28 @@ class DynamoApprovals:
                 return False
             raise
         return True
+
+    def mark_answered(self, answered: Approval) -> None:
+        self.client.update_item(
+            TableName=self.table,
+            Key={"id": {"S": answered.id}},
+            UpdateExpression="SET #record = :record, answered = :true",
+            ExpressionAttributeNames={"#record": "record"},
+            ExpressionAttributeValues={":record": {"S": answered.model_dump_json()}, ":true": {"BOOL": True}},
+        )
+
+    def unanswered(self) -> list[tuple[Approval, str]]:
+        pages = self.client.get_paginator("scan").paginate(
+            TableName=self.table,
+            ConsistentRead=True,
+            FilterExpression="answered = :false",
+            ExpressionAttributeValues={":false": {"BOOL": False}},
+        )
+        return [
+            (Approval.model_validate(json.loads(item["record"]["S"])), item["token"]["S"])
+            for page in pages
+            for item in page["Items"]
+        ]
 
     def pending(self) -> list[Approval]:
         pages = self.client.get_paginator("scan").paginate(

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stepline.adapters.aws import error_code
-from stepline.ports import ArtifactNotFound, ArtifactRef
+from stepline.ports import ArtifactNotFound, ArtifactRef, ArtifactUnreadable
 
 
 class S3ArtifactStore:
@@ -37,4 +37,11 @@ class S3ArtifactStore:
             code = error_code(error)
             if code in {"404", "NoSuchKey", "NotFound"}:
                 raise ArtifactNotFound(f"no artifact at {location}") from None
+            if code in {"403", "AccessDenied", "Forbidden"}:
+                # S3 answers 403 for a missing key too when the caller may not ListBucket; the
+                # stack grants ListBucket wherever artifacts are read, so this is a real refusal.
+                raise ArtifactUnreadable(
+                    f"{location} cannot be read: S3 denied access (the reader needs s3:GetObject on the "
+                    "artifact, and s3:ListBucket on the bucket so a missing artifact reads as missing)"
+                ) from None
             raise

@@ -30,7 +30,17 @@ class CodeBuildService:
         return str(build["id"])
 
     def exported_variables(self, build_id: str) -> dict[str, str]:
-        builds = self.client.batch_get_builds(ids=[build_id]).get("builds", [])
+        builds = self.describe([build_id])
         if not builds:
             return {}
-        return {item["name"]: item.get("value", "") for item in builds[0].get("exportedEnvironmentVariables", [])}
+        exported: Any = builds[0].get("exportedEnvironmentVariables", [])
+        return {item["name"]: item.get("value", "") for item in exported}
+
+    def describe(self, build_ids: list[str]) -> list[dict[str, object]]:
+        try:
+            found: list[dict[str, object]] = self.client.batch_get_builds(ids=build_ids).get("builds", [])
+        except ClientError as error:
+            if error_code(error) in {"ThrottlingException", "ServiceUnavailable"}:
+                raise TransientActionError(f"CodeBuild could not describe builds now: {error_code(error)}") from None
+            raise
+        return found

@@ -39,8 +39,19 @@ class EcsService:
             raise _ecs_error(error, "", str(definition.get("family"))) from None
 
     def update(self, cluster: str, service: str, task_definition_arn: str) -> str:
+        """UpdateService to the revision. A service without the deployment circuit breaker gets
+        it (with rollback), its other deployment settings kept: without it ECS never reports a
+        failed deployment, and the task would wait for its whole timeout."""
+        parameters: dict[str, Any] = {"cluster": cluster, "service": service, "taskDefinition": task_definition_arn}
         try:
-            updated = self.client.update_service(cluster=cluster, service=service, taskDefinition=task_definition_arn)
+            described = self.client.describe_services(cluster=cluster, services=[service]).get("services", [])
+            configuration = dict(described[0].get("deploymentConfiguration") or {}) if described else {}
+            breaker = configuration.get("deploymentCircuitBreaker") or {}
+            controller = (described[0].get("deploymentController") or {}).get("type", "ECS") if described else "ECS"
+            if controller == "ECS" and not breaker.get("enable"):
+                configuration["deploymentCircuitBreaker"] = {"enable": True, "rollback": True}
+                parameters["deploymentConfiguration"] = configuration
+            updated = self.client.update_service(**parameters)
         except ClientError as error:
             raise _ecs_error(error, cluster, service) from None
         deployments = updated["service"].get("deployments", [])
@@ -50,6 +61,15 @@ class EcsService:
         if primary is None:
             raise ConfigurationError(f"ECS service {service!r} reported no deployment after the update")
         return str(primary["id"])
+
+    def deployments(self, cluster: str, service: str) -> list[dict[str, object]]:
+        try:
+            described = self.client.describe_services(cluster=cluster, services=[service])
+        except ClientError as error:
+            raise _ecs_error(error, cluster, service) from None
+        services = [s for s in described.get("services", []) if s.get("status") != "INACTIVE"]
+        found: list[dict[str, object]] = services[0].get("deployments", []) if services else []
+        return found
 
 
 def _ecs_error(error: ClientError, cluster: str, service: str) -> Exception:

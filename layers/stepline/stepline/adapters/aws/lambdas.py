@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
 from stepline.actions.errors import ConfigurationError, TransientActionError
 from stepline.adapters.aws import error_code
@@ -14,9 +16,21 @@ from stepline.ports import ArtifactRef
 
 
 class AwsLambdaFunctions:
-    def __init__(self, lambda_client: Any, cloudwatch: Any) -> None:
+    def __init__(
+        self,
+        lambda_client: Any,
+        cloudwatch: Any,
+        wait_seconds: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = lambda_client
         self.cloudwatch = cloudwatch
+        # An update is waited for this long per call, well inside the deploy function's 300 s:
+        # a longer update is waited for again by the state machine's retry, not by a timeout.
+        self.wait_seconds = wait_seconds
+        self.sleep = sleep
+        self.clock = clock
 
     def update_code(self, function: str, artifact: ArtifactRef) -> None:
         location = artifact.get("location", "")
@@ -27,25 +41,34 @@ class AwsLambdaFunctions:
             else:
                 path = Path(unquote(urlparse(location).path))
                 self.client.update_function_code(FunctionName=function, ZipFile=path.read_bytes())
-            # The code update finishes asynchronously; publishing before it does publishes the old code.
-            self.client.get_waiter("function_updated").wait(
-                FunctionName=function, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
-            )
         except ClientError as error:
             raise _lambda_error(error, function) from None
-        except WaiterError as error:
-            raise TransientActionError(f"the code update of {function!r} did not finish: {error}") from None
 
     def update_image(self, function: str, image_uri: str) -> None:
         try:
             self.client.update_function_code(FunctionName=function, ImageUri=image_uri)
-            self.client.get_waiter("function_updated").wait(
-                FunctionName=function, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
-            )
         except ClientError as error:
             raise _lambda_error(error, function) from None
-        except WaiterError as error:
-            raise TransientActionError(f"the image update of {function!r} did not finish: {error}") from None
+
+    def wait_updated(self, function: str) -> None:
+        """Until the update has finished (publishing before then publishes the old code)."""
+        began = self.clock()
+        while True:
+            try:
+                configuration = self.client.get_function_configuration(FunctionName=function)
+            except ClientError as error:
+                raise _lambda_error(error, function) from None
+            status = configuration.get("LastUpdateStatus", "Successful")
+            if status == "Successful":
+                return
+            if status == "Failed":
+                reason = configuration.get("LastUpdateStatusReason") or "no reason given"
+                raise ConfigurationError(f"the update of {function!r} failed: {reason}")
+            if self.clock() - began >= self.wait_seconds:
+                raise TransientActionError(
+                    f"the update of {function!r} is still in progress after {self.wait_seconds:.0f} s; waiting again"
+                )
+            self.sleep(2)
 
     def publish(self, function: str, description: str) -> str:
         try:

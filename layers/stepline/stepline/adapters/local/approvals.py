@@ -52,6 +52,21 @@ class SqliteApprovals:
             ).rowcount
         return changed == 1
 
+    def mark_answered(self, answered: Approval) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE approvals SET record = ? WHERE id = ? AND status = ?",
+                (answered.model_dump_json(), answered.id, answered.status),
+            )
+
+    def unanswered(self) -> list[tuple[Approval, str]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record, token FROM approvals WHERE status != 'Pending' ORDER BY rowid"
+            ).fetchall()
+        decided = [(Approval.model_validate(json.loads(row[0])), row[1]) for row in rows]
+        return [(approval, token) for approval, token in decided if not approval.answered]
+
     def pending(self) -> list[Approval]:
         with self._lock:
             rows = self._db.execute("SELECT record FROM approvals WHERE status = 'Pending' ORDER BY rowid").fetchall()

@@ -1,0 +1,37 @@
+"""The sweeper (every five minutes, EventBridge Scheduler): finish what no event finished.
+
+Builds, ECS deployments and Step Functions executions whose waiters are older than
+``older_than`` seconds are polled (BatchGetBuilds, DescribeServices, DescribeExecution) and
+those that ended are answered through the same ``settle`` as their events; decisions on
+approvals recorded but never answered are answered again. So a dropped event, or a crash
+between a decision and its answer, costs a pipeline minutes, not the task's timeout.
+"""
+
+from __future__ import annotations
+
+from stepline.actions.approval import answer_unanswered
+from stepline.actions.build.codebuild import build_work
+from stepline.actions.completions import WorkKind, sweep
+from stepline.actions.deploy.ecs import deployment_work
+from stepline.actions.invoke_states import execution_work
+from stepline.ports import Approvals, ArtifactStore, BuildService, ContainerService, TaskCallbacks, Waiters, Workflows
+
+DEFAULT_OLDER_THAN_SECONDS = 5 * 60
+
+
+def work_kinds(
+    builds: BuildService, ecs: ContainerService, workflows: Workflows, store: ArtifactStore
+) -> dict[str, WorkKind]:
+    return {"build": build_work(builds), "ecs": deployment_work(ecs), "sfn": execution_work(workflows, store)}
+
+
+def sweep_once(
+    waiters: Waiters,
+    approvals: Approvals,
+    kinds: dict[str, WorkKind],
+    callbacks: TaskCallbacks,
+    now: float,
+    older_than: float = DEFAULT_OLDER_THAN_SECONDS,
+) -> list[str]:
+    """What was answered, a line each."""
+    return sweep(waiters, kinds, callbacks, now, older_than) + answer_unanswered(approvals, callbacks, now - older_than)
