@@ -1,13 +1,17 @@
-"""What runs when: the run loop, group commits, and the workers that call tasks.
+"""What runs when: the run loop, one commit per pause, and the workers that call tasks.
 
-The loop fires due timers, then steps ready frames in *groups*: consecutive steps share one
-transaction of at most ``MAX_GROUP`` steps, and a step that has a task to call ends its group,
-so the commit comes before the call. API calls and waits commit on their own. So a crash can
+The loop fires due timers and steps ready frames in memory, as one *group*, until a pause:
+a step that has a task to call (the commit comes before the call), or nothing left that can
+move (the commit comes before waiting or returning). A group is written in one transaction
+(``batch``), so frames born and ended inside it are never written. It is cut at
+``MAX_GROUP`` steps too, so a long run of pure states (a Map of many items) neither holds
+the lock for long nor piles up memory. API calls commit before they answer. So a crash can
 lose only steps nothing outside has seen, which recovery redoes identically.
 ``durability="transition"`` makes every group one step.
 
 Task attempts are called on the loop's thread, or on a pool of ``workers`` threads; either
-way outside any transaction, their results recorded in transactions of their own.
+way outside the lock and any transaction. What a call returns is handed to its frame in
+memory (``task.returned``) and recorded by the frame's next step, in the next group.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from stepline.engine.clock import ManualClock
 from stepline.engine.model import Invocation
 from stepline.engine.steps import Fault, step
 
-MAX_GROUP = 64  # steps committed together at most, bounding what a crash makes the engine redo
+MAX_GROUP = 10_000  # steps committed together at most: how long the lock is held, what a crash redoes
 _POLL = 0.05  # seconds between looks at in-flight tasks
 _IDLE = 0.25  # longest wait for a timer or an outside answer before looking again
 
@@ -53,8 +57,7 @@ class Scheduler:
                 return
             invocation = None
             with active.lock:
-                timers.fire_due(active)
-                if not active.ready:
+                if not active.ready and not timers.due(active):
                     if not self._idle_wait(skip_waits, block, deadline):
                         return
                     continue
@@ -76,9 +79,10 @@ class Scheduler:
             self.pool.shutdown(wait=True)
 
     def _group(self) -> Invocation | None:
-        """Ready steps in one transaction, committed before any of them reaches outside."""
+        """Due timers and ready steps in memory, committed in one transaction before any reaches outside."""
         active = self.active
         with active.store.transaction(), active.batch():
+            timers.fire_due(active)
             for _ in range(self.group):
                 if not active.ready:
                     break

@@ -1,4 +1,4 @@
-"""One step of one frame: what its phase says to do next, in the transaction of its group.
+"""One step of one frame: what its phase says to do next, in memory, written with its group's commit.
 
 Entering a state records ``<Type>StateEntered`` and hands the state to its type's ``enter``
 (``states.KINDS``); an error it raises goes to Retry and Catch (``retry.handle_error``). A bug
@@ -29,6 +29,7 @@ Advance = Callable[["Active", Execution, Frame, State], Invocation | None]
 
 
 _ENTERED = {kind: f"{kind.value}StateEntered" for kind in StateType}
+_NOT_TRUNCATED = {"truncated": False}
 
 
 class Fault(Exception):
@@ -41,42 +42,40 @@ class Fault(Exception):
 
 def step(active: Active, frame_id: int) -> Invocation | None:
     """Move the frame one step; the task attempt to call once the group commits, if any."""
-    with active.store.transaction():
-        frame = active.frames.get(frame_id)
-        if frame is None or not frame.active:
-            return None
-        execution = active.executions.get(frame.execution)
-        if execution is None or execution.status is not ExecutionStatus.RUNNING:
-            active.frames.pop(frame_id, None)  # a branch begun in the step that ended its execution
-            return None
-        state = execution.definition.state(frame.scope, frame.state)
-        active.transitions += 1
-        advance = _ADVANCE.get(frame.phase)
-        if advance is None:
-            return None
-        try:
-            with active.batch():
-                invocation = advance(active, execution, frame, state)
-            # An execution that ended inside the step (its history full) calls nothing more.
-            return invocation if execution.status is ExecutionStatus.RUNNING else None
-        except (sqlite3.Error, StoreError):
-            raise  # the database, not the execution, failed (a full disk): nothing is committed
-        except Exception as error:  # an engine fault: undo this step's group, then fail the execution
-            active.pending = None
-            fault = f"internal engine error in state {state.name!r}: {type(error).__name__}: {error}"
-            raise Fault(execution.arn, fault) from error
+    frame = active.frames.get(frame_id)
+    if frame is None or not frame.active:
+        return None
+    execution = active.executions.get(frame.execution)
+    if execution is None or execution.status is not ExecutionStatus.RUNNING:
+        active.frames.pop(frame_id, None)  # a branch begun in the step that ended its execution
+        return None
+    state = execution.definition.state(frame.scope, frame.state)
+    active.transitions += 1
+    advance = _ADVANCE.get(frame.phase)
+    if advance is None:
+        return None
+    try:
+        invocation = advance(active, execution, frame, state)
+        # An execution that ended inside the step (its history full) calls nothing more.
+        return invocation if execution.status is ExecutionStatus.RUNNING else None
+    except (sqlite3.Error, StoreError):
+        raise  # the database, not the execution, failed (a full disk): nothing is committed
+    except Exception as error:  # an engine fault: undo this step's group, then fail the execution
+        active.pending = None
+        fault = f"internal engine error in state {state.name!r}: {type(error).__name__}: {error}"
+        raise Fault(execution.arn, fault) from error
 
 
 def _enter(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
-    frame.data["entered"] = active.clock.now()
-    frame.data["retries"] = {}
-    details = {
-        "name": state.name,
-        "input": frame.input_text or dumps(frame.input),
-        "inputDetails": {"truncated": False},
-    }
-    record(active, execution, frame, _ENTERED[state.type], "stateEnteredEventDetails", details)
-    frame.data["entered_event"] = frame.data["last_event"]  # AWS names it in the causes of its own errors
+    data = frame.data
+    data["entered"] = active.clock.now()
+    data["retries"] = {}
+    if frame.input_text is None:
+        frame.input_text = dumps(frame.input)
+    details = {"name": state.name, "inputDetails": _NOT_TRUNCATED}
+    kind = _ENTERED[state.type]
+    record(active, execution, frame, kind, "stateEnteredEventDetails", details, "input", frame.input_text)
+    data["entered_event"] = data["last_event"]  # AWS names it in the causes of its own errors
     return _run(active, execution, frame, state, frame.input)
 
 
@@ -96,6 +95,12 @@ def _retry(active: Active, execution: Execution, frame: Frame, state: State) -> 
 def _invoke(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
     assert isinstance(state, TaskState)
     return task.attempt(active, execution, frame, state)
+
+
+def _returned(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
+    assert isinstance(state, TaskState)
+    task.recorded(active, execution, frame, state)
+    return None
 
 
 def _settle(active: Active, execution: Execution, frame: Frame, state: State) -> Invocation | None:
@@ -118,6 +123,7 @@ def _wait_over(active: Active, execution: Execution, frame: Frame, state: State)
 _ADVANCE: dict[Phase, Advance] = {
     Phase.ENTER: _enter,
     Phase.INVOKE: _invoke,
+    Phase.RETURNED: _returned,
     Phase.OUTCOME: _settle,
     Phase.RETRY: _retry,
     Phase.WAIT_OVER: _wait_over,

@@ -86,18 +86,20 @@ def next_skippable(active: Active) -> float | None:
     return min(due_times, default=None)
 
 
+def due(active: Active) -> bool:
+    """Whether a timer is due now."""
+    when = next_due(active)
+    return when is not None and when <= active.clock.now()
+
+
 def fire_due(active: Active) -> None:
-    """Move every frame whose timer is due, each in its own transaction."""
+    """Move every frame whose timer is due, in the group in progress."""
     now = active.clock.now()
-    while (due := next_due(active)) is not None and due <= now:
+    while (when := next_due(active)) is not None and when <= now:
         _, frame_id, _ = heapq.heappop(active.timers.heap)
         frame = active.frames[frame_id]
-        with active.store.transaction():
-            execution = active.executions[frame.execution]
-            state = execution.definition.state(frame.scope, frame.state)
-            with active.batch():
-                _fired(active, execution, frame, state)
-        active.changed.notify_all()
+        execution = active.executions[frame.execution]
+        _fired(active, execution, frame, execution.definition.state(frame.scope, frame.state))
 
 
 def _fired(active: Active, execution: Execution, frame: Frame, state: State) -> None:
