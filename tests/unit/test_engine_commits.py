@@ -333,3 +333,31 @@ def test_a_page_size_out_of_step_functions_range_is_refused(size: int) -> None:
 )
 def test_the_engine_writes_json_as_json_dumps_does(value: Any) -> None:
     assert dumps(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_a_map_runs_children_are_named_by_its_uuid_and_their_index() -> None:
+    # Given a distributed Map of three items
+    engine = new_engine()
+    each = {
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Same",
+            "States": {"Same": {"Type": "Pass", "End": True}},
+        },
+        "End": True,
+    }
+    execution = start(engine, machine(Each=each), ["a", "b", "c"])
+    # When it runs
+    engine.run()
+    # Then each child is named by a UUID: the Map Run's, its last group the item's index, so
+    # that the children of a run sort (and are written) in the order they start
+    events = engine.get_execution_history(execution)["events"]
+    run = next(event for event in events if event["type"] == "MapRunStarted")["mapRunStartedEventDetails"]
+    run_uuid = run["mapRunArn"].rsplit(":", 1)[1]
+    children = sorted(
+        (child["name"], json.loads(engine.describe_execution(child["executionArn"])["input"]))
+        for child in engine.list_executions()["executions"]
+        if child["stateMachineArn"].endswith(":m/Each")
+    )
+    assert children == [(f"{run_uuid[:24]}{index:012x}", item) for index, item in enumerate("abc")]

@@ -78,18 +78,18 @@ def start(
     return {"executionArn": arn, "startDate": as_datetime(now)}
 
 
-def start_child(active: Active, machine_arn: str, data_in: Any, parent_frame: int, slot: int) -> Execution:
-    """A distributed map's child (named by UUID, as on AWS), started inside its parent's step.
+def start_child(active: Active, machine_arn: str, name: str, data_in: Any, parent_frame: int, slot: int) -> Execution:
+    """A distributed map's child, started inside its parent's step.
 
     Its resources were checked with its parent's definition, which holds its states.
     """
     machine_name, definition, role = machines.get(active, machine_arn)
-    arn = f"arn:aws:states:{active.region}:{active.account}:execution:{machine_name}:{uuid.uuid4()}"
+    arn = f"arn:aws:states:{active.region}:{active.account}:execution:{machine_name}:{name}"
     execution = Execution(
         arn,
         machine_arn,
         machine_name,
-        arn.rsplit(":", 1)[1],
+        name,
         role,
         data_in,
         active.clock.now(),

@@ -5,8 +5,9 @@ its name), created on the engine beside its parent; each item or batch is an exe
 whose ``parent_frame`` is the Map's frame and ``parent_slot`` its index, so its end comes back
 to the Map (``StateKind.nested_ended``). Children start inside the Map's step and, like an
 inline Map's iterations, are written only if they are still running at a commit. Executions
-are named by UUID, as Step Functions names them (``arn:…:execution:<machine>/<label>:<uuid>``);
-the Map Run is ``arn:…:mapRun:<machine>/<label>:<uuid>``.
+are named by UUID, as Step Functions names them (``arn:…:execution:<machine>/<label>:<uuid>``):
+the Map Run's UUID (``arn:…:mapRun:<machine>/<label>:<uuid>``) with the item's index as its
+last group, so a run's children sort, and are written, in the order they start.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def started(active: Active, execution: Execution, frame: Frame, state: MapState)
 
 
 def start_child(active: Active, execution: Execution, frame: Frame, index: int, data_in: Any) -> None:
-    child = executions.start_child(active, frame.data["child_machine"], data_in, frame.id, index)
+    name = f"{frame.data['map_run'][-36:-12]}{index:012x}"
+    child = executions.start_child(active, frame.data["child_machine"], name, data_in, frame.id, index)
     assert frame.progress is not None
     frame.progress.children[child.arn] = index
 
