@@ -253,6 +253,38 @@ def test_a_parallel_an_older_engine_was_running_finishes(tmp_path: Path) -> None
     assert json.loads(again.run_until_done(execution)["output"]) == ["quick", "slow"]
 
 
+def test_executions_that_only_started_resume_from_their_own_rows(tmp_path: Path) -> None:
+    # Given a distributed Map's first step committed alone: two children started, not yet stepped
+    database = tmp_path / "engine.db"
+    engine = Engine(Store(str(database)), clock=ManualClock(), durability="transition")
+    each = {
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Same",
+            "States": {"Same": {"Type": "Pass", "End": True}},
+        },
+        "End": True,
+    }
+    execution = start(engine, machine(Each=each), [1, 2])
+    groups: list[int] = []
+
+    def after_one_group() -> bool:
+        groups.append(1)
+        return len(groups) > 1
+
+    engine.run(until=after_one_group)
+    # Then only the Map's frame has a row: a frame that has not moved is made again from its
+    # execution's row (its input, its first state)
+    assert engine.store.query("SELECT state FROM frames") == [("Each",)]
+    assert engine.store.query("SELECT count(*) FROM executions WHERE status = 'RUNNING'") == [(3,)]
+    engine.store.close()
+    # When a new engine opens the database
+    again = new_engine(database)
+    # Then the children run from where they started, and the Map ends
+    assert json.loads(again.run_until_done(execution)["output"]) == [1, 2]
+
+
 def test_frame_ids_are_never_reused_once_their_rows_are_gone(tmp_path: Path) -> None:
     # Given an execution that ran and ended, its frames' rows deleted
     database = tmp_path / "engine.db"

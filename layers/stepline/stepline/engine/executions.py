@@ -109,8 +109,16 @@ def _begin(active: Active, execution: Execution) -> None:
     details = {"inputDetails": _NOT_TRUNCATED, "roleArn": execution.role_arn}
     text = execution.input_text
     record(active, execution, None, "ExecutionStarted", "executionStartedEventDetails", details, "input", text)
+    root(active, execution)
+
+
+def root(active: Active, execution: Execution) -> None:
+    """The execution's first frame, at its first state. Not written with the start: recovery makes
+    it again for an execution that has only started (its history is ExecutionStarted alone)."""
     start_at = execution.definition.root.start_at
-    frames.begin(active, execution, None, 0, "", start_at, execution.input, input_text=text)
+    frames.begin(
+        active, execution, None, 0, "", start_at, execution.input, input_text=execution.input_text, write=False
+    )
 
 
 def check_resources(active: Active, definition: StateMachineDefinition) -> None:

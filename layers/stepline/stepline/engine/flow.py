@@ -36,7 +36,7 @@ def exit_state(
 
     ``assigned`` holds the variables the state bound, shown in StateExited as Step Functions does.
     """
-    text = dumps(output)
+    text = frame.input_text if output is frame.input and frame.input_text is not None else dumps(output)
     if len(text) > errors.MAX_PAYLOAD_BYTES:  # ``dumps`` writes ASCII: characters are bytes
         fail_frame(
             active,

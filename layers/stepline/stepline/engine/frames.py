@@ -27,10 +27,14 @@ def begin(
     data_in: Any,
     extra: dict[str, Any] | None = None,
     input_text: str | None = None,
+    *,
+    write: bool = True,
 ) -> Frame:
     """A frame at ``state`` of ``scope`` with input ``data_in``, ready to enter it.
 
     ``slot`` is the branch's index in a Parallel or the item's in a Map (0 for the root).
+    ``write=False``: not written unless it moves before a commit (an execution's root frame
+    at its start, which recovery can make again from the execution's row).
     """
     data = dict(extra) if extra else {}
     if parent is None:
@@ -55,7 +59,8 @@ def begin(
     )
     active.frames[frame.id] = frame
     execution.frames[frame.id] = frame
-    active.touch(frame)
+    if write:
+        active.touch(frame)
     active.ready.append(frame.id)
     return frame
 

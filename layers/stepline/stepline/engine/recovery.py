@@ -49,6 +49,10 @@ def recover(active: Active) -> None:
         if frame.phase in READY_PHASES:
             active.ready.append(frame_id)
         timers.restore(active, frame)
+    for (arn,) in store.query("SELECT arn FROM executions WHERE status = 'RUNNING' ORDER BY rowid"):
+        execution = executions.load(active, arn)
+        if execution is not None and not execution.frames:
+            executions.root(active, execution)  # started, and nothing since: its root frame was not written
     _restore_lists(active)
     for frame in list(active.frames.values()):
         if frame.phase is Phase.WAITING_EXECUTION:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 import orjson
@@ -92,34 +91,9 @@ class Store:
         # again, and recovery resumes from the last commit. Reads still answer.
         self.failure: StoreError | None = None
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> _Transaction:
         """One atomic unit of change; nested uses join the outer transaction."""
-        with self.lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self.db
-                finally:
-                    self._depth -= 1
-                return
-            if self.failure is not None:
-                raise self.failure
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as error:
-                raise self._failed(error) from error
-            self._depth = 1
-            try:
-                yield self.db
-                self.db.execute("COMMIT")
-            except BaseException as error:
-                self._rollback()
-                if isinstance(error, sqlite3.Error):
-                    raise self._failed(error) from error
-                raise
-            finally:
-                self._depth = 0
+        return _Transaction(self)
 
     def _rollback(self) -> None:
         # A failed COMMIT (SQLITE_FULL) leaves the transaction open; a failed statement may
@@ -146,6 +120,60 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+
+class _Transaction:
+    """``Store.transaction()``: BEGIN IMMEDIATE … COMMIT under the store's lock, or a share of the
+    transaction already open; a rollback on any exception, and a refused write (a full disk)
+    makes the store refuse every later one."""
+
+    __slots__ = ("outer", "store")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.outer = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        store = self.store
+        store.lock.acquire()
+        if store._depth:
+            store._depth += 1
+            return store.db
+        try:
+            if store.failure is not None:
+                raise store.failure
+            try:
+                store.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise store._failed(error) from error
+        except BaseException:
+            store.lock.release()
+            raise
+        store._depth = 1
+        self.outer = True
+        return store.db
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        store = self.store
+        try:
+            if not self.outer:
+                store._depth -= 1
+                return
+            store._depth = 0
+            if kind is None:
+                try:
+                    store.db.execute("COMMIT")
+                except sqlite3.Error as error:
+                    store._rollback()
+                    raise store._failed(error) from error
+                return
+            store._rollback()
+            if isinstance(value, sqlite3.Error):
+                raise store._failed(value) from value
+        finally:
+            store.lock.release()
 
 
 def database_error(error: sqlite3.Error, path: object, doing: str) -> StoreError:
