@@ -162,6 +162,28 @@ def test_an_answer_sent_after_the_handler_returned_but_before_it_was_recorded_is
         engine.send_task_success(answered[0], "{}")
 
 
+def test_a_deadline_passing_before_a_return_is_recorded_still_times_the_task_out() -> None:
+    # Given a callback task of TimeoutSeconds 10 whose handler returns in time
+    clock = ManualClock()
+    parked = Parked()
+    engine = Engine(clock=clock, functions=Functions({"park": parked}))
+    execution = start(engine, machine(T=callback_task(TimeoutSeconds=10)))
+    moved: list[bool] = []
+
+    def deadline_passes_once_returned() -> bool:
+        # run() asks this between its groups: right after the handler returned
+        if parked.waiting and not moved:
+            moved.append(True)
+            clock.advance(15)
+        return False
+
+    # When the deadline passes before the engine has recorded what the handler returned
+    engine.run(until=deadline_passes_once_returned)
+    # Then the task, waiting for its token by then, still times out
+    described = engine.describe_execution(execution)
+    assert (described["status"], described.get("error")) == ("FAILED", "States.Timeout")
+
+
 # --- a Map's lists, and recovery -----------------------------------------------------------
 
 
