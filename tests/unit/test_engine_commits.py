@@ -184,6 +184,28 @@ def test_a_deadline_passing_before_a_return_is_recorded_still_times_the_task_out
     assert (described["status"], described.get("error")) == ("FAILED", "States.Timeout")
 
 
+@pytest.mark.parametrize("before", [0, 1])
+def test_the_history_quota_reached_as_a_state_with_assign_enters_ends_the_execution_as_on_aws(before: int) -> None:
+    # Given an endless loop through a Pass with Assign, its StateEntered at event 25,000 (or not)
+    states: dict[str, dict[str, Any]] = {f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(before)}
+    states[f"P{before}"] = {"Type": "Pass", "Next": "Count"}
+    states["Count"] = {"Type": "Pass", "Assign": {"n.$": "$.n"}, "Next": "Check"}
+    states["Check"] = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.n", "NumericEquals": -1, "Next": "Done"}],
+        "Default": "Count",
+    }
+    states["Done"] = {"Type": "Succeed"}
+    engine = new_engine()
+    execution = start(engine, {"StartAt": "P0", "States": states}, {"n": 0})
+    # When it runs into the quota
+    engine.run()
+    # Then it fails with AWS's error and cause, not an engine fault
+    described = engine.describe_execution(execution)
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert described["cause"] == "The execution reached the maximum number of history events (25000)."
+
+
 # --- a Map's lists, and recovery -----------------------------------------------------------
 
 

@@ -79,7 +79,9 @@ def end(active: Active, execution: Execution, frame: Frame, phase: Phase) -> Non
 
 def cancel_children(active: Active, parent: Frame) -> None:
     """End every frame under ``parent`` (a Parallel branch failed, a Map gave up)."""
-    execution = active.executions[parent.execution]
+    execution = active.executions.get(parent.execution)
+    if execution is None:
+        return  # it ended in this very step (its history full), and its frames with it
     for frame in [f for f in execution.frames.values() if f.parent == parent.id]:
         cancel_children(active, frame)
         end(active, execution, frame, Phase.CANCELLED)

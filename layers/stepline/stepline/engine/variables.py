@@ -98,5 +98,6 @@ def _outer(active: Active, frame: Frame) -> Mapping[str, Any]:
 
 def _others(active: Active, frame: Frame) -> int:
     """The bytes the execution's other scopes hold (each frame keeps its scope's size)."""
-    execution = active.executions[frame.execution]
-    return sum(other.data.get(SIZE, 0) for other in execution.frames.values() if other.id != frame.id)
+    execution = active.executions.get(frame.execution)  # gone: it ended in this very step
+    frames = execution.frames.values() if execution is not None else ()
+    return sum(other.data.get(SIZE, 0) for other in frames if other.id != frame.id)
