@@ -82,8 +82,13 @@ def cancel_children(active: Active, parent: Frame) -> None:
     execution = active.executions.get(parent.execution)
     if execution is None:
         return  # it ended in this very step (its history full), and its frames with it
-    for frame in [f for f in execution.frames.values() if f.parent == parent.id]:
-        cancel_children(active, frame)
+    under: dict[int | None, list[Frame]] = {}
+    for frame in execution.frames.values():
+        under.setdefault(frame.parent, []).append(frame)
+    below = under.get(parent.id, [])
+    while below:
+        frame = below.pop()
+        below.extend(under.get(frame.id, []))
         end(active, execution, frame, Phase.CANCELLED)
 
 
