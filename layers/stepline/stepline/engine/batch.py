@@ -112,68 +112,70 @@ def _write_executions(db: sqlite3.Connection, executions: Iterable[Execution]) -
 
 
 def _write_frames(db: sqlite3.Connection, frames: Iterable[Frame]) -> int:
-    inserted: list[tuple[Any, ...]] = []
-    moved: list[tuple[Any, ...]] = []  # the frame's input is the one written already
-    entered: list[tuple[Any, ...]] = []  # a new input (it moved to another state)
-    deleted: list[tuple[int]] = []
-    listed: list[tuple[Any, ...]] = []
-    unlisted: list[tuple[int]] = []
+    rows = _FrameRows()
     for frame in frames:
+        rows.add(frame)
+    return rows.write(db)
+
+
+@dataclass(slots=True)
+class _FrameRows:
+    """The statements a commit makes for its frames, gathered to run each as one ``executemany``."""
+
+    inserted: list[tuple[Any, ...]] = field(default_factory=list)
+    moved: list[tuple[Any, ...]] = field(default_factory=list)  # its input is the one written already
+    entered: list[tuple[Any, ...]] = field(default_factory=list)  # a new input (it moved to another state)
+    deleted: list[tuple[int]] = field(default_factory=list)
+    listed: list[tuple[Any, ...]] = field(default_factory=list)
+    unlisted: list[tuple[int]] = field(default_factory=list)
+
+    def add(self, frame: Frame) -> None:
         if not frame.active:
             if frame.saved:
                 frame.saved = False
-                deleted.append((frame.id,))
+                self.deleted.append((frame.id,))
                 if frame.progress is not None:
-                    unlisted.append((frame.id,))
-            continue
+                    self.unlisted.append((frame.id,))
+            return
         data = dumps(frame.data)
-        if not frame.saved:
-            frame.saved = frame.input_saved = True
-            if frame.input_text is None:
-                frame.input_text = dumps(frame.input)
-            inserted.append(
-                (
-                    frame.id,
-                    frame.execution,
-                    frame.parent,
-                    frame.slot,
-                    frame.scope,
-                    frame.state,
-                    frame.phase.value,
-                    frame.input_text,
-                    data,
-                    frame.token,
-                )
-            )
-        elif frame.input_saved:
-            moved.append((frame.state, frame.phase.value, data, frame.token, frame.id))
+        if frame.saved and frame.input_saved:
+            self.moved.append((frame.state, frame.phase.value, data, frame.token, frame.id))
         else:
-            frame.input_saved = True
             if frame.input_text is None:
                 frame.input_text = dumps(frame.input)
-            entered.append((frame.state, frame.phase.value, frame.input_text, data, frame.token, frame.id))
+            if frame.saved:
+                self.entered.append((frame.state, frame.phase.value, frame.input_text, data, frame.token, frame.id))
+            else:
+                where = (frame.id, frame.execution, frame.parent, frame.slot, frame.scope, frame.state)
+                self.inserted.append((*where, frame.phase.value, frame.input_text, data, frame.token))
+            frame.saved = frame.input_saved = True
         progress = frame.progress
         if progress is not None and not progress.items_saved and progress.items is not None:
             progress.items_saved = True
             inputs = dumps(progress.inputs) if progress.inputs is not None else None
-            listed.append((frame.id, dumps(progress.items), inputs))
-    if deleted:
-        db.executemany("DELETE FROM frames WHERE id = ?", deleted)
-    if unlisted:
-        _drop_lists(db, unlisted)
-    if moved:
-        db.executemany("UPDATE frames SET state = ?, phase = ?, data = ?, token = ? WHERE id = ?", moved)
-    if entered:
-        db.executemany("UPDATE frames SET state = ?, phase = ?, input = ?, data = ?, token = ? WHERE id = ?", entered)
-    if inserted:
-        db.executemany(
-            "INSERT INTO frames (id, execution_arn, parent, slot, scope, state, phase, input, data, token, active) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            inserted,
-        )
-    if listed:
-        db.executemany("INSERT OR REPLACE INTO map_items (frame, items, inputs) VALUES (?, ?, ?)", listed)
-    return max((row[0] for row in inserted), default=0)
+            self.listed.append((frame.id, dumps(progress.items), inputs))
+
+    def write(self, db: sqlite3.Connection) -> int:
+        """Run the statements; the highest id of a frame inserted (0: none)."""
+        if self.deleted:
+            db.executemany("DELETE FROM frames WHERE id = ?", self.deleted)
+        if self.unlisted:
+            _drop_lists(db, self.unlisted)
+        if self.moved:
+            db.executemany("UPDATE frames SET state = ?, phase = ?, data = ?, token = ? WHERE id = ?", self.moved)
+        if self.entered:
+            db.executemany(
+                "UPDATE frames SET state = ?, phase = ?, input = ?, data = ?, token = ? WHERE id = ?", self.entered
+            )
+        if self.inserted:
+            db.executemany(
+                "INSERT INTO frames (id, execution_arn, parent, slot, scope, state, phase, input, data, token, active) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                self.inserted,
+            )
+        if self.listed:
+            db.executemany("INSERT OR REPLACE INTO map_items (frame, items, inputs) VALUES (?, ?, ?)", self.listed)
+        return max((row[0] for row in self.inserted), default=0)
 
 
 def _drop_lists(db: sqlite3.Connection, frame_ids: list[tuple[int]]) -> None:
