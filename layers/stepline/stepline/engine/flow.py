@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepline.engine import errors, executions, frames
 from stepline.engine.definition import ChainedState, State, StateType
-from stepline.engine.history import record
+from stepline.engine.history import record, state_details
 from stepline.engine.model import Ending, Execution, Frame, Phase
 from stepline.engine.store import dumps
 
@@ -47,11 +47,15 @@ def exit_state(
             "number of bytes service limit.",
         )
         return
-    details: dict[str, Any] = {"name": state.name, "outputDetails": _NOT_TRUNCATED}
+    kind = _EXITED[state.type]
     if assigned:
+        details: dict[str, Any] = {"name": state.name, "outputDetails": _NOT_TRUNCATED}
         details["assignedVariables"] = assigned
         details["assignedVariablesDetails"] = _NOT_TRUNCATED
-    record(active, execution, frame, _EXITED[state.type], "stateExitedEventDetails", details, "output", text)
+        record(active, execution, frame, kind, "stateExitedEventDetails", details, "output", text)
+    else:
+        body = state_details("stateExitedEventDetails", state.name, "output")
+        record(active, execution, frame, kind, None, None, "output", text, body=body)
     target = next_state
     if target is None and isinstance(state, ChainedState) and not state.end:
         target = state.next

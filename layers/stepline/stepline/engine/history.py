@@ -9,6 +9,7 @@ JSON is stored as it is (``payload``) rather than escaped inside the details.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -50,11 +51,14 @@ def record(
     details: dict[str, Any] | None = None,
     field: str | None = None,
     payload: str | None = None,
+    *,
+    body: str | None = None,
 ) -> None:
     """Add one event to the commit in progress (``frame`` None: an execution-level event).
 
-    ``details`` go under ``key``; ``payload`` is the event's input, output or parameters JSON
-    (``field`` names which), kept as it is rather than escaped inside the details.
+    ``details`` go under ``key`` (or ``body`` is both, written already: ``state_details``);
+    ``payload`` is the event's input, output or parameters JSON (``field`` names which), kept as
+    it is rather than escaped inside the details.
 
     Event 25,000 ends the execution: it is ExecutionFailed (States.Runtime) unless it is the
     execution's own end; after the last event, a step still unwinding adds nothing.
@@ -77,8 +81,16 @@ def record(
         pending.frames[frame.id] = frame
     else:
         previous = event_id - 1
-    body = dumps([key, details]) if key is not None else None
+    if body is None and key is not None:
+        body = dumps([key, details])
     pending.events.append((execution.arn, event_id, kind, active.clock.now(), previous, body, field, payload))
+
+
+@functools.lru_cache(maxsize=4096)
+def state_details(key: str, name: str, payload: str) -> str:
+    """A state's entered or exited event details that only its name fills (beside its input or
+    output, kept apart), written once."""
+    return dumps([key, {"name": name, f"{payload}Details": {"truncated": False}}])
 
 
 def events(store: Store, execution_arn: str, *, reverse_order: bool = False) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from stepline.engine.dataflow import conclude
 from stepline.engine.definition import State, StateType, TaskState
 from stepline.engine.errors import StatesError
 from stepline.engine.flow import exit_state
-from stepline.engine.history import record
+from stepline.engine.history import record, state_details
 from stepline.engine.model import Execution, ExecutionStatus, Frame, Invocation, Phase
 from stepline.engine.retry import raised
 from stepline.engine.states import task
@@ -29,7 +29,6 @@ Advance = Callable[["Active", Execution, Frame, State], Invocation | None]
 
 
 _ENTERED = {kind: f"{kind.value}StateEntered" for kind in StateType}
-_NOT_TRUNCATED = {"truncated": False}
 
 
 class Fault(Exception):
@@ -72,9 +71,8 @@ def _enter(active: Active, execution: Execution, frame: Frame, state: State) -> 
     data["retries"] = {}
     if frame.input_text is None:
         frame.input_text = dumps(frame.input)
-    details = {"name": state.name, "inputDetails": _NOT_TRUNCATED}
-    kind = _ENTERED[state.type]
-    record(active, execution, frame, kind, "stateEnteredEventDetails", details, "input", frame.input_text)
+    body = state_details("stateEnteredEventDetails", state.name, "input")
+    record(active, execution, frame, _ENTERED[state.type], None, None, "input", frame.input_text, body=body)
     data["entered_event"] = data["last_event"]  # AWS names it in the causes of its own errors
     return _run(active, execution, frame, state, frame.input)
 
