@@ -106,14 +106,15 @@ def test_states_that_never_pause_run_in_memory_and_commit_once() -> None:
     assert (rows(engine, "frames"), rows(engine, "map_items"), rows(engine, "results")) == (0, 0, 0)
 
 
-def test_each_task_result_is_committed_before_the_next_call_leaves(tmp_path: Path) -> None:
-    # Given a chain of three tasks after a Parallel of two, whose function reads the database
+def test_calls_leave_after_one_commit_and_their_results_are_committed_before_any_later_call(tmp_path: Path) -> None:
+    # Given a Parallel of two tasks, then a chain of three, whose function reads the database
     # through a connection of its own (so it sees only what was committed)
     database = tmp_path / "engine.db"
     seen: list[int] = []
 
     def look(event: Any, context: Any) -> Any:
         with sqlite3.connect(database) as db:
+            seen.append(db.execute("SELECT count(*) FROM events WHERE type = 'TaskScheduled'").fetchone()[0])
             seen.append(db.execute("SELECT count(*) FROM events WHERE type = 'TaskSucceeded'").fetchone()[0])
         return event
 
@@ -131,12 +132,14 @@ def test_each_task_result_is_committed_before_the_next_call_leaves(tmp_path: Pat
     statements = Statements(engine)
     # When it runs
     engine.run()
-    # Then every call found the results of all the calls before it committed
+    # Then the branches' two calls left together, after one commit holding both their starts;
+    # and each later call found every earlier call's result committed
     assert engine.describe_execution(execution)["status"] == "SUCCEEDED"
-    assert seen == [0, 1, 2, 3, 4]
-    # And the result of each call went into the commit made before the next call: one commit
-    # per call, and one at the end
-    assert statements.count("COMMIT") == 5 + 1
+    scheduled, succeeded = seen[0::2], seen[1::2]
+    assert scheduled == [2, 2, 3, 4, 5]
+    assert succeeded == [0, 0, 2, 3, 4]
+    # And so one commit before each group of calls, and one at the end
+    assert statements.count("COMMIT") == 4 + 1
 
 
 def test_an_answer_sent_after_the_handler_returned_but_before_it_was_recorded_is_kept() -> None:

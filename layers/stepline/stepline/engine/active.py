@@ -46,6 +46,7 @@ class Active:
         self.lock = store.lock
         self.changed = threading.Condition(self.lock)  # notified when anything may be able to move
         self.ready: deque[int] = deque()  # ids of frames in a READY_PHASES phase, in order
+        self.returned: deque[int] = deque()  # frames whose call came back: stepped before any other
         self.timers = Timers()
         self.frames: dict[int, Frame] = {}  # active frames of running executions
         self.tokens: dict[str, int] = {}  # task token -> the frame waiting for it
@@ -106,6 +107,7 @@ class Active:
         self.tokens.clear()
         self.executions.clear()
         self.ready.clear()
+        self.returned.clear()
         self.timers.clear()
         self.finished.clear()  # the database's ``unannounced`` says which ends are owed
 

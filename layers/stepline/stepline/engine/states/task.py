@@ -113,9 +113,9 @@ def returned(active: Active, invocation: Invocation, outcome: dict[str, Any]) ->
         late = active.clock.now() >= frame.data["timeout_at"]  # the handler overran TimeoutSeconds
         frame.data["call"] = {"late": True} if late else outcome
         frame.phase = Phase.RETURNED
-        # First in line: recorded in the very next commit, the one before any other call leaves,
-        # so a crash costs at most the calls still in flight.
-        active.ready.appendleft(frame.id)
+        # First in line, in the order they came back: recorded in the very next commit, the one
+        # before any further call leaves, so a crash costs at most one group's calls.
+        active.returned.append(frame.id)
         active.changed.notify_all()
 
 
