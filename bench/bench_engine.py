@@ -44,6 +44,7 @@ from stepline.engine import Engine, Functions, ManualClock, Store
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA = "arn:aws:states:::lambda:invoke"
 MAP_ITEMS = 100_000
+ROUNDS = 9  # interleaved rounds of each comparison
 
 SMALL = {
     "StartAt": "Prepare",
@@ -300,11 +301,11 @@ def per_execution(moto: Moto, folder: str) -> None:
                 "moto": (lambda m=machine, n=moto_count: moto.run(m, n, parse=True), moto_count),
                 "kept": (lambda m=machine, n=moto_count: moto.run(m, n, parse=False), moto_count),
             },
-            rounds=7,
+            rounds=ROUNDS,
         )
         transitions = sum(kind.endswith("StateEntered") for _, kind, *_ in history)
         ours.close()
-        print(f"engine: {title} ({transitions} state transitions; per execution, median (min–max) of 7 rounds)")
+        print(f"engine: {title} ({transitions} state transitions; per execution, median (min–max) of {ROUNDS} rounds)")
         print(row("stepline, durable (SQLite, WAL)", samples["ours"]))
         print(row("moto, parsing its definition each execution (as it does)", samples["moto"]))
         print(row("moto, its parsed program kept", samples["kept"]))

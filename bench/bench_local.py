@@ -73,12 +73,12 @@ def per_action(definition: dict[str, Any], folder: str) -> None:
                 "ours": (lambda: ours.run(1, "{}"), ACTION_COUNT),
                 "moto": (lambda: moto.run(machine, 1, parse=True, given="{}"), ACTION_COUNT),
             },
-            rounds=5,
+            rounds=9,
         )
     ours.close()
     print(
         f"local: orchestration per action, no-op pipeline of {STAGES} stages x {ACTIONS} actions "
-        "(median (min–max) of 5 interleaved rounds)"
+        "(median (min–max) of 9 interleaved rounds)"
     )
     print(row("stepline's embedded engine (durable, SQLite)", samples["ours"]))
     print(row("moto's ASL interpreter", samples["moto"]))
