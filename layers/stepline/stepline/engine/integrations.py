@@ -175,9 +175,10 @@ def _payload(raw: bytes) -> Any:
         return text
 
 
-def invoke_result(payload: Any, request_id: str, date: str) -> dict[str, Any]:
-    """What ``lambda:invoke`` returns on AWS: the payload and the SDK's response metadata."""
-    length = str(len(dumps(payload).encode()))
+def invoke_result(payload: Any, request_id: str, date: str, size: int | None = None) -> dict[str, Any]:
+    """What ``lambda:invoke`` returns on AWS: the payload and the SDK's response metadata
+    (``size``: the payload's length as JSON, when known already)."""
+    length = str(len(dumps(payload)) if size is None else size)
     headers = {
         "Connection": "keep-alive",
         "Content-Length": length,

@@ -47,7 +47,8 @@ def schedule(active: Active, execution: Execution, frame: Frame, state: TaskStat
     data, bound = entered(active, execution, frame, state, frame.input, token)
     timeout, heartbeat = _deadlines(state, data, bound)
     parameters = effective_input(state, data, bound)
-    if token is not None and token not in dumps(parameters):
+    text = dumps(parameters)
+    if token is not None and token not in text:
         source = "$states.context.Task.Token" if state.jsonata else "$$.Task.Token"
         raise StatesError(
             errors.RUNTIME,
@@ -70,7 +71,6 @@ def schedule(active: Active, execution: Execution, frame: Frame, state: TaskStat
         details["timeoutInSeconds"] = int(timeout)
     if heartbeat:
         details["heartbeatInSeconds"] = int(heartbeat)
-    text = dumps(parameters)
     record(active, execution, frame, "TaskScheduled", "taskScheduledEventDetails", details, "parameters", text)
     arm_task(active, frame)
     return attempt(active, execution, frame, state)
