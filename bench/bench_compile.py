@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from bench.timing import best_seconds, report
+from bench.timing import compare, interleaved, spread
 from stepline.compiler import compile_checked, compile_pipeline
 from stepline.definition import validate
 from stepline.definition.models import PipelineDeclaration
@@ -25,16 +25,22 @@ def main() -> None:
         assert not validate(parsed)
         return compile_checked(parsed).to_json()
 
-    ours = best_seconds(validate_and_compile, repeat=5)
-    peer = best_seconds(lambda: json.dumps(definition, indent=2), repeat=5)
     size = len(json.dumps(definition))
-    report(
+    compare(
         f"compile: 50 stages x 10 actions (500 actions; ASL {size / 1024:.0f} KiB)",
-        ("stepline parse + validate + compile + checks", ours),
-        ("json.dumps of the same definition", peer),
+        ("stepline parse + validate + compile + checks", validate_and_compile),
+        ("json.dumps of the same definition", lambda: json.dumps(definition, indent=2)),
+        rounds=5,
     )
-    parse = best_seconds(lambda: PipelineDeclaration.model_validate(document))
-    rules = best_seconds(lambda: validate(pipeline))
-    compile_only = best_seconds(lambda: compile_pipeline(pipeline))
-    parts = {"parse": parse, "rules": rules, "compile": compile_only}
-    print("  of which: " + ", ".join(f"{name} {seconds * 1000:.1f} ms" for name, seconds in parts.items()))
+    parts = interleaved(
+        {
+            "parse": (lambda: PipelineDeclaration.model_validate(document), 1),
+            "rules": (lambda: validate(pipeline), 1),
+            "compile": (lambda: compile_pipeline(pipeline), 1),
+        },
+        rounds=5,
+    )
+    print(
+        "  of which (cpu ms): "
+        + ", ".join(f"{name} {spread(samples.cpu, digits=1)}" for name, samples in parts.items())
+    )

@@ -2,7 +2,8 @@
 
 1. A no-op pipeline of 10 stages × 3 actions (three git sources, then 27 Lambda invokes whose
    handlers return at once), compiled and run on the embedded engine, and the same definition
-   on moto's ASL interpreter: the time per action is what the orchestration itself costs.
+   on moto's ASL interpreter (measured as bench_engine measures it), in interleaved rounds:
+   the CPU time per action is what the orchestration itself costs.
 2. A real `stepline serve`, a bare repository with Stepline's hook installed, and `git push`:
    the time from starting the push to the execution's first state entered (read from the
    engine's history), beside a plain `git push` of the same kind of commit with no hook.
@@ -23,11 +24,10 @@ from typing import Any
 
 import yaml
 
-import bench.bench_engine as engine_bench
-from bench.bench_engine import run_moto
+from bench.bench_engine import Moto, OnEngine
+from bench.timing import interleaved, ratio, row, spread, verdict
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import valid_pipeline
-from stepline.engine import Engine, Functions, ManualClock, Store
 
 STAGES, ACTIONS = 10, 3
 IDENTITY = ["-c", "user.name=bench", "-c", "user.email=bench@stepline.invalid"]
@@ -59,28 +59,40 @@ def no_op(event: Any, context: Any) -> Any:
     return {"artifacts": artifacts, "variables": {}}
 
 
-def per_action_on_engine(definition: dict[str, Any], count: int, path: str) -> float:
-    engine = Engine(Store(path), clock=ManualClock(), functions=Functions(dict.fromkeys(HANDLERS, no_op)))
-    machine = engine.create_state_machine("no-op", definition)["stateMachineArn"]
-    began = time.perf_counter()
-    for index in range(count):
-        arn = engine.start_execution(machine, f"e{index}", "{}")["executionArn"]
-        engine.run(skip_waits=True)
-    elapsed = time.perf_counter() - began
-    assert engine.describe_execution(arn)["status"] == "SUCCEEDED"
-    engine.store.close()
-    return elapsed / count / (STAGES * ACTIONS)
-
-
 HANDLERS = ("SourceFunctionArn", "InvokeFunctionArn")
+ACTION_COUNT = STAGES * ACTIONS
+
+
+def per_action(definition: dict[str, Any], folder: str) -> None:
+    functions = dict.fromkeys(HANDLERS, no_op)
+    ours = OnEngine(definition, folder, functions)
+    with Moto(functions).running() as moto:
+        machine = moto.machine(definition)
+        samples = interleaved(
+            {
+                "ours": (lambda: ours.run(1, "{}"), ACTION_COUNT),
+                "moto": (lambda: moto.run(machine, 1, parse=True, given="{}"), ACTION_COUNT),
+            },
+            rounds=9,
+        )
+    ours.close()
+    print(
+        f"local: orchestration per action, no-op pipeline of {STAGES} stages x {ACTIONS} actions "
+        "(median (min–max) of 9 interleaved rounds)"
+    )
+    print(row("stepline's embedded engine (durable, SQLite)", samples["ours"]))
+    print(row("moto's ASL interpreter", samples["moto"]))
+    print(f"  ratio: moto takes {ratio(samples['moto'], samples['ours'])} ours per action")
+    cpu = samples["ours"].cpu_median
+    print(f"  target <= 0.5 ms cpu per action: {cpu * 1000:.3f} ms, {verdict(cpu <= 0.0005)}")
 
 
 def git(cwd: Path, *arguments: str) -> None:
     subprocess.run(["git", *IDENTITY, *arguments], cwd=cwd, check=True, capture_output=True)
 
 
-def push_latency(home: Path, pushes: int) -> tuple[float, float]:
-    """Median seconds from `git push` starting to the first state, and of a hook-less push."""
+def push_latency(home: Path, pushes: int) -> tuple[list[float], list[float]]:
+    """Seconds from each `git push` starting to the first state, and of each hook-less push."""
     stepline = [sys.executable, "-m", "stepline"]
     data = home / ".stepline"
     bare, plain, work = home / "app.git", home / "plain.git", home / "work"
@@ -124,7 +136,7 @@ def push_latency(home: Path, pushes: int) -> tuple[float, float]:
             subprocess.run(
                 [*stepline, *command, "--url", url, "--data", str(data)], cwd=home, check=True, capture_output=True
             )
-        hooked, plain_pushes = [], []
+        hooked, plain_pushes = [], []  # interleaved: a hooked push, then a plain one
         for index in range(pushes):
             (work / "change.txt").write_text(f"{index}\n")
             git(work, "add", "--all")
@@ -135,7 +147,7 @@ def push_latency(home: Path, pushes: int) -> tuple[float, float]:
             began_plain = time.perf_counter()
             git(work, "push", "--quiet", "plain", "main")
             plain_pushes.append(time.perf_counter() - began_plain)
-        return statistics.median(hooked), statistics.median(plain_pushes)
+        return hooked, plain_pushes
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -163,28 +175,16 @@ def main() -> None:
     compiled = compile_checked(loaded.pipeline)
     definition = substitute(compiled.definition, {name: name for name in compiled.placeholders})
     with tempfile.TemporaryDirectory() as folder:
-        ours = per_action_on_engine(definition, 50, str(Path(folder) / "no-op.db"))
-        theirs = run_moto_no_op(definition) / (STAGES * ACTIONS)
-        print(f"local: orchestration overhead per action, no-op pipeline of {STAGES} stages x {ACTIONS} actions")
-        print(f"  stepline's embedded engine (durable, SQLite)  {ours * 1000:8.3f} ms/action  (target <= 5 ms)")
-        print(f"  moto's ASL interpreter                        {theirs * 1000:8.3f} ms/action")
-        print(f"  ratio: moto takes {theirs / ours:,.0f}x as long per action")
+        per_action(definition, folder)
         print()
         latency, plain = push_latency(Path(folder), pushes=7)
         print("local: from `git push` to the execution's first state, through Stepline's hook and stepline serve")
-        print(f"  push with the hook, to first state (median of 7)  {latency * 1000:8.1f} ms  (target <= 250 ms)")
-        print(f"  plain `git push` with no hook (median of 7)       {plain * 1000:8.1f} ms")
-        print(f"  ratio: the hooked push takes {latency / plain:,.1f}x a plain push's time to get that far")
-
-
-def run_moto_no_op(definition: dict[str, Any]) -> float:
-    saved = dict(engine_bench.FUNCTIONS)
-    engine_bench.FUNCTIONS.update(dict.fromkeys(HANDLERS, no_op))
-    try:
-        return run_moto(definition, 5)
-    finally:
-        engine_bench.FUNCTIONS.clear()
-        engine_bench.FUNCTIONS.update(saved)
+        print(f"  push with the hook, to first state, median (min–max) of 7  {spread(latency, digits=1)} ms")
+        print(f"  plain `git push` with no hook, median (min–max) of 7       {spread(plain, digits=1)} ms")
+        median = statistics.median(latency)
+        times = median / statistics.median(plain)
+        print(f"  ratio: the hooked push takes {times:,.1f}x a plain push's time to get that far")
+        print(f"  target <= 250 ms: {verdict(median <= 0.25)}")
 
 
 if __name__ == "__main__":

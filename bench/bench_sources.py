@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.timing import best_seconds, report
+from bench.timing import compare, interleaved, spread
 from stepline.actions.build.buildspec import parse_buildspec
 from stepline.actions.build.runner import BuildRequest, run_build
 from stepline.actions.request import ActionRequest
@@ -52,18 +52,17 @@ def main() -> None:
         request = ActionRequest.model_validate(event)
         sources = LocalGitSources(root, root / "cache")
         store = LocalArtifactStore(root / "artifacts")
-        ours = best_seconds(lambda: run_source_action(request, sources, store), repeat=3)
         target = root / "plain.zip"
-        peer = best_seconds(
-            lambda: subprocess.run(
-                ["git", "archive", "--format=zip", "-o", str(target), "HEAD"], cwd=repo.path, check=True
-            ),
-            repeat=3,
-        )
-        report(
+        compare(
             f"source: a {FILES:,}-file, {MEGABYTES} MB commit as an artifact",
-            ("stepline Git source action", ours),
-            ("git archive --format=zip", peer),
+            ("stepline Git source action", lambda: run_source_action(request, sources, store)),
+            (
+                "git archive --format=zip",
+                lambda: subprocess.run(
+                    ["git", "archive", "--format=zip", "-o", str(target), "HEAD"], cwd=repo.path, check=True
+                ),
+            ),
+            rounds=3,
         )
 
         source = root / "src"
@@ -73,20 +72,24 @@ def main() -> None:
             "version: 0.2\nphases:\n  build:\n    commands:\n" + "".join(f"      - '{c}'\n" for c in commands), "b"
         )
         build = BuildRequest(source=source, buildspec=spec, log=root / "build.log")
-        ours = best_seconds(lambda: run_build(build), repeat=10)
-        peer = best_seconds(
-            lambda: subprocess.run(
-                ["bash", "-c", "; ".join(commands)],
-                cwd=source,
-                check=True,
-                stdout=subprocess.DEVNULL,
-                env=dict(os.environ),
-            ),
-            repeat=10,
+        samples = interleaved(
+            {
+                "ours": (lambda: run_build(build), 1),
+                "bash": (
+                    lambda: subprocess.run(
+                        ["bash", "-c", "; ".join(commands)],
+                        cwd=source,
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                        env=dict(os.environ),
+                    ),
+                    1,
+                ),
+            },
+            rounds=10,
         )
-        report(
-            "runner: a trivial buildspec (3 commands)",
-            ("stepline buildspec runner", ours),
-            ("bash -c of the same commands", peer),
-        )
-        print(f"  runner overhead: {(ours - peer) * 1000:.1f} ms")
+        print("runner: a trivial buildspec (3 commands), ms, median (min–max) of 10 interleaved rounds")
+        for label, side in (("stepline buildspec runner   ", "ours"), ("bash -c of the same commands", "bash")):
+            print(f"  {label}  cpu {spread(samples[side].cpu, digits=1)}  wall {spread(samples[side].wall, digits=1)}")
+        overhead = [ours - peer for ours, peer in zip(samples["ours"].wall, samples["bash"].wall, strict=True)]
+        print(f"  runner overhead (each round's difference): {spread(overhead, digits=1)} ms")

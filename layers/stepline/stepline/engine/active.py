@@ -1,9 +1,11 @@
 """What the engine holds in memory about unfinished executions (as Dagster's ActiveExecution does).
 
 Every part of the engine works on one ``Active``: the frames and executions in flight, the
-frames ready to step, the timers, task tokens, the writes of the transaction in progress,
-and the table of what each state type does. It is guarded by the store's lock; nothing in
-it is true unless the database says so too by the end of the transaction in progress.
+frames ready to step, the timers, task tokens, the writes of the commit in progress, and the
+table of what each state type does. It is guarded by the store's lock. Memory may be ahead of
+the database between two commits, but only by steps nothing outside has seen: every commit
+comes before the lock is let go with something to show (a task's call, an API call's
+answer, a wait).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Active:
         self.lock = store.lock
         self.changed = threading.Condition(self.lock)  # notified when anything may be able to move
         self.ready: deque[int] = deque()  # ids of frames in a READY_PHASES phase, in order
+        self.returned: deque[int] = deque()  # frames whose call came back: stepped before any other
         self.timers = Timers()
         self.frames: dict[int, Frame] = {}  # active frames of running executions
         self.tokens: dict[str, int] = {}  # task token -> the frame waiting for it
@@ -53,6 +56,8 @@ class Active:
         self.listeners: list[Listener] = []
         self.finished: list[str] = []  # ended executions the listeners have not all heard of yet
         self.transitions = 0
+        self.next_frame = 1  # frame ids are never reused: a nested execution names its parent's
+        self.frame_seq = 0  # the highest frame id the database knows of (meta 'frame_seq')
 
     def batch(self) -> _Batching:
         """Gather the writes of what runs inside into one batch, written when the outermost ends."""
@@ -61,6 +66,31 @@ class Active:
     def touch(self, frame: Frame) -> None:
         """``frame`` moved: write it with the batch."""
         assert self.pending is not None
+        self.pending.frames[frame.id] = frame
+
+    def new_frame_id(self) -> int:
+        frame_id = self.next_frame
+        self.next_frame += 1
+        return frame_id
+
+    def written(self, execution: Execution) -> None:
+        """``execution`` started inside a step or ended: write it with the batch."""
+        assert self.pending is not None
+        self.pending.executions[execution.arn] = execution
+
+    def result(self, frame: Frame, slot: int, text: str) -> None:
+        """A branch or iteration of ``frame`` (a Parallel or Map) ended with ``text``."""
+        assert self.pending is not None
+        self.pending.results.setdefault(frame.id, []).append((frame.id, slot, text))
+        self.pending.frames[frame.id] = frame
+
+    def drop_lists(self, frame: Frame) -> None:
+        """``frame``'s Parallel or Map is over: its items and results are not kept."""
+        assert self.pending is not None
+        frame.progress = None
+        self.pending.results.pop(frame.id, None)
+        if frame.saved:
+            self.pending.dropped.add(frame.id)
         self.pending.frames[frame.id] = frame
 
     def forget_token(self, frame: Frame) -> None:
@@ -77,7 +107,9 @@ class Active:
         self.tokens.clear()
         self.executions.clear()
         self.ready.clear()
+        self.returned.clear()
         self.timers.clear()
+        self.finished.clear()  # the database's ``unannounced`` says which ends are owed
 
 
 class _Batching:
@@ -97,6 +129,10 @@ class _Batching:
     ) -> None:
         if not self.outer:
             return
-        pending, self.active.pending = self.active.pending, None
+        active = self.active
+        pending, active.pending = active.pending, None
         if kind is None and pending is not None:
-            flush(self.active.store.db, pending)
+            top = flush(active.store.db, pending)
+            if top > active.frame_seq:
+                active.frame_seq = top
+                active.store.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('frame_seq', ?)", (str(top),))

@@ -6,11 +6,12 @@ shapes), or runs what can run. Behind it (see docs/ARCHITECTURE.md, "The embedde
 type's behaviour, ``retry`` handles errors, ``timers`` and ``recovery`` do what they say, all
 working on one ``Active``: what memory holds about unfinished executions.
 
-Durability: every move of a frame, with the history events it records, is written in a
-transaction, and a commit comes before anything leaves the engine (a task's call, an API
-call's return, a wait). ``Engine(...)`` on the same database resumes every unfinished
-execution. A task interrupted mid-call is called again — at least once, as with Step
-Functions' own retries — so handlers must be idempotent.
+Durability: an execution runs in memory until it pauses, and what it did is committed in one
+transaction before anything leaves the engine (a task's call, an API call's return, a
+wait), so a crash loses only steps nothing outside has seen. ``Engine(...)`` on the same
+database resumes every unfinished execution. A task interrupted mid-call is called again,
+with the same parameters and task token — at least once, as with Step Functions' own
+retries — so handlers must be idempotent.
 """
 
 from __future__ import annotations
@@ -87,8 +88,16 @@ class Engine:
     def describe_execution(self, execution_arn: str) -> dict[str, Any]:
         return history.describe(self.store, execution_arn)
 
-    def list_executions(self, state_machine_arn: str | None = None, status_filter: str | None = None) -> dict[str, Any]:
-        return {"executions": history.listed(self.store, state_machine_arn, status_filter)}
+    def list_executions(
+        self,
+        state_machine_arn: str | None = None,
+        status_filter: str | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> dict[str, Any]:
+        """Newest first; ``max_results`` pages as Step Functions does (0: its default of 100, with
+        ``nextToken`` when more follow); None lists them all."""
+        return history.listed(self.store, state_machine_arn, status_filter, max_results, next_token)
 
     def get_execution_history(self, execution_arn: str, reverse_order: bool = False) -> dict[str, Any]:
         self.describe_execution(execution_arn)

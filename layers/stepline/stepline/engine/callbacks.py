@@ -18,11 +18,16 @@ if TYPE_CHECKING:
     from stepline.engine.active import Active
 
 
+# A task can be answered while its handler still runs, once it returned (before the engine
+# has recorded that), and while it waits.
+_ANSWERABLE = frozenset({Phase.INVOKE, Phase.RETURNED, Phase.WAITING_TOKEN})
+
+
 def answer(active: Active, token: str, outcome: dict[str, Any]) -> None:
     """``outcome`` is ``{"result": …}`` or ``{"error": …, "cause": …}``."""
     with active.store.transaction():
         frame = _waiting_for(active, token)
-        if frame.phase not in {Phase.INVOKE, Phase.WAITING_TOKEN} or "outcome" in frame.data:
+        if frame.phase not in _ANSWERABLE or "outcome" in frame.data:
             raise TaskTimedOut("Task Timed Out: the task has already been answered")
         frame.data["outcome"] = outcome
         with active.batch():
@@ -49,7 +54,7 @@ def _waiting_for(active: Active, token: str) -> Frame:
     frame_id = active.tokens.get(token)
     frame = active.frames.get(frame_id) if frame_id is not None else None
     if frame is None or not frame.active or frame.token != token:
-        rows = active.store.query("SELECT 1 FROM frames WHERE token = ?", (token,))
+        rows = active.store.query("SELECT 1 FROM tokens WHERE token = ?", (token,))
         if rows:
             raise TaskTimedOut("Task Timed Out: the task is no longer waiting for this token")
         raise TaskDoesNotExist("Task does not exist: unknown task token")

@@ -31,14 +31,16 @@ def invoke(active: Active, invocation: Invocation) -> None:
             payload = invocation.parameters if resource.function else invocation.parameters.get("Payload", {})
             context = LambdaContext(function, invocation.deadline, active.clock.now)
             value = active.functions.invoke(function, payload, context)
-            if len(dumps(value).encode()) > errors.MAX_PAYLOAD_BYTES:
+            size = len(dumps(value))  # ASCII: characters are bytes
+            if size > errors.MAX_PAYLOAD_BYTES:
                 raise StatesError(
                     errors.DATA_LIMIT_EXCEEDED,
                     f"The state/task '{resource.kind if resource.wraps_payload else resource.arn}' returned a result "
                     "with a size exceeding the maximum number of bytes service limit.",
                 )
             if resource.wraps_payload:
-                value = invoke_result(value, context.aws_request_id, formatdate(active.clock.now(), usegmt=True))
+                date = formatdate(active.clock.now(), usegmt=True)
+                value = invoke_result(value, context.aws_request_id, date, size)
             outcome = {"result": value}
     except FunctionError as error:
         outcome = {"error": error.error, "cause": error.cause}

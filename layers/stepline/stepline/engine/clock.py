@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from datetime import UTC, datetime
 from typing import Protocol
@@ -36,5 +38,13 @@ class ManualClock:
 
 def iso(seconds: float) -> str:
     """Step Functions' timestamp format in the context object: ISO 8601 with milliseconds, UTC."""
-    moment = datetime.fromtimestamp(seconds, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    whole = math.floor(seconds)
+    micro = round((seconds - whole) * 1_000_000)  # as datetime rounds: to the nearest microsecond
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    return f"{_second(whole)}.{micro // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _second(whole: int) -> str:
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")

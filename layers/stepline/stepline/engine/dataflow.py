@@ -80,14 +80,17 @@ def conclude(
     result: Any = UNSET,
     *,
     rule: ChoiceRule | None = None,
+    bound: Bindings | None = None,
 ) -> tuple[Any, dict[str, str]]:
     """The state's output, and the variables it assigned (bound now, shown in StateExited).
 
     ``result`` is the state's result (UNSET for Choice, Wait, Succeed and a JSONata Pass, which
     have none: a JSONPath Assign then reads the effective input as ``$``); ``rule`` is the
-    Choice rule that matched, whose Assign (and JSONata Output) apply instead of the state's.
+    Choice rule that matched, whose Assign (and JSONata Output) apply instead of the state's;
+    ``bound``, the bindings its ``entered`` gave (the same, as nothing is assigned in between).
     """
-    bound = bindings(active, execution, frame, state)
+    if bound is None:
+        bound = bindings(active, execution, frame, state)
     assign, produce = (rule.assign, rule.output) if rule is not None else (state.assign, state.output)
     values = None
     if state.jsonata:

@@ -99,3 +99,11 @@ class TaskTimedOut(EngineError):
 
 class InvalidOutput(EngineError):
     code = "InvalidOutput"
+
+
+class InvalidToken(EngineError):
+    code = "InvalidToken"
+
+
+class ValidationException(EngineError):
+    code = "ValidationException"

@@ -1,8 +1,10 @@
 """An execution's life: started (idempotently by name), loaded, ended, and its end announced.
 
-An end is recorded in the same transaction as the execution's last event, in the
-``unannounced`` table when anyone listens (``Engine.on_finished``), and forgotten only after
-every listener has heard it: at least once, across crashes.
+StartExecution commits before it answers. A distributed map's child starts inside its
+parent's step and gets its row with the next commit, as it is by then: started, or already
+ended. An end is written in the same commit as the execution's last event, and its frames
+with it; in the ``unannounced`` table too when anyone listens (``Engine.on_finished``), and
+forgotten only after every listener has heard it: at least once, across crashes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from stepline.engine.errors import (
     InvalidDefinition,
     InvalidExecutionInput,
 )
-from stepline.engine.history import as_datetime, describe, record
+from stepline.engine.history import as_datetime, describe, described, record
 from stepline.engine.integrations import UnknownResourceError, parse_resource
 from stepline.engine.model import Execution, ExecutionStatus
 from stepline.engine.store import dumps
@@ -27,6 +29,8 @@ from stepline.observability import logger
 
 if TYPE_CHECKING:
     from stepline.engine.active import Active
+
+_NOT_TRUNCATED = {"truncated": False}
 
 
 def start(
@@ -44,12 +48,12 @@ def start(
     name = name or str(uuid.uuid4())
     arn = f"arn:aws:states:{active.region}:{active.account}:execution:{machine_name}:{name}"
     input_text = dumps(data)
-    with active.store.transaction():
+    with active.store.transaction(), active.batch():
         now = active.clock.now()
         inserted = active.store.db.execute(
             "INSERT INTO executions (arn, state_machine_arn, name, status, input, started, parent_frame) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (arn) DO NOTHING",
-            (arn, machine_arn, name, ExecutionStatus.RUNNING, input_text, now, parent_frame),
+            (arn, machine_arn, name, ExecutionStatus.RUNNING.value, input_text, now, parent_frame),
         ).rowcount
         if not inserted:
             existing = load(active, arn)
@@ -58,15 +62,63 @@ def start(
                 return {"executionArn": arn, "startDate": as_datetime(existing.started)}
             raise ExecutionAlreadyExists(f"Execution already exists: {arn}")
         execution = Execution(
-            arn, machine_arn, machine_name, name, role, data, now, definition, parent_frame=parent_frame
+            arn,
+            machine_arn,
+            machine_name,
+            name,
+            role,
+            data,
+            now,
+            definition,
+            parent_frame=parent_frame,
+            input_text=input_text,
         )
-        active.executions[arn] = execution
-        with active.batch():
-            details = {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": role}
-            record(active, execution, None, "ExecutionStarted", "executionStartedEventDetails", details)
-            frames.begin(active, execution, None, 0, "", definition.root.start_at, data, {})
+        _begin(active, execution)
     active.notify()
     return {"executionArn": arn, "startDate": as_datetime(now)}
+
+
+def start_child(active: Active, machine_arn: str, name: str, data_in: Any, parent_frame: int, slot: int) -> Execution:
+    """A distributed map's child, started inside its parent's step.
+
+    Its resources were checked with its parent's definition, which holds its states.
+    """
+    machine_name, definition, role = machines.get(active, machine_arn)
+    arn = f"arn:aws:states:{active.region}:{active.account}:execution:{machine_name}:{name}"
+    execution = Execution(
+        arn,
+        machine_arn,
+        machine_name,
+        name,
+        role,
+        data_in,
+        active.clock.now(),
+        definition,
+        parent_frame=parent_frame,
+        parent_slot=slot,
+        input_text=dumps(data_in),
+        saved=False,
+    )
+    active.written(execution)
+    _begin(active, execution)
+    return execution
+
+
+def _begin(active: Active, execution: Execution) -> None:
+    active.executions[execution.arn] = execution
+    details = {"inputDetails": _NOT_TRUNCATED, "roleArn": execution.role_arn}
+    text = execution.input_text
+    record(active, execution, None, "ExecutionStarted", "executionStartedEventDetails", details, "input", text)
+    root(active, execution)
+
+
+def root(active: Active, execution: Execution) -> None:
+    """The execution's first frame, at its first state. Not written with the start: recovery makes
+    it again for an execution that has only started (its history is ExecutionStarted alone)."""
+    start_at = execution.definition.root.start_at
+    frames.begin(
+        active, execution, None, 0, "", start_at, execution.input, input_text=execution.input_text, write=False
+    )
 
 
 def check_resources(active: Active, definition: StateMachineDefinition) -> None:
@@ -87,19 +139,21 @@ def check_resources(active: Active, definition: StateMachineDefinition) -> None:
 
 
 def load(active: Active, arn: str) -> Execution | None:
-    """The execution, from memory while it runs, else from the database."""
+    """The execution: from memory while it runs or its end is not written yet, else from the database."""
     cached = active.executions.get(arn)
+    if cached is None and active.pending is not None:
+        cached = active.pending.executions.get(arn)
     if cached is not None:
         return cached
     rows = active.store.db.execute(
-        "SELECT state_machine_arn, name, status, input, started, parent_frame, "
-        "(SELECT coalesce(max(id), 0) FROM events WHERE execution_arn = executions.arn) FROM executions "
-        "WHERE arn = ?",
+        "SELECT state_machine_arn, name, status, input, output, error, cause, started, stopped, parent_frame, "
+        "parent_slot, (SELECT coalesce(max(id), 0) FROM events WHERE execution_arn = executions.arn) "
+        "FROM executions WHERE arn = ?",
         (arn,),
     ).fetchall()
     if not rows:
         return None
-    machine_arn, name, status, data, started, parent_frame, event_count = rows[0]
+    machine_arn, name, status, data, output, error, cause, started, stopped, parent_frame, slot, count = rows[0]
     machine_name, definition, role = machines.get(active, machine_arn)
     execution = Execution(
         arn,
@@ -111,18 +165,44 @@ def load(active: Active, arn: str) -> Execution | None:
         started,
         definition,
         ExecutionStatus(status),
-        event_count,
+        count,
         parent_frame,
+        slot,
+        input_text=data,
+        output=json.loads(output) if output is not None else None,
+        output_text=output,
+        error=error,
+        cause=cause,
+        stopped=stopped,
     )
     if execution.status is ExecutionStatus.RUNNING:
         active.executions[arn] = execution
     return execution
 
 
-def succeed(active: Active, execution: Execution, output: Any) -> None:
-    details = {"output": dumps(output), "outputDetails": {"truncated": False}}
-    record(active, execution, None, "ExecutionSucceeded", "executionSucceededEventDetails", details)
-    end(active, execution, ExecutionStatus.SUCCEEDED, output=output)
+def description(execution: Execution) -> dict[str, Any]:
+    """DescribeExecution's answer, from memory (its end may not be written yet)."""
+    return described(
+        (
+            execution.arn,
+            execution.machine_arn,
+            execution.name,
+            execution.status.value,
+            execution.input_text,
+            execution.output_text,
+            execution.error,
+            execution.cause,
+            execution.started,
+            execution.stopped,
+        )
+    )
+
+
+def succeed(active: Active, execution: Execution, output: Any, text: str | None = None) -> None:
+    text = dumps(output) if text is None else text
+    details = {"outputDetails": _NOT_TRUNCATED}
+    record(active, execution, None, "ExecutionSucceeded", "executionSucceededEventDetails", details, "output", text)
+    end(active, execution, ExecutionStatus.SUCCEEDED, output=output, text=text)
 
 
 def fail(active: Active, execution: Execution, error: str | None, cause: str | None) -> None:
@@ -144,21 +224,23 @@ def end(
     status: ExecutionStatus,
     *,
     output: Any = None,
+    text: str | None = None,
     error: str | None = None,
     cause: str | None = None,
 ) -> None:
     if execution.status is not ExecutionStatus.RUNNING:
         return  # ended already (its history filled up while this step was under way)
     execution.status = status
-    now = active.clock.now()
-    active.store.db.execute(
-        "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stopped = ? WHERE arn = ?",
-        (status, dumps(output) if status is ExecutionStatus.SUCCEEDED else None, error, cause, now, execution.arn),
-    )
-    frames.forget_execution(active, execution.arn)
+    execution.stopped = active.clock.now()
+    if status is ExecutionStatus.SUCCEEDED:
+        execution.output, execution.output_text = output, dumps(output) if text is None else text
+    execution.error, execution.cause = error, cause
+    active.written(execution)
+    frames.forget_execution(active, execution)
     active.executions.pop(execution.arn, None)
     if active.listeners:
-        active.store.db.execute("INSERT OR IGNORE INTO unannounced (execution_arn) VALUES (?)", (execution.arn,))
+        assert active.pending is not None
+        active.pending.unannounced.append((execution.arn,))
         active.finished.append(execution.arn)
     if execution.parent_frame is not None:
         parent = active.frames.get(execution.parent_frame)
@@ -167,38 +249,42 @@ def end(
             parent_state = parent_execution.definition.state(parent.scope, parent.state)
             nested_ended = active.kinds[parent_state.type].nested_ended
             if nested_ended is not None:
-                nested_ended(active, parent, execution.arn)
+                nested_ended(active, parent, execution)
 
 
 def stop(active: Active, execution_arn: str, error: str | None, cause: str | None) -> float:
     """StopExecution: abort it if it runs; the time it was asked."""
-    with active.store.transaction():
+    with active.store.transaction(), active.batch():
         execution = load(active, execution_arn)
         if execution is None:
             raise ExecutionDoesNotExist(f"Execution does not exist: {execution_arn}")
         now = active.clock.now()
         if execution.status is ExecutionStatus.RUNNING:
-            with active.batch():
-                abort(active, execution, error, cause)
+            abort(active, execution, error, cause)
     active.notify()
     return now
 
 
 def announce(active: Active) -> None:
-    """Tell the listeners of each ended execution they have not all heard of yet."""
-    while True:
-        with active.lock:
-            if not active.finished:
-                return
-            arn = active.finished.pop(0)
-        described = describe(active.store, arn)
-        heard = True
+    """Tell the listeners of each ended execution they have not all heard of yet.
+
+    Ends are forgotten together once heard; one a listener failed on is told again at the
+    engine's next start.
+    """
+    with active.lock:
+        owed, active.finished = active.finished, []
+    heard = []
+    for arn in owed:
+        ended = describe(active.store, arn)
+        told = True
         for listener in active.listeners:
             try:
-                listener(described)
+                listener(ended)
             except Exception:  # a listener's fault must not stop the engine; told again at the next start
-                heard = False
+                told = False
                 logger.exception("an execution listener failed", extra={"execution": arn})
-        if heard:
-            with active.store.transaction():
-                active.store.db.execute("DELETE FROM unannounced WHERE execution_arn = ?", (arn,))
+        if told:
+            heard.append((arn,))
+    if heard:
+        with active.store.transaction() as db:
+            db.executemany("DELETE FROM unannounced WHERE execution_arn = ?", heard)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stepline.engine import errors, executions
+from stepline.engine import errors, executions, frames
 from stepline.engine.definition import ChainedState, State, StateType
-from stepline.engine.history import record
+from stepline.engine.history import record, state_details
 from stepline.engine.model import Ending, Execution, Frame, Phase
 from stepline.engine.store import dumps
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 _KEPT_ACROSS_STATES = ("last_event", "map_item", "vars", "vars_bytes")
 _EXITED = {kind: f"{kind.value}StateExited" for kind in StateType}
+_NOT_TRUNCATED = {"truncated": False}
 
 
 def exit_state(
@@ -35,8 +36,8 @@ def exit_state(
 
     ``assigned`` holds the variables the state bound, shown in StateExited as Step Functions does.
     """
-    text = dumps(output)
-    if len(text.encode()) > errors.MAX_PAYLOAD_BYTES:
+    text = frame.input_text if output is frame.input and frame.input_text is not None else dumps(output)
+    if len(text) > errors.MAX_PAYLOAD_BYTES:  # ``dumps`` writes ASCII: characters are bytes
         fail_frame(
             active,
             execution,
@@ -46,20 +47,26 @@ def exit_state(
             "number of bytes service limit.",
         )
         return
-    details: dict[str, Any] = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
+    kind = _EXITED[state.type]
     if assigned:
+        details: dict[str, Any] = {"name": state.name, "outputDetails": _NOT_TRUNCATED}
         details["assignedVariables"] = assigned
-        details["assignedVariablesDetails"] = {"truncated": False}
-    record(active, execution, frame, _EXITED[state.type], "stateExitedEventDetails", details)
+        details["assignedVariablesDetails"] = _NOT_TRUNCATED
+        record(active, execution, frame, kind, "stateExitedEventDetails", details, "output", text)
+    else:
+        body = state_details("stateExitedEventDetails", state.name, "output")
+        record(active, execution, frame, kind, None, None, "output", text, body=body)
     target = next_state
     if target is None and isinstance(state, ChainedState) and not state.end:
         target = state.next
     if target is None or state.type is StateType.SUCCEED:
-        finish_frame(active, execution, frame, Ending(output=output))
+        finish_frame(active, execution, frame, Ending(output=output, text=text))
         return
-    frame.data = {key: frame.data[key] for key in _KEPT_ACROSS_STATES if key in frame.data}
+    data = frame.data
+    frame.data = {key: data[key] for key in _KEPT_ACROSS_STATES if key in data}
     frame.token = None
     frame.state, frame.input, frame.input_text, frame.phase = target, output, text, Phase.ENTER
+    frame.input_saved = False
     active.touch(frame)
     active.ready.append(frame.id)
 
@@ -69,20 +76,12 @@ def fail_frame(active: Active, execution: Execution, frame: Frame, error: str | 
 
 
 def finish_frame(active: Active, execution: Execution, frame: Frame, ending: Ending) -> None:
-    frame.active = False
-    frame.phase = Phase.FAILED if ending.failed else Phase.DONE
-    active.forget_token(frame)
-    if ending.failed:
-        frame.data = {"error": ending.error, "cause": ending.cause, "last_event": frame.data.get("last_event", 0)}
-    else:
-        frame.data = {"output": ending.output}
-    active.touch(frame)
-    active.frames.pop(frame.id, None)
+    frames.end(active, execution, frame, Phase.FAILED if ending.failed else Phase.DONE)
     if frame.parent is None:
         if ending.failed:
             executions.fail(active, execution, ending.error, ending.cause)
         else:
-            executions.succeed(active, execution, ending.output)
+            executions.succeed(active, execution, ending.output, ending.text)
         return
     parent = active.frames.get(frame.parent)
     if parent is None or not parent.active:

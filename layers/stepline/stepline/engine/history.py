@@ -8,12 +8,14 @@ JSON is stored as it is (``payload``) rather than escaped inside the details.
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import errors
-from stepline.engine.errors import ExecutionDoesNotExist
+from stepline.engine.errors import ExecutionDoesNotExist, InvalidToken, ValidationException
 from stepline.engine.model import Execution, ExecutionStatus, Frame
 from stepline.engine.store import Store, dumps
 
@@ -32,7 +34,8 @@ MAX_HISTORY_EVENTS = 25_000
 HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
 # Events that end an execution take the last place themselves.
 _FINAL_EVENTS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
-_PAYLOAD_FIELDS = ("input", "output", "parameters")
+# ListExecutions' page sizes (Step Functions API Reference: maxResults 0-1000, 0 meaning 100).
+DEFAULT_PAGE, MAX_PAGE = 100, 1000
 _DESCRIBE = (
     "SELECT arn, state_machine_arn, name, status, input, output, error, cause, started, stopped "
     "FROM executions WHERE arn = ?"
@@ -44,10 +47,18 @@ def record(
     execution: Execution,
     frame: Frame | None,
     kind: str,
-    key: str | None,
-    details: dict[str, Any] | None,
+    key: str | None = None,
+    details: dict[str, Any] | None = None,
+    field: str | None = None,
+    payload: str | None = None,
+    *,
+    body: str | None = None,
 ) -> None:
-    """Add one event to the transaction in progress (``frame`` None: an execution-level event).
+    """Add one event to the commit in progress (``frame`` None: an execution-level event).
+
+    ``details`` go under ``key`` (or ``body`` is both, written already: ``state_details``);
+    ``payload`` is the event's input, output or parameters JSON (``field`` names which), kept as
+    it is rather than escaped inside the details.
 
     Event 25,000 ends the execution: it is ExecutionFailed (States.Runtime) unless it is the
     execution's own end; after the last event, a step still unwinding adds nothing.
@@ -56,29 +67,30 @@ def record(
     assert pending is not None
     if execution.status is not ExecutionStatus.RUNNING:
         return
-    if execution.event_count >= MAX_HISTORY_EVENTS - 1 and kind not in _FINAL_EVENTS:
+    event_id = execution.event_count + 1
+    if event_id >= MAX_HISTORY_EVENTS and kind not in _FINAL_EVENTS:
         from stepline.engine import executions  # noqa: PLC0415 - it records through this module
 
         executions.fail(active, execution, errors.RUNTIME, HISTORY_LIMIT_CAUSE)
         return
-    execution.event_count += 1
-    event_id = execution.event_count
-    previous = 0
+    execution.event_count = event_id
     if frame is not None:
-        previous = frame.data.get("last_event", 0)
-        frame.data["last_event"] = event_id
+        data = frame.data
+        previous = data.get("last_event", 0)
+        data["last_event"] = event_id
         pending.frames[frame.id] = frame
-    elif event_id > 1:
+    else:
         previous = event_id - 1
-    payload_field = payload = None
-    if details:
-        for name in _PAYLOAD_FIELDS:
-            if isinstance(details.get(name), str):
-                payload_field, payload = name, details[name]
-                details = {field: value for field, value in details.items() if field != name}
-                break
-    body = dumps([key, details]) if key is not None else None
-    pending.events.append((execution.arn, event_id, kind, active.clock.now(), previous, body, payload_field, payload))
+    if body is None and key is not None:
+        body = dumps([key, details])
+    pending.events.append((execution.arn, event_id, kind, active.clock.now(), previous, body, field, payload))
+
+
+@functools.lru_cache(maxsize=4096)
+def state_details(key: str, name: str, payload: str) -> str:
+    """A state's entered or exited event details that only its name fills (beside its input or
+    output, kept apart), written once."""
+    return dumps([key, {"name": name, f"{payload}Details": {"truncated": False}}])
 
 
 def events(store: Store, execution_arn: str, *, reverse_order: bool = False) -> list[dict[str, Any]]:
@@ -111,35 +123,64 @@ def describe(store: Store, execution_arn: str) -> dict[str, Any]:
     return described(rows[0])
 
 
-def describe_in_transaction(store: Store, execution_arn: str) -> dict[str, Any] | None:
-    """The execution as the transaction in progress sees it (None: no such execution)."""
-    rows = store.db.execute(_DESCRIBE, (execution_arn,)).fetchall()
-    return described(rows[0]) if rows else None
-
-
-def listed(store: Store, state_machine_arn: str | None, status_filter: str | None) -> list[dict[str, Any]]:
-    sql = "SELECT arn, state_machine_arn, name, status, started, stopped FROM executions"
-    clauses, parameters = [], []
+def listed(
+    store: Store,
+    state_machine_arn: str | None,
+    status_filter: str | None,
+    max_results: int | None = None,
+    next_token: str | None = None,
+) -> dict[str, Any]:
+    """ListExecutions: newest first, ``max_results`` a page (0: Step Functions' default of 100; None:
+    all), ``nextToken`` when more follow. A page costs what it holds, however many executions exist."""
+    if max_results is not None and not 0 <= max_results <= MAX_PAGE:
+        raise ValidationException(f"maxResults must be between 0 and {MAX_PAGE}, not {max_results}")
+    clauses: list[str] = []
+    parameters: list[Any] = []
     if state_machine_arn:
         clauses.append("state_machine_arn = ?")
         parameters.append(state_machine_arn)
     if status_filter:
         clauses.append("status = ?")
         parameters.append(status_filter)
+    if next_token is not None:
+        clauses.append("(started, rowid) < (?, ?)")
+        parameters.extend(_after(next_token))
+    sql = "SELECT arn, state_machine_arn, name, status, started, stopped, rowid FROM executions"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
-    rows = store.query(sql + " ORDER BY started DESC, rowid DESC", tuple(parameters))
-    return [
-        {
-            "executionArn": arn,
-            "stateMachineArn": machine,
-            "name": name,
-            "status": status,
-            "startDate": as_datetime(started),
-            **({"stopDate": as_datetime(stopped)} if stopped is not None else {}),
-        }
-        for arn, machine, name, status, started, stopped in rows
-    ]
+    sql += " ORDER BY started DESC, rowid DESC"
+    page = None if max_results is None else max_results or DEFAULT_PAGE
+    if page is not None:
+        sql += f" LIMIT {page + 1}"
+    rows = store.query(sql, tuple(parameters))
+    listed: dict[str, Any] = {
+        "executions": [
+            {
+                "executionArn": arn,
+                "stateMachineArn": machine,
+                "name": name,
+                "status": status,
+                "startDate": as_datetime(started),
+                **({"stopDate": as_datetime(stopped)} if stopped is not None else {}),
+            }
+            for arn, machine, name, status, started, stopped, _ in rows[:page]
+        ]
+    }
+    if page is not None and len(rows) > page:
+        _, _, _, _, started, _, rowid = rows[page - 1]
+        listed["nextToken"] = base64.urlsafe_b64encode(dumps([started, rowid]).encode()).decode()
+    return listed
+
+
+def _after(token: str) -> tuple[float, int]:
+    """Where the page a ``nextToken`` asks for starts: after this start time and row."""
+    try:
+        started, rowid = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError):
+        raise InvalidToken(f"Invalid Token: {token!r} is not a token this engine gave") from None
+    if isinstance(started, bool) or not isinstance(started, int | float) or not isinstance(rowid, int):
+        raise InvalidToken(f"Invalid Token: {token!r} is not a token this engine gave")
+    return started, rowid
 
 
 def described(row: tuple[Any, ...]) -> dict[str, Any]:

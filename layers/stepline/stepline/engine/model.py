@@ -9,7 +9,7 @@ one state in one ``Phase``. Phases and statuses are string enums: their values a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 class Phase(StrEnum):
     ENTER = "enter"  # about to run the state (it has its raw input)
     INVOKE = "invoke"  # a task attempt to call (at-least-once: a crash here calls it again)
+    RETURNED = "returned"  # the attempt's call came back (``data["call"]``); the next step records it
     WAITING_TOKEN = "waiting_token"  # noqa: S105 - a callback task waiting for SendTaskSuccess/Failure
     WAITING_EXECUTION = "waiting_execution"  # a nested execution running
     WAITING_TIMER = "waiting_timer"  # a Wait state's time to come
@@ -38,7 +39,7 @@ class Phase(StrEnum):
 
 # What the scheduler steps; what a timer wakes (``skip_waits`` may jump to these); what a
 # task's TimeoutSeconds and HeartbeatSeconds apply to.
-READY_PHASES = frozenset({Phase.ENTER, Phase.INVOKE, Phase.OUTCOME, Phase.RETRY, Phase.WAIT_OVER})
+READY_PHASES = frozenset({Phase.ENTER, Phase.INVOKE, Phase.RETURNED, Phase.OUTCOME, Phase.RETRY, Phase.WAIT_OVER})
 TIMER_PHASES = frozenset({Phase.WAITING_TIMER, Phase.WAITING_RETRY})
 TASK_PHASES = frozenset({Phase.INVOKE, Phase.WAITING_TOKEN, Phase.WAITING_EXECUTION})
 
@@ -48,6 +49,21 @@ class ExecutionStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     ABORTED = "ABORTED"
+
+
+@dataclass(slots=True)
+class Progress:
+    """What a Parallel's or Map's frame holds while its branches or iterations run.
+
+    Kept out of the frame's row: the items are written once (``map_items``), each result as it
+    comes (``results``), so the cost of a Map stays linear in its items.
+    """
+
+    results: list[Any]
+    items: list[Any] | None = None
+    inputs: list[Any] | None = None  # the items after ItemSelector (or batched), when they differ
+    children: dict[str, int] = field(default_factory=dict)  # a distributed map's running children -> index
+    items_saved: bool = False
 
 
 @dataclass(slots=True)
@@ -65,6 +81,9 @@ class Frame:
     active: bool = True
     # ``input`` as JSON when already written out: each value is serialized once, not three times.
     input_text: str | None = None
+    saved: bool = False  # the frame has a row (it was alive at a commit)
+    input_saved: bool = False  # and the row holds its current input
+    progress: Progress | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +99,16 @@ class Execution:
     status: ExecutionStatus = ExecutionStatus.RUNNING
     event_count: int = 0
     parent_frame: int | None = None
+    parent_slot: int | None = None  # a distributed map's child: its index among the Map's items
+    input_text: str = ""
+    saved: bool = True  # the execution has a row (a child started inside a step has none until the commit)
+    frames: dict[int, Frame] = field(default_factory=dict)  # its live frames
+    # How it ended, once it has.
+    output: Any = None
+    output_text: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stopped: float | None = None
 
 
 @dataclass(slots=True)
@@ -104,6 +133,7 @@ class Ending:
     error: str | None = None
     cause: str | None = None
     failed: bool = False
+    text: str | None = None  # ``output`` as JSON, when already written out
 
 
 S = TypeVar("S", bound=State)
@@ -123,5 +153,5 @@ class StateKind(Generic[S]):
     child_ended: Callable[[Active, Execution, Frame, S, Frame, Ending], None] | None = None
     # Task: TimeoutSeconds or HeartbeatSeconds passed.
     timed_out: Callable[[Active, Execution, Frame, S], None] | None = None
-    # Task, distributed Map: an execution it started ended (its frame, the execution's ARN).
-    nested_ended: Callable[[Active, Frame, str], None] | None = None
+    # Task, distributed Map: an execution it started ended (its frame, that execution).
+    nested_ended: Callable[[Active, Frame, Execution], None] | None = None

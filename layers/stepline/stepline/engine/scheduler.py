@@ -1,13 +1,19 @@
-"""What runs when: the run loop, group commits, and the workers that call tasks.
+"""What runs when: the run loop, one commit per pause, and the workers that call tasks.
 
-The loop fires due timers, then steps ready frames in *groups*: consecutive steps share one
-transaction of at most ``MAX_GROUP`` steps, and a step that has a task to call ends its group,
-so the commit comes before the call. API calls and waits commit on their own. So a crash can
-lose only steps nothing outside has seen, which recovery redoes identically.
-``durability="transition"`` makes every group one step.
+The loop fires due timers and steps ready frames in memory, as one *group*, until every
+ready frame has paused (a task to call, a wait, a callback, its end) or ``MAX_CALLS`` tasks
+are due to be called or ``MAX_GROUP`` steps were taken; the group is then written in one
+transaction (``batch``), so frames born and ended inside it are never written, and only
+then are its tasks called. The bounds keep a long run of pure states (a Map of many items)
+from holding the lock for long or piling up memory, and what a crash makes the engine call
+again small. API calls commit before they answer. So a crash can lose only steps nothing
+outside has seen, which recovery redoes identically. ``durability="transition"`` makes
+every group one step.
 
 Task attempts are called on the loop's thread, or on a pool of ``workers`` threads; either
-way outside any transaction, their results recorded in transactions of their own.
+way outside the lock and any transaction. What a call returns is handed to its frame in
+memory (``task.returned``) and recorded by the frame's next step, first in the next group,
+in the commit made before any further call leaves.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from stepline.engine.clock import ManualClock
 from stepline.engine.model import Invocation
 from stepline.engine.steps import Fault, step
 
-MAX_GROUP = 64  # steps committed together at most, bounding what a crash makes the engine redo
+MAX_GROUP = 10_000  # steps committed together at most: how long the lock is held, what a crash redoes
+MAX_CALLS = 16  # task calls one commit lets out at most: what a crash makes the engine call again
 _POLL = 0.05  # seconds between looks at in-flight tasks
 _IDLE = 0.25  # longest wait for a timer or an outside answer before looking again
 
@@ -51,41 +58,50 @@ class Scheduler:
                 executions.announce(active)
             if until is not None and until():
                 return
-            invocation = None
             with active.lock:
-                timers.fire_due(active)
-                if not active.ready:
+                if not active.ready and not active.returned and not timers.due(active):
                     if not self._idle_wait(skip_waits, block, deadline):
                         return
                     continue
                 try:
-                    invocation = self._group()
+                    invocations = self._group()
                 except Fault as fault:
                     recovery.after_fault(active, fault.execution, fault.message)
                     continue
-            if invocation is not None:
+            for invocation in invocations:
                 self._dispatch(invocation)
 
     def awaiting_outside(self) -> bool:
         """Only an outside answer (a task token, a heartbeat) or a task's timeout can move things now."""
         with self.active.lock:
-            return not self.active.ready and not self.inflight and timers.next_skippable(self.active) is None
+            active = self.active
+            moving = active.ready or active.returned or self.inflight
+            return not moving and timers.next_skippable(active) is None
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
 
-    def _group(self) -> Invocation | None:
-        """Ready steps in one transaction, committed before any of them reaches outside."""
+    def _group(self) -> list[Invocation]:
+        """Due timers and ready steps in memory, committed in one transaction; then the calls to make."""
         active = self.active
+        calls: list[Invocation] = []
         with active.store.transaction(), active.batch():
+            timers.fire_due(active)
             for _ in range(self.group):
-                if not active.ready:
+                if active.returned:
+                    invocation = step(active, active.returned.popleft())
+                elif active.ready:
+                    invocation = step(active, active.ready.popleft())
+                else:
                     break
-                invocation = step(active, active.ready.popleft())
                 if invocation is not None:
-                    return invocation
-        return None
+                    calls.append(invocation)
+                    if len(calls) >= MAX_CALLS:
+                        break
+        # Each has its TaskStarted written, so each is made, even if a later step of the group
+        # cancelled its branch or ended its execution: what it returns is then ignored.
+        return calls
 
     def _idle_wait(self, skip_waits: bool, block: bool, deadline: float | None) -> bool:
         """With the lock held and nothing ready: wait, skip time, or report idle (False)."""

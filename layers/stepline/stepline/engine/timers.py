@@ -53,7 +53,7 @@ def restore(active: Active, frame: Frame) -> None:
     """Re-arm the timer of a frame read back from the database."""
     if frame.phase in TIMER_PHASES:
         active.timers.push(frame.data["due"], frame.id, frame.data.get("timer", 0))
-    elif frame.phase in TASK_PHASES and "timeout_at" in frame.data:
+    elif (frame.phase in TASK_PHASES or frame.phase is Phase.RETURNED) and "timeout_at" in frame.data:
         arm_task(active, frame)
 
 
@@ -86,18 +86,31 @@ def next_skippable(active: Active) -> float | None:
     return min(due_times, default=None)
 
 
+def due(active: Active) -> bool:
+    """Whether a timer is due now."""
+    when = next_due(active)
+    return when is not None and when <= active.clock.now()
+
+
 def fire_due(active: Active) -> None:
-    """Move every frame whose timer is due, each in its own transaction."""
+    """Move every frame whose timer is due, in the group in progress.
+
+    A task whose call has returned but is not recorded yet (RETURNED, already in line) keeps its
+    timer for after that step: its deadline then applies to what the step made of it (a
+    callback now waiting for its token), or to nothing (the task settled).
+    """
     now = active.clock.now()
-    while (due := next_due(active)) is not None and due <= now:
-        _, frame_id, _ = heapq.heappop(active.timers.heap)
-        frame = active.frames[frame_id]
-        with active.store.transaction():
-            execution = active.executions[frame.execution]
-            state = execution.definition.state(frame.scope, frame.state)
-            with active.batch():
-                _fired(active, execution, frame, state)
-        active.changed.notify_all()
+    later = []
+    while (when := next_due(active)) is not None and when <= now:
+        entry = heapq.heappop(active.timers.heap)
+        frame = active.frames[entry[1]]
+        if frame.phase is Phase.RETURNED:
+            later.append(entry)
+            continue
+        execution = active.executions[frame.execution]
+        _fired(active, execution, frame, execution.definition.state(frame.scope, frame.state))
+    for entry in later:
+        heapq.heappush(active.timers.heap, entry)
 
 
 def _fired(active: Active, execution: Execution, frame: Frame, state: State) -> None:

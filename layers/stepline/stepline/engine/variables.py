@@ -18,7 +18,6 @@ state fails with ``States.DataLimitExceeded``.
 
 from __future__ import annotations
 
-import json
 from collections import ChainMap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from stepline.engine.bindings import NO_VARIABLES
 from stepline.engine.errors import DATA_LIMIT_EXCEEDED, RUNTIME, StatesError
 from stepline.engine.model import Frame
+from stepline.engine.store import dumps
 
 if TYPE_CHECKING:
     from stepline.engine.active import Active
@@ -55,7 +55,7 @@ def assign(active: Active, frame: Frame, state_name: str, values: Any) -> dict[s
     """Bind ``values`` (the evaluated Assign) in ``frame``'s scope; what to show in StateExited."""
     if not isinstance(values, dict) or not values:
         return {}
-    shown = {name: json.dumps(value, separators=(",", ":")) for name, value in values.items()}
+    shown = {name: dumps(value) for name, value in values.items()}
     total = sum(len(text.encode()) for text in shown.values())
     for name, text in shown.items():
         if len(text.encode()) > MAX_VARIABLE_BYTES:
@@ -79,7 +79,7 @@ def assign(active: Active, frame: Frame, state_name: str, values: Any) -> dict[s
             )
     scope = dict(frame.data.get(SCOPE) or {})
     scope.update(values)
-    size = len(json.dumps(scope, separators=(",", ":")).encode())
+    size = len(dumps(scope))  # ASCII: characters are bytes
     if size + _others(active, frame) > MAX_EXECUTION_VARIABLES_BYTES:
         raise StatesError(
             DATA_LIMIT_EXCEEDED,
@@ -98,8 +98,6 @@ def _outer(active: Active, frame: Frame) -> Mapping[str, Any]:
 
 def _others(active: Active, frame: Frame) -> int:
     """The bytes the execution's other scopes hold (each frame keeps its scope's size)."""
-    return sum(
-        other.data.get(SIZE, 0)
-        for other in active.frames.values()
-        if other.execution == frame.execution and other.id != frame.id
-    )
+    execution = active.executions.get(frame.execution)  # gone: it ended in this very step
+    frames = execution.frames.values() if execution is not None else ()
+    return sum(other.data.get(SIZE, 0) for other in frames if other.id != frame.id)

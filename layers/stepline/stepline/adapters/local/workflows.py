@@ -54,7 +54,9 @@ class EngineWorkflows:
             raise ConfigurationError(error.message) from None
 
     def executions(self, state_machine_arn: str, limit: int = 50) -> list[dict[str, object]]:
-        listed: list[dict[str, object]] = self.engine.list_executions(state_machine_arn)["executions"][:limit]
+        # One page of at most ``limit``: the engine reads no more rows than that, however many it keeps.
+        page = self.engine.list_executions(state_machine_arn, max_results=min(limit, 1000) or None)
+        listed: list[dict[str, object]] = page["executions"][:limit]
         return listed
 
     def history(self, execution_arn: str) -> list[dict[str, object]]:

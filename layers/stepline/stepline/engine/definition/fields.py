@@ -114,6 +114,8 @@ class FieldCompiler:
 
     def jsonata_template(self, raw: Any, where: str, field: str) -> Evaluator:
         """Any JSON value whose ``{% %}`` strings, at any depth, are evaluated (Arguments, Output …)."""
+        if _static(raw, jsonata=True):
+            return _constant(raw)  # built once, as a Pass's Result is
         if isinstance(raw, dict):
             fields = [(name, self.jsonata_template(value, where, field)) for name, value in raw.items()]
             return lambda data, context: {name: evaluate(data, context) for name, evaluate in fields}
@@ -154,6 +156,8 @@ class FieldCompiler:
         return self.compile_template(body[key], f"{where}: {key}")
 
     def compile_template(self, raw: Any, where: str) -> Evaluator:
+        if _static(raw, jsonata=False):
+            return _constant(raw)  # built once, as a Pass's Result is
         if isinstance(raw, dict):
             fields: list[tuple[str, Evaluator]] = []
             for name, value in raw.items():
@@ -217,6 +221,17 @@ class FieldCompiler:
         if ALL in errors and (len(errors) > 1 or not last):
             self.problem(where, "States.ALL must appear alone, in the last retrier or catcher")
         return errors
+
+
+def _static(raw: Any, *, jsonata: bool) -> bool:
+    """Whether a template has nothing to evaluate: no ``.$`` field (JSONPath), no ``{% %}`` (JSONata)."""
+    if isinstance(raw, dict):
+        if not jsonata and any(name.endswith(".$") for name in raw):
+            return False
+        return all(_static(value, jsonata=jsonata) for value in raw.values())
+    if isinstance(raw, list):
+        return all(_static(item, jsonata=jsonata) for item in raw)
+    return not (jsonata and is_expression(raw))
 
 
 def _constant(value: Any) -> Evaluator:

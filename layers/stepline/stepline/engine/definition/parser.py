@@ -18,6 +18,7 @@ from stepline.engine.definition.fields import FieldCompiler
 from stepline.engine.definition.languages import language_of, misplaced
 from stepline.engine.definition.rules import compile_rule
 from stepline.engine.definition.states import (
+    UNSET,
     Batcher,
     ChainedState,
     ChoiceRule,
@@ -131,8 +132,11 @@ class _Builder(FieldCompiler):
             self.problem(where, problem)
         for message in misplaced(body, language):
             self.problem(where, message)
-        # Whether anything in the state may read the context object: building it costs.
-        needs_context = language is QueryLanguage.JSONATA or "$$" in json.dumps(body) or kind == StateType.MAP
+        # Whether anything in the state may read the context object: building it costs. A JSONata
+        # state reads it only as $states.context.
+        text = json.dumps(body)
+        reads = "context" if language is QueryLanguage.JSONATA else "$$"
+        needs_context = reads in text or kind == StateType.MAP
         outer, self.jsonata = self.jsonata, language is QueryLanguage.JSONATA
         try:
             state = _PARSERS[StateType(kind)](self, _Site(name, body, where, scope_path, needs_context))
@@ -204,6 +208,11 @@ def _pass(builder: _Builder, site: _Site) -> PassState:
     builder.results(state, site.body, site.where)
     if "Result" in site.body and not builder.jsonata:
         state.result = site.body["Result"]
+    state.plain = not builder.jsonata and state.result is UNSET and state.parameters is None and state.assign is None
+    state.plain = state.plain and all(
+        path is not None and not path.steps and path.variable is None and not path.context_rooted
+        for path in (state.input_path, state.output_path, state.result_path)
+    )
     return state
 
 

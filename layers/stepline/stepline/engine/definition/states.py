@@ -113,6 +113,7 @@ class FallibleState(ResultState):
 class PassState(ResultState):
     type: ClassVar[StateType] = StateType.PASS
     result: Any = UNSET
+    plain: bool = False  # no field changes anything: its output is its input
 
 
 @dataclass(slots=True, kw_only=True)

@@ -26,7 +26,7 @@ def enter(active: Active, execution: Execution, frame: Frame, state: ChoiceState
     target = rule.next if rule is not None else state.default
     if target is None:
         raise StatesError(errors.NO_CHOICE_MATCHED, f"No Matches! (state {state.name!r})")
-    output, assigned = conclude(active, execution, frame, state, raw, rule=rule)
+    output, assigned = conclude(active, execution, frame, state, raw, rule=rule, bound=bound)
     exit_state(active, execution, frame, state, output, next_state=target, assigned=assigned)
 
 

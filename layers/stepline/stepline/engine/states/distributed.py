@@ -2,22 +2,23 @@
 
 The processor runs as a state machine of its own, ``<machine>/<label>`` (the Map's Label, or
 its name), created on the engine beside its parent; each item or batch is an execution of it
-whose ``parent_frame`` is the Map's frame, so its end comes back to the Map
-(``StateKind.nested_ended``). Executions are named by UUID, as Step Functions names them
-(``arn:…:execution:<machine>/<label>:<uuid>``); the Map Run is
-``arn:…:mapRun:<machine>/<label>:<uuid>``.
+whose ``parent_frame`` is the Map's frame and ``parent_slot`` its index, so its end comes back
+to the Map (``StateKind.nested_ended``). Children start inside the Map's step and, like an
+inline Map's iterations, are written only if they are still running at a commit. Executions
+are named by UUID, as Step Functions names them (``arn:…:execution:<machine>/<label>:<uuid>``):
+the Map Run's UUID (``arn:…:mapRun:<machine>/<label>:<uuid>``) with the item's index as its
+last group, so a run's children sort, and are written, in the order they start.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import errors, executions, machines
 from stepline.engine.definition import MapState
 from stepline.engine.errors import StatesError
-from stepline.engine.history import describe_in_transaction, record
+from stepline.engine.history import record
 from stepline.engine.model import Ending, Execution, ExecutionStatus, Frame
 from stepline.engine.store import dumps
 
@@ -74,35 +75,39 @@ def started(active: Active, execution: Execution, frame: Frame, state: MapState)
     }
     child_machine = machines.derive(active, name, processor, execution.role_arn)
     run = f"{execution.machine_arn.replace(':stateMachine:', ':mapRun:')}/{label}:{uuid.uuid4()}"
-    frame.data.update(map_run=run, children={}, child_machine=child_machine)
+    frame.data.update(map_run=run, child_machine=child_machine)
     record(active, execution, frame, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": run})
 
 
-def start_child(active: Active, execution: Execution, frame: Frame, state: MapState, index: int, data_in: Any) -> None:
-    started = executions.start(active, frame.data["child_machine"], str(uuid.uuid4()), dumps(data_in), frame.id)
-    frame.data["children"][started["executionArn"]] = index
+def start_child(active: Active, execution: Execution, frame: Frame, index: int, data_in: Any) -> None:
+    name = f"{frame.data['map_run'][-36:-12]}{index:012x}"
+    child = executions.start_child(active, frame.data["child_machine"], name, data_in, frame.id, index)
+    assert frame.progress is not None
+    frame.progress.children[child.arn] = index
 
 
-def ending_of(active: Active, frame: Frame, child_arn: str) -> tuple[int | None, Ending]:
-    """Which iteration ``child_arn`` was and how it ended (None: not one of this Map's, or already heard)."""
-    index = (frame.data.get("children") or {}).pop(child_arn, None)
-    described = describe_in_transaction(active.store, child_arn)
-    if index is None or described is None or described["status"] == ExecutionStatus.RUNNING:
+def ending_of(active: Active, frame: Frame, child: Execution) -> tuple[int | None, Ending]:
+    """Which iteration ``child`` was and how it ended (None: not one of this Map's, or already heard)."""
+    progress = frame.progress
+    index = progress.children.pop(child.arn, None) if progress is not None else None
+    if index is None or child.status is ExecutionStatus.RUNNING:
         return None, Ending()
     active.touch(frame)
-    if described["status"] == ExecutionStatus.SUCCEEDED:
-        return index, Ending(output=json.loads(described.get("output") or "null"))
-    return index, Ending(error=described.get("error"), cause=described.get("cause"), failed=True)
+    if child.status is ExecutionStatus.SUCCEEDED:
+        return index, Ending(output=child.output, text=child.output_text)
+    return index, Ending(error=child.error, cause=child.cause, failed=True)
 
 
 def stop_children(active: Active, frame: Frame) -> None:
     """The Map Run failed: every child still running is aborted."""
-    for arn in list((frame.data.get("children") or {}).keys()):
+    progress = frame.progress
+    for arn in list(progress.children) if progress is not None else []:
         child = executions.load(active, arn)
         if child is not None and child.status is ExecutionStatus.RUNNING:
             child.parent_frame = None
             executions.abort(active, child)
-    frame.data["children"] = {}
+    if progress is not None:
+        progress.children.clear()
 
 
 def failed(active: Active, execution: Execution, frame: Frame, error: str | None, cause: str | None) -> None:

@@ -21,7 +21,7 @@ from stepline.engine.dataflow import bindings, entered
 from stepline.engine.definition import Evaluator, MapState
 from stepline.engine.errors import StatesError
 from stepline.engine.history import record
-from stepline.engine.model import Ending, Execution, Frame, Phase, StateKind
+from stepline.engine.model import Ending, Execution, Frame, Phase, Progress, StateKind
 from stepline.engine.retry import handle_error, raised
 from stepline.engine.states import distributed
 from stepline.engine.states.results import complete
@@ -30,8 +30,8 @@ from stepline.engine.store import dumps
 if TYPE_CHECKING:
     from stepline.engine.active import Active
 
-# What a Map's frame keeps while its iterations run.
-_PROGRESS = ("items", "inputs", "next", "running", "results", "failures", "limit", "tolerated", "map_run", "children")
+# What a Map's frame keeps in its row while its iterations run (``Progress`` holds its lists).
+_PROGRESS = ("total", "next", "running", "failures", "limit", "tolerated", "map_run", "child_machine")
 # Step Functions' default MaxConcurrency for a distributed map (its guide: up to 10,000 children at once).
 DISTRIBUTED_CONCURRENCY = 10_000
 
@@ -46,12 +46,11 @@ def enter(active: Active, execution: Execution, frame: Frame, state: MapState, r
         inputs = distributed.batches(state, data, bound, inputs if inputs is not None else items)
     frame.phase = Phase.WAITING_CHILDREN
     total = len(inputs) if inputs is not None else len(items)
+    frame.progress = Progress([None] * total, items, inputs)
     frame.data.update(
-        items=items,
-        inputs=inputs,
+        total=total,
         next=0,
         running=0,
-        results=[None] * total,
         failures=0,
         limit=limit or (DISTRIBUTED_CONCURRENCY if state.distributed else total) or 1,
         tolerated=tolerated,
@@ -133,23 +132,24 @@ def _selected(
 
 
 def _start_iterations(active: Active, execution: Execution, frame: Frame, state: MapState) -> None:
-    data = frame.data
+    data, progress = frame.data, frame.progress
     processor = state.processor
     assert processor is not None
-    inputs = data["inputs"]
-    total = len(data["results"])
-    while data["next"] < total and data["running"] < data["limit"]:
-        index = data["next"]
-        iteration_input = inputs[index] if inputs is not None else data["items"][index]
-        data["next"] += 1
-        data["running"] += 1
+    assert progress is not None
+    assert progress.items is not None
+    items, inputs, total, limit = progress.items, progress.inputs, data["total"], data["limit"]
+    index, running = data["next"], data["running"]
+    while index < total and running < limit:
+        iteration_input = inputs[index] if inputs is not None else items[index]
+        data["next"], data["running"] = index + 1, running + 1
         if state.distributed:
-            distributed.start_child(active, execution, frame, state, index, iteration_input)
-            continue
-        details = {"name": state.name, "index": index}
-        record(active, execution, frame, "MapIterationStarted", "mapIterationStartedEventDetails", details)
-        extra = {"map_item": {"Index": index, "Value": data["items"][index]}}
-        frames.begin(active, execution, frame, index, processor.path, processor.start_at, iteration_input, extra)
+            distributed.start_child(active, execution, frame, index, iteration_input)
+        else:
+            details = {"name": state.name, "index": index}
+            record(active, execution, frame, "MapIterationStarted", "mapIterationStartedEventDetails", details)
+            extra = {"map_item": {"Index": index, "Value": items[index]}}
+            frames.begin(active, execution, frame, index, processor.path, processor.start_at, iteration_input, extra)
+        index, running = index + 1, running + 1
     active.touch(frame)
 
 
@@ -165,19 +165,21 @@ def iteration_ended(
 
 def ended(active: Active, execution: Execution, parent: Frame, state: MapState, index: int, ending: Ending) -> None:
     """Iteration ``index`` ended (inline or distributed): the next ones start, or the Map ends."""
-    data = parent.data
+    data, progress = parent.data, parent.progress
+    assert progress is not None
     data["running"] -= 1
-    total = len(data["results"])
+    total = data["total"]
     if ending.failed:
         data["failures"] += 1
         failure = {"Error": ending.error, **({"Cause": ending.cause} if ending.cause is not None else {})}
-        data["results"][index] = failure
+        progress.results[index] = failure
         if not _tolerated(state, data["tolerated"], data["failures"], total):
             _give_up(active, execution, parent, state, ending)
             return
+        active.result(parent, index, dumps(failure))
     else:
-        data["results"][index] = ending.output
-    active.touch(parent)
+        progress.results[index] = ending.output
+        active.result(parent, index, dumps(ending.output) if ending.text is None else ending.text)
     if data["next"] < total:
         _start_iterations(active, execution, parent, state)
     elif data["running"] == 0:
@@ -198,8 +200,7 @@ def _give_up(active: Active, execution: Execution, frame: Frame, state: MapState
     else:
         frames.cancel_children(active, frame)
         record(active, execution, frame, "MapStateFailed", None, None)
-    for key in _PROGRESS:
-        frame.data.pop(key, None)
+    _forget_progress(active, frame)
     handle_error(active, execution, frame, state, error, cause)
 
 
@@ -213,22 +214,28 @@ def _tolerated(state: MapState, tolerated: list[float | None], failures: int, to
 
 
 def _done(active: Active, execution: Execution, frame: Frame, state: MapState) -> None:
-    results = frame.data["results"]
+    assert frame.progress is not None
+    results = frame.progress.results
     if state.distributed:
         distributed.succeeded(active, execution, frame)
     else:
         record(active, execution, frame, "MapStateSucceeded", None, None)
-    for key in _PROGRESS:
-        frame.data.pop(key, None)
+    _forget_progress(active, frame)
     complete(active, execution, frame, state, results)
 
 
-def child_execution_ended(active: Active, frame: Frame, child_arn: str) -> None:
+def _forget_progress(active: Active, frame: Frame) -> None:
+    for key in _PROGRESS:
+        frame.data.pop(key, None)
+    active.drop_lists(frame)
+
+
+def child_execution_ended(active: Active, frame: Frame, child: Execution) -> None:
     """A distributed map's child execution ended: its output or failure is iteration's."""
     execution = active.executions[frame.execution]
     state = execution.definition.state(frame.scope, frame.state)
     assert isinstance(state, MapState)
-    index, ending = distributed.ending_of(active, frame, child_arn)
+    index, ending = distributed.ending_of(active, frame, child)
     if index is None:
         return
     try:

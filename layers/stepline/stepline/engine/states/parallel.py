@@ -1,5 +1,6 @@
 """Parallel: one child frame per branch; the list of their outputs, or the first failure, which
-cancels the other branches. Each branch runs in a variable scope of its own."""
+cancels the other branches. Each branch runs in a variable scope of its own. The outputs are
+kept as a Map's results are (``Progress``): each written once, as its branch ends."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from stepline.engine import frames
 from stepline.engine.dataflow import effective_input, entered
 from stepline.engine.definition import ParallelState
 from stepline.engine.history import record
-from stepline.engine.model import Ending, Execution, Frame, Phase, StateKind
+from stepline.engine.model import Ending, Execution, Frame, Phase, Progress, StateKind
 from stepline.engine.retry import handle_error
 from stepline.engine.states.results import complete
+from stepline.engine.store import dumps
 
 if TYPE_CHECKING:
     from stepline.engine.active import Active
@@ -21,7 +23,8 @@ def enter(active: Active, execution: Execution, frame: Frame, state: ParallelSta
     effective = effective_input(state, *entered(active, execution, frame, state, raw))
     record(active, execution, frame, "ParallelStateStarted", None, None)
     frame.phase = Phase.WAITING_CHILDREN
-    frame.data.update(pending=len(state.branches), results=[None] * len(state.branches))
+    frame.progress = Progress([None] * len(state.branches))
+    frame.data.update(pending=len(state.branches), total=len(state.branches))
     active.touch(frame)
     for index, branch in enumerate(state.branches):
         frames.begin(active, execution, frame, index, branch.path, branch.start_at, effective, {})
@@ -30,18 +33,28 @@ def enter(active: Active, execution: Execution, frame: Frame, state: ParallelSta
 def branch_ended(
     active: Active, execution: Execution, parent: Frame, state: ParallelState, child: Frame, ending: Ending
 ) -> None:
+    progress = parent.progress
+    assert progress is not None
     if ending.failed:
         frames.cancel_children(active, parent)
         record(active, execution, parent, "ParallelStateFailed", None, None)
+        _forget_progress(active, parent)
         handle_error(active, execution, parent, state, ending.error, ending.cause)
         return
-    parent.data["results"][child.slot] = ending.output
+    progress.results[child.slot] = ending.output
     parent.data["pending"] -= 1
-    active.touch(parent)
-    if parent.data["pending"] == 0:
-        results = parent.data.pop("results")
-        record(active, execution, parent, "ParallelStateSucceeded", None, None)
-        complete(active, execution, parent, state, results)
+    if parent.data["pending"]:
+        active.result(parent, child.slot, dumps(ending.output) if ending.text is None else ending.text)
+        return
+    _forget_progress(active, parent)
+    record(active, execution, parent, "ParallelStateSucceeded", None, None)
+    complete(active, execution, parent, state, progress.results)
+
+
+def _forget_progress(active: Active, frame: Frame) -> None:
+    frame.data.pop("pending", None)
+    frame.data.pop("total", None)
+    active.drop_lists(frame)
 
 
 KIND: StateKind[ParallelState] = StateKind(enter, child_ended=branch_ended)

@@ -14,13 +14,16 @@ if TYPE_CHECKING:
 
 
 def enter(active: Active, execution: Execution, frame: Frame, state: PassState, raw: Any) -> None:
-    if state.jsonata:
+    if state.plain:
+        exit_state(active, execution, frame, state, raw)
+    elif state.jsonata:
         output, assigned = conclude(active, execution, frame, state, raw)
+        exit_state(active, execution, frame, state, output, assigned=assigned)
     else:
         data, bound = entered(active, execution, frame, state, raw)
         result = effective_input(state, data, bound) if state.result is UNSET else state.result
-        output, assigned = conclude(active, execution, frame, state, raw, result)
-    exit_state(active, execution, frame, state, output, assigned=assigned)
+        output, assigned = conclude(active, execution, frame, state, raw, result, bound=bound)
+        exit_state(active, execution, frame, state, output, assigned=assigned)
 
 
 KIND: StateKind[PassState] = StateKind(enter)

@@ -3,7 +3,10 @@
 The phases of a task's frame:
 
     INVOKE              scheduled (TaskScheduled written, committed): the handler is called
-                        outside any transaction (``calls``); a crash here calls it again
+                        outside any transaction (``calls``); a crash here calls it again,
+                        with the same parameters and task token
+    RETURNED            the call came back (in memory only): the next step records what it
+                        returned, in the next commit
     WAITING_TOKEN       a callback task whose handler returned: waiting for SendTask*
     WAITING_EXECUTION   a nested execution (states:startExecution) running
     OUTCOME             an answer arrived while waiting; the next step settles it
@@ -23,7 +26,7 @@ from stepline.engine import errors, executions
 from stepline.engine.dataflow import effective_input, entered
 from stepline.engine.definition import TaskState
 from stepline.engine.errors import StatesError
-from stepline.engine.history import describe_in_transaction, record
+from stepline.engine.history import record
 from stepline.engine.integrations import Pattern, Resource, parse_resource
 from stepline.engine.model import Execution, ExecutionStatus, Frame, Invocation, Phase, StateKind
 from stepline.engine.retry import handle_error
@@ -44,7 +47,8 @@ def schedule(active: Active, execution: Execution, frame: Frame, state: TaskStat
     data, bound = entered(active, execution, frame, state, frame.input, token)
     timeout, heartbeat = _deadlines(state, data, bound)
     parameters = effective_input(state, data, bound)
-    if token is not None and token not in dumps(parameters):
+    text = dumps(parameters)
+    if token is not None and token not in text:
         source = "$states.context.Task.Token" if state.jsonata else "$$.Task.Token"
         raise StatesError(
             errors.RUNTIME,
@@ -59,17 +63,15 @@ def schedule(active: Active, execution: Execution, frame: Frame, state: TaskStat
     frame.token = token
     if token:
         active.tokens[token] = frame.id
+        assert active.pending is not None
+        active.pending.tokens.append((token,))
     frame.phase = Phase.INVOKE
-    details: dict[str, Any] = {
-        **_names(resource),
-        "region": active.region,
-        "parameters": dumps(parameters),
-    }
+    details: dict[str, Any] = {**_names(resource), "region": active.region}
     if state.timeout_seconds or state.timeout_from:
         details["timeoutInSeconds"] = int(timeout)
     if heartbeat:
         details["heartbeatInSeconds"] = int(heartbeat)
-    record(active, execution, frame, "TaskScheduled", "taskScheduledEventDetails", details)
+    record(active, execution, frame, "TaskScheduled", "taskScheduledEventDetails", details, "parameters", text)
     arm_task(active, frame)
     return attempt(active, execution, frame, state)
 
@@ -94,8 +96,12 @@ def attempt(active: Active, execution: Execution, frame: Frame, state: TaskState
 
 
 def returned(active: Active, invocation: Invocation, outcome: dict[str, Any]) -> None:
-    """The handler's call came back with ``outcome`` (``result``, ``error``/``cause`` or ``child``)."""
-    with active.store.transaction():
+    """The handler's call came back with ``outcome`` (``result``, ``error``/``cause`` or ``child``).
+
+    Kept in memory for the frame's next step to record (``recorded``): nothing outside has seen
+    it, so until the next commit a crash only means the attempt is called again.
+    """
+    with active.lock:
         frame = active.frames.get(invocation.frame_id)
         if (
             frame is None
@@ -104,36 +110,45 @@ def returned(active: Active, invocation: Invocation, outcome: dict[str, Any]) ->
             or frame.data.get("attempt") != invocation.attempt
         ):
             return  # timed out, stopped or answered meanwhile: this result is late
-        execution = active.executions[frame.execution]
-        state = execution.definition.state(frame.scope, frame.state)
-        assert isinstance(state, TaskState)
-        with active.batch():
-            resource = invocation.resource
-            if active.clock.now() >= frame.data["timeout_at"]:
-                timed_out(active, execution, frame, state)  # the handler overran TimeoutSeconds
-            elif "error" in outcome or resource.pattern is Pattern.REQUEST:
-                settle(active, execution, frame, state, outcome)
-            elif resource.pattern is Pattern.EXECUTION:
-                _submitted_execution(active, execution, frame, resource, outcome["child"])
-            else:
-                _submitted_callback(active, execution, frame, state, resource, outcome.get("result"))
-    active.notify()
+        late = active.clock.now() >= frame.data["timeout_at"]  # the handler overran TimeoutSeconds
+        frame.data["call"] = {"late": True} if late else outcome
+        frame.phase = Phase.RETURNED
+        # First in line, in the order they came back: recorded in the very next commit, the one
+        # before any further call leaves, so a crash costs at most one group's calls.
+        active.returned.append(frame.id)
+        active.changed.notify_all()
+
+
+def recorded(active: Active, execution: Execution, frame: Frame, state: TaskState) -> None:
+    """What the attempt's call returned, recorded: settled, submitted, or timed out."""
+    call = frame.data.pop("call")
+    resource = parse_resource(state.resource)
+    if "late" in call:
+        timed_out(active, execution, frame, state)
+    elif "error" in call or resource.pattern is Pattern.REQUEST:
+        settle(active, execution, frame, state, call)
+    elif resource.pattern is Pattern.EXECUTION:
+        _submitted_execution(active, execution, frame, resource, call["child"])
+    else:
+        _submitted_callback(active, execution, frame, state, resource, call.get("result"))
 
 
 def _submitted_execution(active: Active, execution: Execution, frame: Frame, resource: Resource, child: str) -> None:
     frame.data["child"] = child
     frame.phase = Phase.WAITING_EXECUTION
-    details = {**_names(resource), "output": dumps({"ExecutionArn": child})}
-    record(active, execution, frame, "TaskSubmitted", "taskSubmittedEventDetails", details)
+    text = dumps({"ExecutionArn": child})
+    record(active, execution, frame, "TaskSubmitted", "taskSubmittedEventDetails", _names(resource), "output", text)
     active.touch(frame)
-    nested_ended(active, frame, child)  # it may have ended already
+    started = executions.load(active, child)
+    if started is not None:
+        nested_ended(active, frame, started)  # it may have ended already
 
 
 def _submitted_callback(
     active: Active, execution: Execution, frame: Frame, state: TaskState, resource: Resource, result: Any
 ) -> None:
-    details = {**_names(resource), "output": dumps(result)}
-    record(active, execution, frame, "TaskSubmitted", "taskSubmittedEventDetails", details)
+    text = dumps(result)
+    record(active, execution, frame, "TaskSubmitted", "taskSubmittedEventDetails", _names(resource), "output", text)
     if "outcome" in frame.data:  # answered while the handler was still running
         settle(active, execution, frame, state, frame.data.pop("outcome"))
     else:
@@ -153,7 +168,8 @@ def settle(active: Active, execution: Execution, frame: Frame, state: TaskState,
         handle_error(active, execution, frame, state, outcome["error"], outcome.get("cause"))
         return
     result = outcome["result"]
-    record(active, execution, frame, "TaskSucceeded", "taskSucceededEventDetails", {**names, "output": dumps(result)})
+    text = dumps(result)
+    record(active, execution, frame, "TaskSucceeded", "taskSucceededEventDetails", names, "output", text)
     complete(active, execution, frame, state, result)
 
 
@@ -178,19 +194,19 @@ def timed_out(active: Active, execution: Execution, frame: Frame, state: TaskSta
     handle_error(active, execution, frame, state, error, cause)
 
 
-def nested_ended(active: Active, frame: Frame, child: str) -> None:
+def nested_ended(active: Active, frame: Frame, child: Execution) -> None:
     """If the nested execution ``frame`` waits for has ended, its description answers the task."""
-    if frame.phase is not Phase.WAITING_EXECUTION or frame.data.get("child") != child:
+    if frame.phase is not Phase.WAITING_EXECUTION or frame.data.get("child") != child.arn:
         return
-    described = describe_in_transaction(active.store, child)
-    if described is None or described["status"] == ExecutionStatus.RUNNING:
+    if child.status is ExecutionStatus.RUNNING:
         return
     execution = active.executions[frame.execution]
     state = execution.definition.state(frame.scope, frame.state)
     assert isinstance(state, TaskState)
+    described = executions.description(child)
     shown = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in described.items()}
     outcome: dict[str, Any]
-    if described["status"] == ExecutionStatus.SUCCEEDED:
+    if child.status is ExecutionStatus.SUCCEEDED:
         if parse_resource(state.resource).nested_output == "sync:2":
             shown["Output"] = json.loads(described.get("output") or "null")
         else:
