@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stepline.actions.errors import ConfigurationError
 from stepline.adapters.local.functions import load_callable
 from stepline.cli_support import database_file
 from stepline.engine import Engine, EngineError, Functions, ManualClock, Store, SystemClock
 from stepline.engine.errors import MAX_PAYLOAD_BYTES
 from stepline.engine.store import StoreError
+from stepline.errors import ConfigurationError
 from stepline.files import UnreadableFile, read_limited
 
 # Step Functions' quotas: a definition of at most 1 MiB, an execution input of at most 256 KiB.

@@ -21,7 +21,6 @@ from typing import Any, TextIO
 from pydantic import TypeAdapter
 
 from stepline import __version__
-from stepline.actions.errors import ConfigurationError
 from stepline.approvals_cli import add_commands as add_approval_commands
 from stepline.asl_cli import AslUsageError
 from stepline.asl_cli import add_commands as add_asl_commands
@@ -31,6 +30,7 @@ from stepline.definition import DefinitionError, Report, check_file, load_valid_
 from stepline.definition.models import GetPipelineOutput, PipelineDeclaration
 from stepline.deploy_cli import add_commands as add_deploy_commands
 from stepline.engine.store import StoreError, StoreFull
+from stepline.errors import ConfigurationError
 from stepline.files import write_atomically
 from stepline.graph import render_mermaid, render_text
 from stepline.run_cli import add_commands as add_run_commands
