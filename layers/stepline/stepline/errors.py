@@ -33,3 +33,8 @@ class Conflict(SteplineError):
 
 class Expired(SteplineError):
     """It was valid, and its time is over: an approval, a link."""
+
+
+class InvalidInput(SteplineError):
+    """What the user gave cannot be used: a command line, a file, a pipeline or state machine
+    definition. The CLI exits 2 for it; anything else raised on purpose exits 1."""

@@ -43,14 +43,14 @@ from stepline.engine.definition.states import (
 from stepline.engine.definition.timestamps import parse_timestamp
 from stepline.engine.errors import QUERY_EVALUATION_ERROR, StatesError
 from stepline.engine.jsonata import is_expression
-from stepline.errors import SteplineError
+from stepline.errors import InvalidInput
 
 STATE_TYPES = frozenset(StateType)
 # Step Functions' largest Seconds and TimeoutSeconds (its quotas: 99999999 seconds).
 MAX_SECONDS = 99_999_999
 
 
-class AslDefinitionError(SteplineError):
+class AslDefinitionError(InvalidInput):
     """A definition the engine cannot run, with every problem found in it."""
 
     def __init__(self, problems: list[str]) -> None:
