@@ -7,8 +7,8 @@ from typing import Any
 from stepline import wiring
 from stepline.actions.build.codebuild import BuildStateChange, finish_codebuild
 from stepline.actions.deploy.ecs import DeploymentStateChange, finish_ecs_deployment
-from stepline.actions.errors import ConfigurationError
 from stepline.actions.invoke_states import ExecutionStatusChange, finish_state_machine
+from stepline.errors import ConfigurationError
 from stepline.handlers import parse
 from stepline.observability import correlate, logger
 

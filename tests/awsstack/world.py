@@ -109,7 +109,7 @@ class FriendReminders:
         from stepline.adapters.aws.targets import AwsTargets
 
         monkeypatch.setattr(
-            "stepline.deploy_cli.targets",
+            "stepline.cli.deploy.targets",
             lambda region: AwsTargets(lambda service: operator.get(service) or admin(service)),
         )
         self.drop_events = False

@@ -15,11 +15,12 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from stepline.actions.errors import ArtifactError, ConfigurationError, SourceNotFoundError, TransientActionError
+from stepline.actions.errors import ArtifactError, SourceNotFoundError, TransientActionError
 from stepline.actions.request import ActionRequest
 from stepline.actions.source import run_source_action
 from stepline.adapters.aws.sources import CodeCommitSource, S3ObjectSource
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.errors import ConfigurationError
 from tests.helpers import load_event
 
 pytestmark = pytest.mark.functional

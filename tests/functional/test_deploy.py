@@ -110,7 +110,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     ):
         monkeypatch.setenv(name, value)
     # The targets' own checks are tested below; here every target is ready.
-    monkeypatch.setattr("stepline.deploy_cli.targets", lambda region: Ready())
+    monkeypatch.setattr("stepline.cli.deploy.targets", lambda region: Ready())
     with mock_aws():
         wiring.reset()
         cloudformation = boto3.client("cloudformation", region_name=REGION)
@@ -358,7 +358,7 @@ def test_deploy_checks_every_target_before_creating_anything_and_says_what_to_ru
     )
     clients = {"iam": simulated, "codecommit": codecommit}
     monkeypatch.setattr(
-        "stepline.deploy_cli.targets",
+        "stepline.cli.deploy.targets",
         lambda region: AwsTargets(lambda service: clients.get(service) or boto3.client(service, region_name=REGION)),
     )
     # When the pipeline is deployed

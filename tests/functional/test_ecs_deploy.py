@@ -16,12 +16,13 @@ import pytest
 from moto import mock_aws
 
 from stepline.actions.deploy.ecs import DeploymentStateChange, deploy_ecs, finish_ecs_deployment
-from stepline.actions.errors import ArtifactError, ConfigurationError
+from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
 from stepline.adapters.aws.ecs import EcsService
 from stepline.adapters.aws.tokens import DynamoRecords
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.errors import ConfigurationError
 from stepline.ports import put_directory
 from tests.helpers import load_event
 

@@ -14,8 +14,8 @@ from moto import mock_aws
 
 from stepline import wiring
 from stepline.actions.completions import Waiter
-from stepline.actions.errors import ConfigurationError
 from stepline.adapters.aws.waiters import DynamoWaiters
+from stepline.errors import ConfigurationError
 from tests.gitrepo import Repo
 from tests.handlers import load_handler
 from tests.helpers import load_event

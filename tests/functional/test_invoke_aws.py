@@ -11,10 +11,11 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
-from stepline.actions.errors import ConfigurationError, InvokedFunctionError
+from stepline.actions.errors import InvokedFunctionError
 from stepline.actions.invoke import invoke_lambda
 from stepline.actions.request import ActionRequest
 from stepline.adapters.aws.functions import LambdaInvoker
+from stepline.errors import ConfigurationError
 from tests.helpers import load_event
 
 pytestmark = pytest.mark.functional

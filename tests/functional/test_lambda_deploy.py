@@ -16,12 +16,12 @@ import pytest
 from moto import mock_aws
 
 from stepline.actions.deploy.lambda_deploy import run_step
-from stepline.actions.errors import ConfigurationError
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.records import FileRecords
 from stepline.compiler.static import load_static
 from stepline.engine import Engine, Functions, ManualClock
+from stepline.errors import ConfigurationError
 from stepline.ports import put_directory
 from tests.helpers import REPO, load_event
 

@@ -33,7 +33,7 @@ from stepline import wiring
 from stepline.actions.build.buildspec import BuildspecError, load_buildspec, parse_buildspec
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.api.app import handle
-from stepline.cli import _parser, main
+from stepline.cli.main import _parser, main
 from stepline.definition import check_file, valid_pipeline
 from stepline.engine.store import StoreError, StoreFull
 from stepline.files import segment

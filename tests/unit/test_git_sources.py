@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from stepline.actions.errors import ConfigurationError, SourceNotFoundError
+from stepline.actions.errors import SourceNotFoundError
 from stepline.actions.request import ActionRequest
 from stepline.actions.source import LocalGitSources, run_source_action
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.errors import ConfigurationError
 from tests.gitrepo import Repo
 from tests.helpers import load_event
 

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from stepline.actions.errors import ConfigurationError, InvokedFunctionError
+from stepline.actions.errors import InvokedFunctionError
 from stepline.actions.invoke import invoke_lambda
 from stepline.actions.request import ActionRequest
 from stepline.adapters.local.functions import LocalFunctionInvoker
+from stepline.errors import ConfigurationError
 from tests.helpers import load_event
 
 REQUEST = ActionRequest.model_validate(load_event("invoke/announce.json"))

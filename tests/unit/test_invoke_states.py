@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stepline.actions.errors import ArtifactError, ConfigurationError
+from stepline.actions.errors import ArtifactError
 from stepline.actions.invoke_states import (
     ExecutionStatusChange,
     execution_name,
@@ -24,6 +24,7 @@ from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.waiters import SqliteWaiters
 from stepline.adapters.local.workflows import EngineWorkflows, status_change_event
 from stepline.engine import Engine, ManualClock
+from stepline.errors import ConfigurationError
 from stepline.ports import put_directory
 from tests.helpers import load_event
 

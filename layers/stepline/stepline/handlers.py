@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from stepline.actions.errors import ConfigurationError
 from stepline.definition.problems import format_path
+from stepline.errors import ConfigurationError
 
 Model = TypeVar("Model", bound=BaseModel)
 

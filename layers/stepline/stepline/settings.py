@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from stepline.actions.errors import ConfigurationError
+from stepline.errors import ConfigurationError
 
 
 class Settings(BaseModel):

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from stepline.actions.errors import ActionError
+from stepline.actions.errors import action_error_names
 from stepline.compiler.asl import ActionState
 from stepline.files import action_log_path
 from stepline.ports import Workflows
@@ -45,10 +45,6 @@ _TAIL_BYTES = 64 * 1024  # read from a log's end: a log may be gigabytes
 _TAIL_LINE_CHARACTERS = 500  # a minified line is cut, not drawn over a whole screen
 _LINE_CHARACTERS = 1_000  # a failure's line; the cause in full stays in the action's ``cause``
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")  # colours, cursor moves
-
-
-def _action_errors(kind: type[ActionError] = ActionError) -> frozenset[str]:
-    return frozenset({kind.__name__}).union(*(_action_errors(sub) for sub in kind.__subclasses__()))
 
 
 @dataclass(frozen=True)
@@ -210,7 +206,7 @@ def readable_cause(error: str, cause: str, action: str = "", timeout_minutes: in
     structured = _json(cause)
     if isinstance(structured.get("errorMessage"), str):  # Lambda's error JSON: an unhandled exception
         cause = structured["errorMessage"]
-        unexpected = str(structured.get("errorType") or error) not in _action_errors()
+        unexpected = str(structured.get("errorType") or error) not in action_error_names()
     elif isinstance(structured.get("executionArn", structured.get("ExecutionArn")), str):
         cause = _nested_execution(structured)
     cause = cause.strip()

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from stepline.actions.approval import LinkSigner
-from stepline.actions.errors import ConfigurationError
 from stepline.actions.source import LocalGitSources, SourceProvider
 from stepline.adapters.aws import aws_client
 from stepline.adapters.aws.approvals import DynamoApprovals, SnsNotifier
@@ -41,6 +40,7 @@ from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.registry import SqliteRegistry
 from stepline.adapters.local.secrets import EnvironmentSecretStore
 from stepline.adapters.local.waiters import SqliteWaiters
+from stepline.errors import ConfigurationError
 from stepline.ports import (
     Approvals,
     ArtifactStore,

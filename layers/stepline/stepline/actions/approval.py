@@ -14,6 +14,7 @@ answered again, with the same answer, by the next attempt to decide it or by the
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import hmac
 import time
@@ -23,8 +24,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from stepline.actions.errors import ConfigurationError
 from stepline.actions.request import ActionRequest
+from stepline.errors import ConfigurationError, Conflict, Expired, NotFound, SteplineError
 from stepline.ports import Approvals, Notifier, TaskCallbacks
 
 DEFAULT_TIMEOUT_MINUTES = 7 * 24 * 60
@@ -70,6 +71,14 @@ def approval_id(pipeline: str, execution_name: str, stage: str, action: str) -> 
     return base64.b32encode(digest[:15]).decode().lower()
 
 
+class LinkFault(enum.Enum):
+    """Why a signed link is refused; the value is what a person reads."""
+
+    MALFORMED = "the link's signature is malformed"
+    FORGED = "the link's signature does not match this approval"
+    EXPIRED = "the link has expired"
+
+
 class LinkSigner:
     """HMAC-SHA256 over the approval id and expiry: a link cannot be forged, altered or stretched."""
 
@@ -86,15 +95,15 @@ class LinkSigner:
         expiry = str(int(expires_at))
         return f"{expiry}.{self._mac('approval', approval, expiry)}"
 
-    def check(self, approval: str, signature: str, now: float) -> str | None:
+    def check(self, approval: str, signature: str, now: float) -> LinkFault | None:
         """None when the signature is good and current; otherwise what is wrong with it."""
         expiry, _, mac = signature.partition(".")
         if not expiry.isdigit() or not mac:
-            return "the link's signature is malformed"
+            return LinkFault.MALFORMED
         if not hmac.compare_digest(mac, self._mac("approval", approval, expiry)):
-            return "the link's signature does not match this approval"
+            return LinkFault.FORGED
         if now >= int(expiry):
-            return "the link has expired"
+            return LinkFault.EXPIRED
         return None
 
     def csrf_token(self, approval: str, nonce: str) -> str:
@@ -166,12 +175,20 @@ def request_approval(
     return approval
 
 
-class DecisionRefused(Exception):
-    """A decision that changes nothing: already decided, expired, or unknown."""
+class DecisionRefused(SteplineError):
+    """A decision that changes nothing: already decided, expired, or unknown (one kind each)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
+
+class NoSuchApproval(DecisionRefused, NotFound):
+    """No approval has this id."""
+
+
+class AlreadyDecided(DecisionRefused, Conflict):
+    """Someone decided first: earlier, or a moment ago."""
+
+
+class ApprovalExpired(DecisionRefused, Expired):
+    """The approval's time ran out; its stage failed as expired."""
 
 
 def decide(
@@ -187,7 +204,7 @@ def decide(
     Deciding again what was recorded but not answered sends the recorded answer again."""
     found = approvals.get(approval_id)
     if found is None:
-        raise DecisionRefused(404, f"there is no approval {approval_id}")
+        raise NoSuchApproval(f"there is no approval {approval_id}")
     approval, token = found
     now = clock()
     if approval.status != "Pending":
@@ -195,9 +212,9 @@ def decide(
             answer(approval, token, approvals, callbacks)
             if approved == (approval.status == "Approved"):
                 return approval.model_copy(update={"answered": True})  # the same decision, retried
-        raise DecisionRefused(409, f"this approval was already {approval.status.lower()} by {approval.decided_by}")
+        raise AlreadyDecided(f"this approval was already {approval.status.lower()} by {approval.decided_by}")
     if approval.expired(now):
-        raise DecisionRefused(410, "this approval expired; the stage has failed as expired")
+        raise ApprovalExpired("this approval expired; the stage has failed as expired")
     summary = comment.strip()[:SUMMARY_LIMIT]
     status: Status = "Approved" if approved else "Rejected"
     decided = approval.model_copy(
@@ -210,7 +227,7 @@ def decide(
         }
     )
     if not approvals.settle(decided):
-        raise DecisionRefused(409, "this approval was decided a moment ago by someone else")
+        raise AlreadyDecided("this approval was decided a moment ago by someone else")
     return answer(decided, token, approvals, callbacks)
 
 

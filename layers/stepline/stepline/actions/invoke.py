@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stepline.actions.errors import ConfigurationError
 from stepline.actions.request import ActionRequest, action_result
+from stepline.errors import ConfigurationError
 from stepline.ports import FunctionInvoker
 
 # CodePipeline's quota for all output variables of one action.

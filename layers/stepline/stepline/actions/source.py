@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from stepline.actions.errors import ConfigurationError
 from stepline.actions.request import ActionRequest, action_result
 from stepline.adapters.local.git import GitRepository, Revision
+from stepline.errors import ConfigurationError
 from stepline.ports import ArtifactStore
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
-from stepline.actions.errors import ConfigurationError
 from stepline.api import approvals, console, local, webhooks
 from stepline.api.pages import SECURITY_HEADERS, problem_page
 from stepline.api.problems import ApiProblem
+from stepline.errors import ConfigurationError
 from stepline.observability import logger
 
 
@@ -39,7 +39,7 @@ def build() -> APIGatewayRestResolver:
     @app.exception_handler(ConfigurationError)  # type: ignore[untyped-decorator]
     def not_configured(error: ConfigurationError) -> Response[str]:
         logger.error("not configured", extra={"error": str(error)})
-        return _answer(ApiProblem(503, "Not configured", str(error)))
+        return _answer(ApiProblem.of(error))
 
     @app.not_found
     def not_found(_: Exception) -> Response[str]:

@@ -16,6 +16,7 @@ from stepline.actions.approval import (
     SUMMARY_LIMIT,
     Approval,
     DecisionRefused,
+    LinkFault,
     LinkSigner,
     decide,
 )
@@ -37,11 +38,11 @@ def _signed(approval_id: str, signature: str, signer: LinkSigner) -> Approval:
         raise ApiProblem(
             403, "Link not valid", "the link has no signature; use the link from the notification", page=True
         )
-    problem = signer.check(approval_id, signature, wiring.now())
-    if problem == "the link has expired":
+    fault = signer.check(approval_id, signature, wiring.now())
+    if fault is LinkFault.EXPIRED:
         raise ApiProblem(410, "Link expired", "this approval link has expired", page=True)
-    if problem:
-        raise ApiProblem(403, "Link not valid", problem, page=True)
+    if fault is not None:
+        raise ApiProblem(403, "Link not valid", fault.value, page=True)
     found = wiring.approvals().get(approval_id)
     if found is None:
         raise ApiProblem(404, "No such approval", f"there is no approval {approval_id}", page=True)
@@ -111,7 +112,7 @@ def _decide(approval: Approval, approved: bool, fields: dict[str, Any], *, page:
             wiring.clock(),
         )
     except DecisionRefused as refused:
-        raise ApiProblem(refused.status, "Not decided", str(refused), page=page) from None
+        raise ApiProblem.of(refused, "Not decided", page=page) from None
 
 
 class DecisionBody(BaseModel):

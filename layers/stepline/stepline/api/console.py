@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from stepline import wiring
+from stepline.actions.approval import LinkFault
 from stepline.api.console_pages import log_link, login_page, pipelines_page, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
@@ -75,10 +76,10 @@ def login_link() -> str:
 def _login_refusal(token: str) -> str | None:
     """Why a sign-in link's token does not sign in, or None once it is taken (once only)."""
     nonce, _, signature = token.partition(".")
-    problem = wiring.link_signer().check(_LOGIN + nonce, signature, wiring.now()) if nonce else "malformed"
-    if problem == "the link has expired":
+    fault = wiring.link_signer().check(_LOGIN + nonce, signature, wiring.now()) if nonce else LinkFault.MALFORMED
+    if fault is LinkFault.EXPIRED:
         return "This sign-in link has expired."
-    if problem:
+    if fault is not None:
         return "This is not a sign-in link of this server."
     # The ids port that keeps GitHub deliveries once keeps each link's nonce once.
     if not wiring.deliveries().first_time(_LOGIN + nonce):

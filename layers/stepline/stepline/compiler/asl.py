@@ -34,6 +34,7 @@ from typing import Any
 
 from stepline.definition.models import ActionDeclaration, PipelineDeclaration, StageDeclaration
 from stepline.definition.providers import Integration, Provider, find_provider
+from stepline.errors import InvalidInput
 
 MAX_STATE_NAME = 80
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
@@ -66,7 +67,7 @@ _TRANSIENT_ERRORS[Integration.CALLBACK] = _TRANSIENT_ERRORS[Integration.INVOKE]
 RETRY_POLICY = {"IntervalSeconds": 2, "MaxAttempts": 5, "BackoffRate": 2.0, "MaxDelaySeconds": 60}
 
 
-class CompilationError(Exception):
+class CompilationError(InvalidInput):
     """The pipeline is valid CodePipeline but cannot become a usable state machine."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from stepline.errors import InvalidInput
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -49,7 +51,7 @@ def errors_in(problems: Iterable[Problem]) -> list[Problem]:
     return [problem for problem in problems if problem.severity is Severity.ERROR]
 
 
-class DefinitionError(Exception):
+class DefinitionError(InvalidInput):
     """A pipeline definition that cannot be used, with every problem found in it."""
 
     def __init__(self, source: str, problems: Sequence[Problem]) -> None:

@@ -2,7 +2,7 @@
 
 from stepline.engine.api import Engine
 from stepline.engine.clock import Clock, ManualClock, SystemClock
-from stepline.engine.definition import DefinitionError, parse_definition
+from stepline.engine.definition import AslDefinitionError, parse_definition
 from stepline.engine.errors import (
     EngineError,
     ExecutionAlreadyExists,
@@ -18,8 +18,8 @@ from stepline.engine.integrations import Functions, LambdaContext
 from stepline.engine.store import Store
 
 __all__ = [
+    "AslDefinitionError",
     "Clock",
-    "DefinitionError",
     "Engine",
     "EngineError",
     "ExecutionAlreadyExists",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stepline.engine.definition import DefinitionError, parse_definition
+from stepline.engine.definition import AslDefinitionError, parse_definition
 from stepline.engine.errors import InvalidDefinition, StateMachineDoesNotExist
 from stepline.engine.history import as_datetime
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def create(active: Active, name: str, definition: str | dict[str, Any], role_arn: str) -> dict[str, Any]:
     try:
         parsed = parse_definition(definition)
-    except DefinitionError as error:
+    except AslDefinitionError as error:
         raise InvalidDefinition(str(error)) from None
     arn = f"arn:aws:states:{active.region}:{active.account}:stateMachine:{name}"
     now = active.clock.now()

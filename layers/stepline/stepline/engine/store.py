@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from stepline.errors import InvalidInput, SteplineError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state_machines (
     arn TEXT PRIMARY KEY, name TEXT NOT NULL, definition TEXT NOT NULL, role_arn TEXT NOT NULL,
@@ -61,12 +63,16 @@ CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY) WITHOUT ROWID;
 SCHEMA_VERSION = 1
 
 
-class StoreError(Exception):
+class StoreError(SteplineError):
     """The engine's database cannot be opened or used."""
 
 
 class StoreFull(StoreError):
     """A write found the disk full: it was rolled back, and nothing more is written."""
+
+
+class UnusableDatabase(StoreError, InvalidInput):
+    """The file is not a database the engine can open or use (a user named it: ``--data``)."""
 
 
 class Store:
@@ -186,7 +192,7 @@ def database_error(error: sqlite3.Error, path: object, doing: str) -> StoreError
             f"the disk holding the database {path} is full: {what}; free some space and start again, "
             "and unfinished executions resume from their last saved step"
         )
-    return StoreError(f"cannot {doing} the database {path}: {error}")
+    return UnusableDatabase(f"cannot {doing} the database {path}: {error}")
 
 
 def _upgrade(db: sqlite3.Connection) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from stepline import wiring
 from stepline.actions.build.local import clean_workspaces
-from stepline.actions.errors import ActionError, ConfigurationError
+from stepline.actions.errors import ACTION_FAILURES
 from stepline.adapters.local import private_data_directory
 from stepline.adapters.local.engine import EngineCallbacks
 from stepline.adapters.local.functions import load_callable
@@ -30,6 +30,7 @@ from stepline.compiler import compile_checked, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.engine import Engine, EngineError, Functions, Store
 from stepline.engine.store import StoreError
+from stepline.errors import ConfigurationError
 from stepline.local.template import read_template
 from stepline.observability import logger
 from stepline.registry import RegisteredPipeline, state_machine_name
@@ -85,9 +86,9 @@ class LocalRuntime:
         # Handlers and static state machines exactly as template.yaml declares them, the way
         # `sam local invoke` finds a function: the stack output's name is the placeholder.
         stack = read_template(checkout())
-        # An action's own failure (ActionError) is expected; anything else is a bug whose traceback is logged.
+        # An action's own failure (ACTION_FAILURES) is expected; anything else is a bug whose traceback is logged.
         handlers = {placeholder: handler.load() for placeholder, handler in stack.handlers.items()}
-        functions = Functions(handlers, expected=(ActionError,))
+        functions = Functions(handlers, expected=ACTION_FAILURES)
         self.engine = Engine(Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers)
         wiring.install_local_callbacks(EngineCallbacks(self.engine))
         wiring.install_local_workflows(EngineWorkflows(self.engine))

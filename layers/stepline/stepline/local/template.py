@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from stepline.actions.errors import ConfigurationError
+from stepline.errors import ConfigurationError
 
 
 class _CloudFormationLoader(yaml.SafeLoader):

@@ -33,8 +33,9 @@ from stepline.actions.completions import (
     register,
     waiter_key,
 )
-from stepline.actions.errors import ArtifactError, ConfigurationError
+from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest, action_result
+from stepline.errors import ConfigurationError
 from stepline.ports import BuildService, TaskCallbacks, Waiters
 
 FINISHED = {"SUCCEEDED", "FAILED", "STOPPED", "TIMED_OUT", "FAULT"}

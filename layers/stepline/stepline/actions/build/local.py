@@ -39,15 +39,16 @@ from stepline.actions.build.runner import (
     select_artifact_files,
 )
 from stepline.actions.errors import (
+    ACTION_FAILURES,
     ActionError,
     ArtifactError,
     BuildFailedError,
     BuildInterruptedError,
-    ConfigurationError,
     error_named,
 )
 from stepline.actions.request import ActionRequest, action_result
 from stepline.archives import pack_entries
+from stepline.errors import ConfigurationError
 from stepline.files import action_log_path
 from stepline.local.supervisor import Run, Runs, RunState, private_folders
 from stepline.ports import ArtifactStore
@@ -86,8 +87,8 @@ def run_local_build(request: ActionRequest, store: ArtifactStore, settings: Loca
         result = _build(request, store, settings, run, workspace, label)
         run.record_result({"result": result})  # before the workspace goes: a replay needs no workspace
         return result
-    except (ActionError, BuildSetupError) as error:
-        failure = error if isinstance(error, ActionError) else ConfigurationError(f"{label}: {error}")
+    except (ActionError, ConfigurationError, BuildSetupError) as error:
+        failure = error if isinstance(error, ACTION_FAILURES) else ConfigurationError(f"{label}: {error}")
         run.record_result({"error": type(failure).__name__, "message": str(failure)})
         raise failure from None
     finally:

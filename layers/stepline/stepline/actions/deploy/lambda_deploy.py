@@ -21,8 +21,9 @@ import re
 from typing import Any
 
 from stepline.actions.artifacts import fetched_input
-from stepline.actions.errors import ArtifactError, ConfigurationError
+from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
+from stepline.errors import ConfigurationError
 from stepline.ports import ArtifactStore, LambdaFunctions, Records
 
 _CANARY = re.compile(r"^Canary(\d+)Percent(\d+)Minutes?$")

@@ -7,8 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stepline.actions.errors import ConfigurationError, TransientActionError
+from stepline.actions.errors import TransientActionError
 from stepline.adapters.aws import error_code
+from stepline.errors import ConfigurationError
 
 _THROTTLING = {"ThrottlingException", "ServerException", "ServiceUnavailableException"}
 

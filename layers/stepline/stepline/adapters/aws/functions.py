@@ -8,8 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stepline.actions.errors import ConfigurationError, InvokedFunctionError, TransientActionError
+from stepline.actions.errors import InvokedFunctionError, TransientActionError
 from stepline.adapters.aws import error_code
+from stepline.errors import ConfigurationError
 
 
 class LambdaInvoker:

@@ -10,8 +10,9 @@ from urllib.parse import unquote, urlparse
 
 from botocore.exceptions import ClientError
 
-from stepline.actions.errors import ConfigurationError, TransientActionError
+from stepline.actions.errors import TransientActionError
 from stepline.adapters.aws import error_code
+from stepline.errors import ConfigurationError
 from stepline.ports import ArtifactRef
 
 

@@ -13,13 +13,13 @@ from botocore.exceptions import ClientError
 
 from stepline.actions.errors import (
     ArtifactError,
-    ConfigurationError,
     SourceAccessError,
     SourceNotFoundError,
     TransientActionError,
 )
 from stepline.actions.request import ActionRequest
 from stepline.adapters.aws import error_code
+from stepline.errors import ConfigurationError
 
 _THROTTLING = {
     "ThrottlingException",

@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from stepline.actions.errors import ConfigurationError, InvokedFunctionError
+from stepline.actions.errors import InvokedFunctionError
+from stepline.errors import ConfigurationError
 
 Handler = Callable[[Any, Any], Any]
 

@@ -12,8 +12,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from stepline.actions.errors import ConfigurationError, SourceAccessError, SourceNotFoundError
+from stepline.actions.errors import SourceAccessError, SourceNotFoundError
 from stepline.adapters.local import private_folder
+from stepline.errors import ConfigurationError
 
 _URL_PREFIXES = ("http://", "https://", "ssh://", "git://", "file://", "git@")
 

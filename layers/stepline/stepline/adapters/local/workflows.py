@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from stepline.actions.errors import ConfigurationError
 from stepline.engine import (
     Engine,
     EngineError,
@@ -12,6 +11,7 @@ from stepline.engine import (
     ExecutionDoesNotExist,
     StateMachineDoesNotExist,
 )
+from stepline.errors import ConfigurationError
 from stepline.ports import ExecutionNotFound, execution_arn
 
 

@@ -1,7 +1,7 @@
 """A definition parsed once: typed states (``states``), the parser (``parser``), the fields
 states share (``fields``) and Choice rules (``rules``). Nothing here runs an execution."""
 
-from stepline.engine.definition.parser import DefinitionError, parse_definition
+from stepline.engine.definition.parser import AslDefinitionError, parse_definition
 from stepline.engine.definition.states import (
     UNSET,
     Batcher,
@@ -31,12 +31,12 @@ from stepline.engine.definition.timestamps import parse_timestamp
 
 __all__ = [
     "UNSET",
+    "AslDefinitionError",
     "Batcher",
     "Catcher",
     "ChainedState",
     "ChoiceRule",
     "ChoiceState",
-    "DefinitionError",
     "Evaluator",
     "FailState",
     "FallibleState",

@@ -43,13 +43,14 @@ from stepline.engine.definition.states import (
 from stepline.engine.definition.timestamps import parse_timestamp
 from stepline.engine.errors import QUERY_EVALUATION_ERROR, StatesError
 from stepline.engine.jsonata import is_expression
+from stepline.errors import InvalidInput
 
 STATE_TYPES = frozenset(StateType)
 # Step Functions' largest Seconds and TimeoutSeconds (its quotas: 99999999 seconds).
 MAX_SECONDS = 99_999_999
 
 
-class DefinitionError(ValueError):
+class AslDefinitionError(InvalidInput):
     """A definition the engine cannot run, with every problem found in it."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -62,16 +63,16 @@ def parse_definition(definition: str | dict[str, Any]) -> StateMachineDefinition
         try:
             raw = json.loads(definition)
         except json.JSONDecodeError as error:
-            raise DefinitionError(
+            raise AslDefinitionError(
                 [f"the definition is not valid JSON: line {error.lineno}, column {error.colno}: {error.msg}"]
             ) from None
         except RecursionError:
-            raise DefinitionError(["the definition nests arrays or objects too deeply to be read"]) from None
+            raise AslDefinitionError(["the definition nests arrays or objects too deeply to be read"]) from None
         text = definition
     else:
         raw, text = definition, json.dumps(definition)
     if not isinstance(raw, dict):
-        raise DefinitionError(["the definition must be a JSON object with StartAt and States"])
+        raise AslDefinitionError(["the definition must be a JSON object with StartAt and States"])
     builder = _Builder()
     language, problem = language_of(raw, QueryLanguage.JSONPATH)
     if problem:
@@ -79,7 +80,7 @@ def parse_definition(definition: str | dict[str, Any]) -> StateMachineDefinition
     builder.machine_language = language
     root = builder.scope(raw, "", "the state machine")
     if builder.problems:
-        raise DefinitionError(builder.problems)
+        raise AslDefinitionError(builder.problems)
     return StateMachineDefinition(root, builder.scopes, text, raw, language)
 
 

@@ -11,22 +11,20 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stepline.actions.errors import ConfigurationError
-from stepline.adapters.local.functions import load_callable
-from stepline.cli_support import database_file
-from stepline.engine import Engine, EngineError, Functions, ManualClock, Store, SystemClock
-from stepline.engine.errors import MAX_PAYLOAD_BYTES
-from stepline.engine.store import StoreError
-from stepline.files import UnreadableFile, read_limited
+from stepline.cli import render
+from stepline.cli.exits import ExitCode, UsageError
+from stepline.cli.options import database_file
+from stepline.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from stepline.engine import Engine
+
+# The engine and the function loader load when the command runs.
 
 # Step Functions' quotas: a definition of at most 1 MiB, an execution input of at most 256 KiB.
 MAX_DEFINITION_BYTES = 1024 * 1024
-
-
-class AslUsageError(Exception):
-    pass
 
 
 def add_commands(commands: Any) -> None:
@@ -57,6 +55,9 @@ def add_commands(commands: Any) -> None:
 
 
 def run_definition(args: argparse.Namespace) -> int:
+    from stepline.engine import Engine, EngineError, Functions, ManualClock, Store, SystemClock
+    from stepline.engine.store import StoreError
+
     definition = _read_text(args.definition, MAX_DEFINITION_BYTES, "a state machine definition")
     given = _read_input(args.input)
     functions = Functions({name: handler for name, handler in map(_load_function, args.function)})
@@ -64,12 +65,12 @@ def run_definition(args: argparse.Namespace) -> int:
     try:
         engine = Engine(Store(args.data), clock=clock, functions=functions)
     except StoreError as error:
-        raise AslUsageError(str(error)) from None
+        raise UsageError(str(error)) from None
     try:
         machine = engine.create_state_machine(Path(args.definition).stem or "machine", definition, args.role_arn)
         started = engine.start_execution(machine["stateMachineArn"], args.name, given)
     except EngineError as error:
-        raise AslUsageError(f"{args.definition}: {error.message}") from None
+        raise UsageError(f"{args.definition}: {error.message}") from None
     described = _run(engine, started["executionArn"], args.skip_waits, args.timeout)
     output = described.get("output")
     verdict = {
@@ -80,8 +81,8 @@ def run_definition(args: argparse.Namespace) -> int:
     }
     if described["status"] == "RUNNING":
         verdict["cause"] = "still running: it waits for a task token or a timer that has not come (see --timeout)"
-    print(json.dumps(verdict, indent=2))
-    return 0 if described["status"] == "SUCCEEDED" else 1
+    render.emit(verdict)
+    return ExitCode.OK if described["status"] == "SUCCEEDED" else ExitCode.FAILED
 
 
 # How long an execution may sit waiting only for an outside answer (a task token) before the
@@ -107,33 +108,39 @@ def _run(engine: Engine, execution_arn: str, skip_waits: bool, timeout: float | 
 
 def _read_text(path: str, limit: int, what: str, label: str = "") -> str:
     """A file a user named, read with a cap (it may be /dev/zero or a FIFO), as UTF-8."""
+    from stepline.files import UnreadableFile, read_limited
+
     try:
         raw = read_limited(path, limit, what)
     except UnreadableFile as error:
-        raise AslUsageError(f"{label}{error}") from None
+        raise UsageError(f"{label}{error}") from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise AslUsageError(f"{label}{path}: is not UTF-8 text (byte {error.start} cannot be decoded)") from None
+        raise UsageError(f"{label}{path}: is not UTF-8 text (byte {error.start} cannot be decoded)") from None
 
 
 def _read_input(text: str) -> str:
+    from stepline.engine.errors import MAX_PAYLOAD_BYTES
+
     if text.startswith("@"):
         text = _read_text(text[1:], MAX_PAYLOAD_BYTES, "an execution input", "--input @")
     try:
         json.loads(text)
     except json.JSONDecodeError as error:
-        raise AslUsageError(f"--input is not JSON: line {error.lineno}, column {error.colno}: {error.msg}") from None
+        raise UsageError(f"--input is not JSON: line {error.lineno}, column {error.colno}: {error.msg}") from None
     except RecursionError:
-        raise AslUsageError("--input nests arrays or objects too deeply to be read") from None
+        raise UsageError("--input nests arrays or objects too deeply to be read") from None
     return text
 
 
 def _load_function(spec: str) -> tuple[str, Any]:
+    from stepline.adapters.local.functions import load_callable
+
     name, _, target = spec.partition("=")
     if not name or ":" not in target:
-        raise AslUsageError(f"--function {spec!r}: write NAME=MODULE:CALLABLE, e.g. notify=app.handlers:notify")
+        raise UsageError(f"--function {spec!r}: write NAME=MODULE:CALLABLE, e.g. notify=app.handlers:notify")
     try:
         return name, load_callable(target, f"--function {spec!r}")
     except ConfigurationError as error:
-        raise AslUsageError(str(error)) from None
+        raise UsageError(str(error)) from None

@@ -21,20 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from stepline.approvals_cli import add_connection, call, client
-from stepline.cli_support import (
-    LOOPBACK,
-    BadUsage,
-    CommandFailed,
-    api_token_for,
-    default_data,
-    port,
-    state_directory,
-)
-from stepline.local.hooks import KINDS
-from stepline.settings import settings
+from stepline.cli import render
+from stepline.cli.approvals import add_connection, call, client
+from stepline.cli.exits import CommandFailed, ExitCode, UsageError
+from stepline.cli.options import LOOPBACK, api_token_for, default_data, port, state_directory
 
-# The engine, the API and their wiring (boto3 among them) load when a command runs.
+# The engine, the API, the settings and their wiring (boto3 among them) load when a command runs.
 
 HOOK_MARK = "# Installed by `stepline hook install`"
 
@@ -92,22 +84,22 @@ def serve_forever(args: argparse.Namespace) -> int:
     wiring.api_token()  # made before serving, so apply and hooks find it from the first request
     with api:
         runtime.start_worker()
-        print(f"stepline: serving on {api.url} (API and console), data in {runtime.data}", flush=True)
-        print(f"stepline: console: {login_link()} (signs in once; `stepline console` prints another)", flush=True)
-        print(f"stepline: API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
-        print("stepline: register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
+        render.note(f"serving on {api.url} (API and console), data in {runtime.data}", flush=True)
+        render.note(f"console: {login_link()} (signs in once; `stepline console` prints another)", flush=True)
+        render.note(f"API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
+        render.note("register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
         for line in drain(runtime.data):  # pushes hooks kept while the server was down
-            print(line, flush=True)
+            render.say(line, flush=True)
         stop.wait()
-        print("stepline: stopping; unfinished executions resume at the next start", flush=True)
+        render.note("stopping; unfinished executions resume at the next start", flush=True)
     runtime.close()
-    return 0
+    return ExitCode.OK
 
 
 def console_link(args: argparse.Namespace) -> int:
     answer = call(client(args), "POST", "/api/console/login-links")
-    print(answer["url"])
-    return 0
+    render.say(answer["url"])
+    return ExitCode.OK
 
 
 def _public_url() -> str | None:
@@ -119,7 +111,7 @@ def _public_url() -> str | None:
         return None
     parts = urlparse(given)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise BadUsage(f"STEPLINE_API_URL {given!r}: write the public URL as http(s)://HOST[:PORT][/PATH]")
+        raise UsageError(f"STEPLINE_API_URL {given!r}: write the public URL as http(s)://HOST[:PORT][/PATH]")
     return None if parts.hostname in LOOPBACK else given.rstrip("/")
 
 
@@ -137,25 +129,28 @@ def apply_pipeline(args: argparse.Namespace) -> int:
             if action["actionTypeId"]["provider"] == "Git" and url and "://" not in url and not url.startswith("git@"):
                 action["configuration"]["RepositoryUrl"] = str((base / url).resolve())
     answer = call(client(args), "POST", "/api/pipelines", {"declaration": declaration, "source": args.pipeline})
-    print(f"applied {answer['pipeline']} ({answer['stateMachineArn']})")
+    render.say(f"applied {answer['pipeline']} ({answer['stateMachineArn']})")
     for line in answer["startsOn"] or ["starts only by hand"]:
-        print(f"  {line}")
-    return 0
+        render.say(f"  {line}")
+    return ExitCode.OK
 
 
 def _git(repository: Path, *arguments: str) -> str:
-    """git's answer about the repository, or BadUsage saying why it has none."""
+    """git's answer about the repository, or UsageError saying why it has none."""
     command = ["git", "-C", str(repository), *arguments]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if completed.returncode != 0:
-        raise BadUsage(f"{repository}: {completed.stderr.strip() or 'not a git repository'}")
+        raise UsageError(f"{repository}: {completed.stderr.strip() or 'not a git repository'}")
     return completed.stdout.strip()
 
 
 def install_hooks(args: argparse.Namespace) -> int:
+    from stepline.local.hooks import KINDS
+    from stepline.settings import settings
+
     repository = Path(args.repository).resolve()
     if not repository.is_dir():
-        raise BadUsage(f"{args.repository}: no such directory")
+        raise UsageError(f"{args.repository}: no such directory")
     bare = _git(repository, "rev-parse", "--is-bare-repository") == "true"
     location = repository if bare else Path(_git(repository, "rev-parse", "--show-toplevel"))
     hooks = Path(_git(repository, "rev-parse", "--path-format=absolute", "--git-path", "hooks"))
@@ -175,5 +170,5 @@ def install_hooks(args: argparse.Namespace) -> int:
                         f"exec {shlex.join(command)}\n")  # fmt: skip
         hook.chmod(0o755)
         installed.append(kind)
-    print(f"installed {', '.join(installed)} in {hooks}; pushes to {location} now reach {url}")
-    return 0
+    render.say(f"installed {', '.join(installed)} in {hooks}; pushes to {location} now reach {url}")
+    return ExitCode.OK

@@ -10,14 +10,16 @@ import argparse
 import getpass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stepline.actions.approval import REVIEWER_LIMIT, SUMMARY_LIMIT
-from stepline.api.client import ApiClient, ApiRefused, ApiUnreachable
-from stepline.cli_support import BadUsage, CommandFailed, api_token_for, default_data, token_directory
-from stepline.settings import settings
+from stepline.cli import render
+from stepline.cli.exits import CommandFailed, ExitCode, UsageError
+from stepline.cli.options import api_token_for, default_data, token_directory
 
-EXIT_OK = 0
+if TYPE_CHECKING:
+    from stepline.api.client import ApiClient
+
+# The API client, the settings and the approvals' limits load when a command runs.
 
 
 def add_commands(commands: Any) -> None:
@@ -51,11 +53,16 @@ def add_connection(command: argparse.ArgumentParser) -> None:
 
 
 def client(args: argparse.Namespace) -> ApiClient:
+    from stepline.api.client import ApiClient
+    from stepline.settings import settings
+
     url = args.url or settings().api_url
     return ApiClient(url, api_token_for(url, Path(args.data)))
 
 
 def call(api: ApiClient, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    from stepline.api.client import ApiRefused, ApiUnreachable
+
     try:
         return api.call(method, path, body)
     except ApiRefused as refused:
@@ -66,11 +73,13 @@ def call(api: ApiClient, method: str, path: str, body: dict[str, Any] | None = N
 
 
 def decide(args: argparse.Namespace) -> int:
+    from stepline.actions.approval import REVIEWER_LIMIT, SUMMARY_LIMIT
+
     reviewer = args.reviewer or getpass.getuser()
     # The API's limits, said before anything is sent.
     for option, given, limit in (("--comment", args.comment, SUMMARY_LIMIT), ("--reviewer", reviewer, REVIEWER_LIMIT)):
         if len(given) > limit:
-            raise BadUsage(f"{option} is {len(given)} characters long; at most {limit} are allowed")
+            raise UsageError(f"{option} is {len(given)} characters long; at most {limit} are allowed")
     body = {
         "execution": args.execution,
         "stage": args.stage,
@@ -82,21 +91,21 @@ def decide(args: argparse.Namespace) -> int:
     if args.pipeline:
         body["pipeline"] = args.pipeline
     approval = call(client(args), "POST", "/api/approvals", body)["approval"]
-    print(
+    render.say(
         f"{approval['status'].lower()}: {approval['pipeline']} {approval['stage']}/{approval['action']} "
         f"in {approval['execution_name']} by {approval['decided_by']}"
     )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def list_pending(args: argparse.Namespace) -> int:
     waiting = call(client(args), "GET", "/api/approvals")["approvals"]
     if not waiting:
-        print("no approvals are waiting")
+        render.say("no approvals are waiting")
     for approval in waiting:
         expires = datetime.fromtimestamp(approval["expires_at"], UTC).strftime("%Y-%m-%d %H:%M UTC")
-        print(
+        render.say(
             f"{approval['execution_name']}  {approval['stage']} {approval['action']}  "
             f"({approval['pipeline']}, expires {expires})"
         )
-    return EXIT_OK
+    return ExitCode.OK

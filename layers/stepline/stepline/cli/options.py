@@ -10,15 +10,7 @@ from argparse import ArgumentTypeError
 from pathlib import Path
 from urllib.parse import urlparse
 
-
-class CommandFailed(Exception):
-    """Something outside the user's input stood in the way (an API's refusal, an unreachable
-    server, a missing stack); the message says what, and the command exits 1."""
-
-
-class BadUsage(Exception):
-    """The command line or a file it names is unusable; the command exits 2."""
-
+from stepline.cli.exits import CommandFailed
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

@@ -8,7 +8,8 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from stepline.cli_support import BadUsage, CommandFailed
+from stepline.cli import render
+from stepline.cli.exits import CommandFailed, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from stepline.ports import Registry, Targets
@@ -80,7 +81,7 @@ def _variables(items: list[str]) -> dict[str, str]:
     for item in items:
         name, separator, value = item.partition("=")
         if not separator or not name:
-            raise BadUsage(f"--variable {item!r}: write NAME=VALUE")
+            raise UsageError(f"--variable {item!r}: write NAME=VALUE")
         variables[name] = value
     return variables
 
@@ -108,29 +109,29 @@ def deploy_pipeline(args: argparse.Namespace) -> int:
     except DeployError as error:
         raise CommandFailed(str(error)) from None
     for warning in planned.warnings:
-        print(f"stepline: warning: {warning}")
+        render.warn(str(warning))
     if not args.skip_checks:
         # Before anything is created: every target exists, is tagged, and can reach the artifacts.
         report = check_targets(loaded.pipeline, targets(region), planned.bucket)
         for warning in report.warnings:
-            print(f"stepline: warning: {warning}")
+            render.warn(str(warning))
         if report.problems:
             raise CommandFailed(
                 f"{args.file}: nothing was deployed; the pipeline's targets are not ready:\n"
                 + "\n".join(f"  - {problem}" for problem in report.problems)
             )
     if args.dry_run:
-        print(f"{args.file}: dry run, nothing changed; would:")
+        render.say(f"{args.file}: dry run, nothing changed; would:")
         for line in planned.describe():
-            print(f"  {line}")
-        return 0
+            render.say(f"  {line}")
+        return ExitCode.OK
     try:
         arn = apply(planned, stepfunctions, _registry(outputs, args, region))
     except DeployError as error:
         raise CommandFailed(str(error)) from None
-    print(f"{'created' if planned.change == 'create' else 'updated'} {arn}")
-    print(f"registered {loaded.pipeline.name}; start it with: stepline start {loaded.pipeline.name}")
-    return 0
+    render.say(f"{'created' if planned.change == 'create' else 'updated'} {arn}")
+    render.say(f"registered {loaded.pipeline.name}; start it with: stepline start {loaded.pipeline.name}")
+    return ExitCode.OK
 
 
 def start_pipeline(args: argparse.Namespace) -> int:
@@ -153,11 +154,11 @@ def start_pipeline(args: argparse.Namespace) -> int:
     for name in given:
         if name not in declared:
             known = ", ".join(sorted(declared)) or "none"
-            raise BadUsage(f"--variable {name}: {args.pipeline} declares no such variable (declared: {known})")
+            raise UsageError(f"--variable {name}: {args.pipeline} declares no such variable (declared: {known})")
     variables = given
     mode = entry.pipeline.execution_mode.value
     if mode != "PARALLEL":
-        print(f"stepline: warning: executionMode {mode} is not built yet: this execution runs beside any others")
+        render.warn(f"executionMode {mode} is not built yet: this execution runs beside any others")
     payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
     try:
         started = aws_client("stepfunctions", region).start_execution(
@@ -165,5 +166,5 @@ def start_pipeline(args: argparse.Namespace) -> int:
         )
     except (ClientError, BotoCoreError) as error:
         raise CommandFailed(f"starting {args.pipeline}: {error}") from None
-    print(f"started {started['executionArn']}")
-    return 0
+    render.say(f"started {started['executionArn']}")
+    return ExitCode.OK

@@ -19,32 +19,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
-
-from stepline.api.client import ApiUnreachable, decide_through_link
-from stepline.cli_support import BadUsage, CommandFailed, default_data, state_directory
-from stepline.settings import settings, source_mapping
-from stepline.status import ActionRun, PipelineRun, format_duration, local_log, log_tail, run_status
+from stepline.cli import render
+from stepline.cli.exits import CommandFailed, ExitCode, UsageError
+from stepline.cli.options import default_data, state_directory
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+
     from stepline.actions.approval import Approval
     from stepline.definition.models import PipelineDeclaration
     from stepline.local.runtime import LocalRuntime
+    from stepline.status import PipelineRun
 
-# The engine, the handlers' wiring and the API (boto3 among them) load when a command runs.
+# The engine, the handlers' wiring, the API (boto3 among them) and rich load when a command runs.
 
-COLOURS = {
-    "Succeeded": "green",
-    "Failed": "red",
-    "InProgress": "yellow",
-    "Pending": "dim",
-    "Abandoned": "magenta",
-    "Stopped": "magenta",
-}
-LOG_LINES = 8
 POLL_SECONDS = 0.2
 
 
@@ -99,9 +88,9 @@ def _sources(pairs: list[str]) -> str:
     for pair in pairs:
         name, separator, path = pair.partition("=")
         if not separator or not name or not path:
-            raise BadUsage(f"--source {pair!r}: write NAME=PATH (the repository's name, then its local path)")
+            raise UsageError(f"--source {pair!r}: write NAME=PATH (the repository's name, then its local path)")
         if "://" not in path and not Path(path).exists():
-            raise BadUsage(f"--source {name}: {path} does not exist")
+            raise UsageError(f"--source {name}: {path} does not exist")
     return ",".join(pairs)
 
 
@@ -110,9 +99,9 @@ def _state_machines(pairs: list[str]) -> str:
     for pair in pairs:
         name, separator, path = pair.partition("=")
         if not separator or not name or not path:
-            raise BadUsage(f"--state-machine {pair!r}: write NAME=FILE (the state machine's name, then its ASL file)")
+            raise UsageError(f"--state-machine {pair!r}: write NAME=FILE (the state machine's name, then its ASL file)")
         if not Path(path).is_file():
-            raise BadUsage(f"--state-machine {name}: {path} is not a file")
+            raise UsageError(f"--state-machine {name}: {path} is not a file")
     return ",".join(filter(None, [os.environ.get("STEPLINE_STATE_MACHINES", ""), *pairs]))
 
 
@@ -147,7 +136,9 @@ def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> It
 def run_pipeline(args: argparse.Namespace) -> int:
     from stepline.api.app import handle
     from stepline.api.wsgi import LocalApi
+    from stepline.cli.views import print_summary
     from stepline.definition import DefinitionError, check_file
+    from stepline.settings import source_mapping
 
     report = check_file(args.pipeline)
     if report.loaded is None or report.errors:
@@ -157,11 +148,11 @@ def run_pipeline(args: argparse.Namespace) -> int:
     given = ",".join(filter(None, [os.environ.get("STEPLINE_SOURCES", ""), _sources(args.source)]))
     missing = _unmapped_sources(loaded.pipeline, source_mapping(given, os.environ.get("STEPLINE_SOURCES_FILE")))
     if missing:
-        raise BadUsage("; ".join(missing))
+        raise UsageError("; ".join(missing))
     environment = {"STEPLINE_SOURCES": given, "STEPLINE_STATE_MACHINES": _state_machines(args.state_machine)}
-    console = Console(highlight=False, markup=False)
+    console = render.console()
     for warning in report.warnings:  # accepted but not acted on yet: said, never silently ignored
-        console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
+        console.print(f"warning: {warning}", style="yellow", soft_wrap=True)
     # The API serves the review links while the run lasts: links printed here really open.
     with LocalApi(handle) as api:
         environment["STEPLINE_API_URL"] = api.url
@@ -170,15 +161,19 @@ def run_pipeline(args: argparse.Namespace) -> int:
             execution = runtime.start(entry.name, name=args.name)
             runtime.start_worker()
             run = _follow(runtime, execution, args, console)
-    _print_summary(run, console, Path(args.data))
-    return 0 if run.status == "Succeeded" else 1
+    print_summary(run, console, Path(args.data))
+    return ExitCode.OK if run.status == "Succeeded" else ExitCode.FAILED
 
 
 def _follow(runtime: LocalRuntime, execution: str, args: argparse.Namespace, console: Console) -> PipelineRun:
     """Draw the run until it ends: a live table on a terminal, a line per change otherwise."""
+    from rich.live import Live
+
+    from stepline.cli.views import LineView, live_view
+
     decided: set[str] = set()
     entry = runtime.pipeline_of(execution)  # once: each poll reads only the history
-    lines = _LineView(console, runtime.data, quiet=args.quiet)
+    lines = LineView(console, runtime.data, quiet=args.quiet)
     live = Live(console=console, refresh_per_second=8, redirect_stderr=True, redirect_stdout=True)
     if console.is_terminal:
         live.start()
@@ -186,7 +181,7 @@ def _follow(runtime: LocalRuntime, execution: str, args: argparse.Namespace, con
         while True:
             run = runtime.run_of(execution, entry)
             if console.is_terminal:
-                live.update(_live_view(run, runtime.data, quiet=args.quiet))
+                live.update(live_view(run, runtime.data, quiet=args.quiet))
             else:
                 lines.update(run)
             if run.status != "InProgress":
@@ -197,38 +192,6 @@ def _follow(runtime: LocalRuntime, execution: str, args: argparse.Namespace, con
             time.sleep(POLL_SECONDS)
     finally:
         live.stop()
-
-
-class _LineView:
-    """What a live table shows, as lines: for logs, pipes and CI."""
-
-    def __init__(self, console: Console, data: Path, *, quiet: bool) -> None:
-        self.console, self.data, self.quiet = console, data, quiet
-        self.seen: dict[str, str] = {}
-        self.log_offsets: dict[Path, int] = {}
-
-    def update(self, run: PipelineRun) -> None:
-        for action in run.actions:
-            key = f"{action.stage}.{action.name}"
-            if not self.quiet:
-                self._stream_log(log_path(self.data, run, action))
-            if self.seen.get(key) != action.status and action.status != "Pending":
-                self.seen[key] = action.status
-                took = format_duration(action.duration(time.time())) if action.status != "InProgress" else ""
-                self.console.print(
-                    Text.assemble(f"{key} ", _status(action.status), f" {took}".rstrip()), soft_wrap=True
-                )
-
-    def _stream_log(self, log: Path) -> None:
-        if not log.exists():
-            return
-        with log.open("rb") as handle:
-            handle.seek(self.log_offsets.get(log, 0))
-            chunk = handle.read()
-        complete = chunk[: chunk.rfind(b"\n") + 1]
-        self.log_offsets[log] = self.log_offsets.get(log, 0) + len(complete)
-        for line in complete.decode("utf-8", errors="replace").splitlines():
-            self.console.print(Text(f"  │ {line}", style="dim"), soft_wrap=True)
 
 
 def _waiting(run: PipelineRun, decided: set[str]) -> list[Approval]:
@@ -244,6 +207,7 @@ def _waiting(run: PipelineRun, decided: set[str]) -> list[Approval]:
 def review_link(approval: Approval) -> str:
     """The link the notification carried (signing is deterministic for an id and expiry)."""
     from stepline import wiring
+    from stepline.settings import settings
 
     signature = wiring.link_signer().sign(approval.id, approval.expires_at)
     return f"{settings().api_url.rstrip('/')}/approvals/{approval.id}?sig={signature}"
@@ -252,6 +216,8 @@ def review_link(approval: Approval) -> str:
 def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: Console) -> None:
     """Decide by the flags, or by asking on a terminal, through the review link as a person
     would; with neither, leave it to whoever holds the link."""
+    from stepline.api.client import ApiUnreachable, decide_through_link
+
     where, link = f"{approval.stage}/{approval.action}", review_link(approval)
     if args.approve or args.reject:
         approve = bool(args.approve)
@@ -273,126 +239,27 @@ def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: C
     except ApiUnreachable as error:
         raise CommandFailed(str(error)) from None
     if status != 200:
-        console.print(Text(f"the review page refused the decision (HTTP {status})", style="red"), soft_wrap=True)
-
-
-def _status(text: str) -> Text:
-    return Text(text, style=COLOURS.get(text, ""))
-
-
-def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
-    table = Table(title=f"{run.pipeline} · {run.execution_name}", title_justify="left")
-    for column in ("Stage", "Action", "Status", "Duration"):
-        table.add_column(column)
-    if detailed:
-        table.add_column("Artifacts")
-        table.add_column("Variables")
-    for stage in run.stages:
-        for index, action in enumerate(stage.actions):
-            cells: list[Any] = [
-                stage.name if index == 0 else "",
-                action.name,
-                _status(action.status),
-                format_duration(action.duration(now)),
-            ]
-            if detailed:
-                cells += [", ".join(action.artifacts), ", ".join(_variable_names(action))]
-            table.add_row(*cells)
-    return table
-
-
-def _variable_names(action: ActionRun) -> list[str]:
-    return [key for namespace in action.variables.values() if isinstance(namespace, dict) for key in namespace]
-
-
-def _variables(action: ActionRun) -> str:
-    pairs = [
-        f"{key}={value}"
-        for namespace in action.variables.values()
-        if isinstance(namespace, dict)
-        for key, value in namespace.items()
-    ]
-    return " ".join(pair if len(pair) <= 120 else pair[:119] + "…" for pair in pairs)
-
-
-def log_path(data: Path, run: PipelineRun, action: ActionRun) -> Path:
-    """Where a local build writes the action's log (actions/build/local.py)."""
-    return local_log(data, run.pipeline, run.execution_name, action.key)
-
-
-def _live_view(run: PipelineRun, data: Path, *, quiet: bool) -> Group:
-    parts: list[Any] = [_actions_table(run, time.time(), detailed=False)]
-    if not quiet:
-        for action in run.actions:
-            log = log_path(data, run, action)
-            if action.status == "InProgress" and log.exists():
-                lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_LINES:]
-                parts.append(Text(f"── {action.stage}.{action.name} ──", style="bold"))
-                parts.append(Text("\n".join(lines), style="dim"))
-    return Group(*parts)
-
-
-def _print_summary(run: PipelineRun, console: Console, data: Path) -> None:
-    now = time.time()
-    console.print(_actions_table(run, now, detailed=True))  # a table wraps its own cells
-    # The values in full beneath the table, where a path or a commit message is not cut short.
-    for action in run.actions:
-        if _variables(action):
-            console.print(Text.assemble((f"{action.stage}.{action.name} ", "bold"), _variables(action)), soft_wrap=True)
-    commit, message = run.commit()
-    duration = format_duration((run.ended or now) - run.started)
-    console.print(Text.assemble("pipeline ", _status(run.status), f" in {duration}"), soft_wrap=True)
-    if commit:
-        console.print(f"commit {commit[:12]} {message}".rstrip(), soft_wrap=True)
-    _print_failure(run, console, data)
-    console.print(
-        f"logs and artifacts are under {data}/ · stepline show {run.execution_name} --data {data}", soft_wrap=True
-    )
-
-
-def _print_failure(run: PipelineRun, console: Console, data: Path) -> None:
-    """What failed in one line, then the last lines of its log and where the log is."""
-    failure = run.failure()
-    if failure is None:
-        return
-    console.print(Text(failure.line, style="red"), soft_wrap=True)
-    failed = run.failed_action()
-    log = log_path(data, run, failed) if failed is not None else None
-    if log is None or not log.is_file():
-        return
-    for line in log_tail(log):
-        console.print(Text(f"  │ {line}", style="dim"), soft_wrap=True)
-    console.print(f"log: {log}", soft_wrap=True)
+        console.print(f"the review page refused the decision (HTTP {status})", style="red", soft_wrap=True)
 
 
 def list_executions(args: argparse.Namespace) -> int:
-    console = Console(highlight=False, markup=False)
+    from stepline.cli.views import executions_table
+
+    console = render.console()
     with _runtime(args.data, {}, runs=False) as runtime:
         listed = runtime.executions(args.pipeline)
     if not listed:
         console.print(f"no executions in {args.data}", soft_wrap=True)
-        return 0
-    table = Table()
-    for column in ("Pipeline", "Execution", "Status", "Started", "Duration"):
-        table.add_column(column)
-    for execution in listed:
-        started = execution["startDate"].timestamp()
-        stopped = execution.get("stopDate")
-        duration = format_duration((stopped.timestamp() if stopped else time.time()) - started)
-        table.add_row(
-            execution["pipeline"],
-            execution["name"],
-            _status(run_status(execution["status"])),
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-            duration,
-        )
-    console.print(table)
-    return 0
+        return ExitCode.OK
+    console.print(executions_table(listed))
+    return ExitCode.OK
 
 
 def show_execution(args: argparse.Namespace) -> int:
-    console = Console(highlight=False, markup=False)
+    from stepline.cli.views import print_summary
+
+    console = render.console()
     with _runtime(args.data, {}, runs=False) as runtime:
         run = runtime.run_of(runtime.find_execution(args.execution))  # a ConfigurationError names a wrong one
-    _print_summary(run, console, Path(args.data))
-    return 0
+    print_summary(run, console, Path(args.data))
+    return ExitCode.OK
