@@ -113,6 +113,11 @@ def _umask() -> int:
     return current
 
 
+def logs_folder(data: Path) -> Path:
+    """Where builds on this machine write their logs, in the data folder (``--data``)."""
+    return data / "logs"
+
+
 def action_log_path(logs: Path, pipeline: str, execution: str, action: str) -> Path:
     """Where a local build writes the log of ``action`` ("<stage>.<action>"): a folder per
     pipeline and execution under ``logs``."""

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from stepline.actions.errors import action_error_names
 from stepline.compiler.asl import ActionState
-from stepline.files import action_log_path
+from stepline.files import action_log_path, logs_folder
 from stepline.ports import Workflows
 from stepline.registry import RegisteredPipeline
 
@@ -231,7 +231,7 @@ def _nested_execution(described: Mapping[str, Any]) -> str:
 
 def local_log(data: Path, pipeline: str, execution: str, action: str) -> Path:
     """Where a build on this machine writes an action's log (``actions/build/local.py``)."""
-    return action_log_path(data / "logs", pipeline, execution, action)
+    return action_log_path(logs_folder(data), pipeline, execution, action)
 
 
 def log_tail(log: Path | None, lines: int = TAIL_LINES) -> list[str]:

@@ -204,13 +204,13 @@ def _waiting(run: PipelineRun, decided: set[str]) -> list[Approval]:
     ]
 
 
-def review_link(approval: Approval) -> str:
-    """The link the notification carried (signing is deterministic for an id and expiry)."""
+def _review_link(approval: Approval) -> str:
+    """The link the notification carried."""
     from stepline import wiring
+    from stepline.actions.approval import review_link
     from stepline.settings import settings
 
-    signature = wiring.link_signer().sign(approval.id, approval.expires_at)
-    return f"{settings().api_url.rstrip('/')}/approvals/{approval.id}?sig={signature}"
+    return review_link(settings().api_url, approval, wiring.link_signer())
 
 
 def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: Console) -> None:
@@ -218,7 +218,7 @@ def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: C
     would; with neither, leave it to whoever holds the link."""
     from stepline.api.client import ApiUnreachable, decide_through_link
 
-    where, link = f"{approval.stage}/{approval.action}", review_link(approval)
+    where, link = f"{approval.stage}/{approval.action}", _review_link(approval)
     if args.approve or args.reject:
         approve = bool(args.approve)
         comment = args.comment or ("approved" if approve else "rejected") + " from stepline run"
