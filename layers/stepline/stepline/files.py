@@ -21,10 +21,12 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from stepline.errors import InvalidInput
+
 _CHUNK = 1024 * 1024
 
 
-class UnreadableFile(Exception):
+class UnreadableFile(InvalidInput):
     """A path that cannot be read as a document; ``reason`` completes "<path>: …"."""
 
     def __init__(self, path: str | Path, reason: str) -> None:
