@@ -9,6 +9,7 @@ from typing import Any
 from stepline.actions.build.codebuild import start_codebuild
 from stepline.actions.build.local import LocalBuildSettings, run_local_build
 from stepline.actions.request import ActionRequest
+from stepline.files import logs_folder
 from stepline.handlers import parse
 from stepline.observability import correlate
 from stepline.settings import settings
@@ -21,7 +22,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     current = settings()
     if current.runtime == "local":
         local = LocalBuildSettings(
-            current.data / "workspaces", current.data / "logs", secrets=secret_store().get, runs=current.data / "runs"
+            current.data / "workspaces",
+            logs_folder(current.data),
+            secrets=secret_store().get,
+            runs=current.data / "runs",
         )
         result = run_local_build(request, artifact_store(), local)
         task_callbacks().succeed(request.task_token or "", result)

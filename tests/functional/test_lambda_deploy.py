@@ -19,7 +19,7 @@ from stepline.actions.deploy.lambda_deploy import run_step
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.records import FileRecords
-from stepline.compiler.static import load_static
+from stepline.compiler import substitute
 from stepline.engine import Engine, Functions, ManualClock
 from stepline.errors import ConfigurationError
 from stepline.ports import put_directory
@@ -33,6 +33,13 @@ def code(text: str) -> bytes:
     with zipfile.ZipFile(buffer, "w") as bundle:
         bundle.writestr("app.py", text)
     return buffer.getvalue()
+
+
+def lambda_deploy_machine() -> dict[str, Any]:
+    """statemachines/lambda_deploy.asl.json with its resource filled, as SAM's DefinitionSubstitutions fill it."""
+    definition = json.loads((REPO / "statemachines" / "lambda_deploy.asl.json").read_text(encoding="utf-8"))
+    filled: dict[str, Any] = substitute(definition, {"DeployLambdaFunctionArn": "deploy_lambda"})
+    return filled
 
 
 class Recording(AwsLambdaFunctions):
@@ -104,9 +111,7 @@ class World:
             clock=clock,
             functions=Functions({"deploy_lambda": lambda event, context: run_step(event, adapter, self.records)}),
         )
-        definition = load_static(
-            REPO / "statemachines" / "lambda_deploy.asl.json", {"DeployLambdaFunctionArn": "deploy_lambda"}
-        )
+        definition = lambda_deploy_machine()
         machine = engine.create_state_machine("lambda-deploy", definition)["stateMachineArn"]
         began = clock.now()
         execution = engine.start_execution(machine, "d1", json.dumps(self.payload(strategy)))["executionArn"]
@@ -257,9 +262,7 @@ def test_a_shift_that_fails_part_way_rolls_the_alias_back_instead_of_leaving_it_
         clock=clock,
         functions=Functions({"deploy_lambda": lambda event, context: run_step(event, adapter, world.records)}),
     )
-    definition = load_static(
-        REPO / "statemachines" / "lambda_deploy.asl.json", {"DeployLambdaFunctionArn": "deploy_lambda"}
-    )
+    definition = lambda_deploy_machine()
     machine = engine.create_state_machine("lambda-deploy", definition)["stateMachineArn"]
     execution = engine.start_execution(machine, "d1", json.dumps(world.payload("Linear25PercentEvery1Minute")))[
         "executionArn"

@@ -18,11 +18,29 @@ from stepline.actions.request import ActionRequest
 from stepline.actions.source import run_source_action
 from stepline.adapters.github import GitHubSource, HttpResponse
 from stepline.adapters.local.artifacts import LocalArtifactStore
-from stepline.adapters.local.secrets import FileSecretStore
 from tests.helpers import EVENTS, load_event
 
 SHA = "3e9ecf5a1ad7a2c5f8e6b4d2c1a09f8e7d6c5b4a"
 TOP = f"example-org-payments-{SHA[:7]}"
+
+
+class FileSecretStore:
+    """The secrets port from a JSON file of name → value: the connection's token, for these tests."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def get(self, name: str) -> str:
+        try:
+            secrets = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise LookupError(f"secret {name!r}: the secrets file {self.path} does not exist") from None
+        except json.JSONDecodeError as error:
+            raise LookupError(f"secret {name!r}: {self.path} is not JSON ({error.msg}, line {error.lineno})") from None
+        value = secrets.get(name) if isinstance(secrets, dict) else None
+        if not isinstance(value, str):
+            raise LookupError(f"secret {name!r} is not in {self.path}")
+        return value
 
 
 def tarball(entries: list[tuple[str, bytes | None, str | None]], *, gzip: bool = True) -> bytes:

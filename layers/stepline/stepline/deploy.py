@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from stepline.compiler import check_definition, compile_checked, definition_json, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.definition.providers import source_repository
+from stepline.errors import SteplineError
 from stepline.ports import Registry
 from stepline.preflight import ArtifactBucket
 from stepline.registry import RegisteredPipeline, state_machine_name
@@ -34,7 +35,7 @@ _REPOSITORY_LABELS = {
 REGISTRY_OUTPUT = "PipelinesTableName"
 
 
-class DeployError(Exception):
+class DeployError(SteplineError):
     """The stack, the account or Step Functions stands in the way; the message says how."""
 
 

@@ -21,10 +21,12 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from stepline.errors import InvalidInput
+
 _CHUNK = 1024 * 1024
 
 
-class UnreadableFile(Exception):
+class UnreadableFile(InvalidInput):
     """A path that cannot be read as a document; ``reason`` completes "<path>: …"."""
 
     def __init__(self, path: str | Path, reason: str) -> None:
@@ -111,6 +113,11 @@ def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
     return current
+
+
+def logs_folder(data: Path) -> Path:
+    """Where builds on this machine write their logs, in the data folder (``--data``)."""
+    return data / "logs"
 
 
 def action_log_path(logs: Path, pipeline: str, execution: str, action: str) -> Path:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from stepline.actions.errors import action_error_names
 from stepline.compiler.asl import ActionState
-from stepline.files import action_log_path
+from stepline.files import action_log_path, logs_folder
 from stepline.ports import Workflows
 from stepline.registry import RegisteredPipeline
 
@@ -231,7 +231,7 @@ def _nested_execution(described: Mapping[str, Any]) -> str:
 
 def local_log(data: Path, pipeline: str, execution: str, action: str) -> Path:
     """Where a build on this machine writes an action's log (``actions/build/local.py``)."""
-    return action_log_path(data / "logs", pipeline, execution, action)
+    return action_log_path(logs_folder(data), pipeline, execution, action)
 
 
 def log_tail(log: Path | None, lines: int = TAIL_LINES) -> list[str]:
@@ -268,29 +268,9 @@ def read_run(
         kind = str(event.get("type", ""))
         when = _seconds(event["timestamp"])
         if kind.endswith("StateEntered"):
-            details = event.get("stateEnteredEventDetails", {})
-            name = details.get("name", "")
-            if name in runs and runs[name].started is None:
-                runs[name].started, runs[name].status = when, "InProgress"
-            elif name in failures:
-                failed, minutes = failures[name]
-                error = _json(details.get("input")).get("error", {})
-                failed.status, failed.ended = "Failed", when
-                failed.error = str(error.get("Error", "")) if isinstance(error, dict) else ""
-                raw = str(error.get("Cause") or "") if isinstance(error, dict) else ""
-                failed.cause, failed.unexpected = readable_cause(failed.error, raw, failed.key, minutes)
+            _entered(event.get("stateEnteredEventDetails", {}), when, runs, failures)
         elif kind.endswith("StateExited"):
-            details = event.get("stateExitedEventDetails", {})
-            run = runs.get(details.get("name", ""))
-            output = _json(details.get("output"))
-            # A caught failure also exits the Task, with the state it was given and $.error:
-            # no output of the action's; the failure state that follows records it.
-            if run is not None and run.status == "InProgress" and "error" not in output:
-                # A single action's Task writes to $.outcome; one in a parallel group is its branch's output.
-                outcome = output.get("outcome", output)
-                run.artifacts = dict(outcome.get("artifacts") or {})
-                run.variables = dict(outcome.get("variables") or {})
-                run.status, run.ended = "Succeeded", when
+            _exited(event.get("stateExitedEventDetails", {}), when, runs)
     status = _EXECUTION_STATUS.get(str(described.get("status")), "InProgress")
     stopped = described.get("stopDate")
     ended = _seconds(stopped) if stopped is not None else None
@@ -303,14 +283,7 @@ def read_run(
         by_stage.setdefault(run.stage, []).append(run)
     failed_action = next((run for run in runs.values() if run.status == "Failed"), None)
     error = str(described.get("error") or "")
-    if failed_action is not None:
-        cause = failed_action.cause
-    else:
-        recorded = _json(described.get("cause")).get("detail")
-        detail = recorded if isinstance(recorded, dict) else {}
-        cause, _ = readable_cause(
-            str(detail.get("Error") or error), str(detail.get("Cause") or described.get("cause") or "")
-        )
+    cause = failed_action.cause if failed_action is not None else _execution_cause(described, error)
     return PipelineRun(
         pipeline=pipeline,
         execution_name=str(described.get("name", "")),
@@ -323,6 +296,49 @@ def read_run(
         cause=cause,
         trigger=dict(_json(described.get("input")).get("trigger") or {}),
     )
+
+
+def _entered(
+    details: Mapping[str, Any],
+    when: float,
+    runs: dict[str, ActionRun],
+    failures: dict[str, tuple[ActionRun, int | None]],
+) -> None:
+    """An action's Task entered (it started), or its failure state entered (it failed)."""
+    name = details.get("name", "")
+    if name in runs and runs[name].started is None:
+        runs[name].started, runs[name].status = when, "InProgress"
+    elif name in failures:
+        failed, minutes = failures[name]
+        error = _json(details.get("input")).get("error", {})
+        failed.status, failed.ended = "Failed", when
+        failed.error = str(error.get("Error", "")) if isinstance(error, dict) else ""
+        raw = str(error.get("Cause") or "") if isinstance(error, dict) else ""
+        failed.cause, failed.unexpected = readable_cause(failed.error, raw, failed.key, minutes)
+
+
+def _exited(details: Mapping[str, Any], when: float, runs: dict[str, ActionRun]) -> None:
+    """An action's Task exited: it succeeded, with its artifacts and variables."""
+    run = runs.get(details.get("name", ""))
+    output = _json(details.get("output"))
+    # A caught failure also exits the Task, with the state it was given and $.error:
+    # no output of the action's; the failure state that follows records it.
+    if run is not None and run.status == "InProgress" and "error" not in output:
+        # A single action's Task writes to $.outcome; one in a parallel group is its branch's output.
+        outcome = output.get("outcome", output)
+        run.artifacts = dict(outcome.get("artifacts") or {})
+        run.variables = dict(outcome.get("variables") or {})
+        run.status, run.ended = "Succeeded", when
+
+
+def _execution_cause(described: Mapping[str, Any], error: str) -> str:
+    """Why an execution failed outside any action, readable."""
+    recorded = _json(described.get("cause")).get("detail")
+    detail = recorded if isinstance(recorded, dict) else {}
+    cause, _ = readable_cause(
+        str(detail.get("Error") or error), str(detail.get("Cause") or described.get("cause") or "")
+    )
+    return cause
 
 
 def run_of(entry: RegisteredPipeline, workflows: Workflows, execution_arn: str) -> PipelineRun:

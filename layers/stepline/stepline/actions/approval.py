@@ -119,6 +119,12 @@ class LinkSigner:
         )
 
 
+def review_link(base_url: str, approval: Approval, signer: LinkSigner) -> str:
+    """The signed link a reviewer opens; the same every time (signing is deterministic for an
+    id and expiry), so the notification, the console and `stepline run` show one link."""
+    return f"{base_url.rstrip('/')}/approvals/{approval.id}?sig={signer.sign(approval.id, approval.expires_at)}"
+
+
 def _commit(request: ActionRequest) -> str:
     for variables in request.variables.values():
         if commit := variables.get("CommitId"):
@@ -154,7 +160,7 @@ def request_approval(
         expires_at=now + minutes * 60,
     )
     approvals.put(approval, request.task_token)
-    link = f"{base_url.rstrip('/')}/approvals/{approval.id}?sig={signer.sign(approval.id, approval.expires_at)}"
+    link = review_link(base_url, approval, signer)
     expires = datetime.fromtimestamp(approval.expires_at, UTC).isoformat(timespec="seconds")
     notifier.publish(
         configuration.get("NotificationArn", ""),

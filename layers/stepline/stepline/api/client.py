@@ -10,10 +10,12 @@ from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import urlencode
 
+from stepline.errors import SteplineError
+
 TIMEOUT_SECONDS = 30
 
 
-class ApiRefused(Exception):
+class ApiRefused(SteplineError):
     """The API answered with an error: its status and its own message."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -21,7 +23,7 @@ class ApiRefused(Exception):
         super().__init__(message)
 
 
-class ApiUnreachable(Exception):
+class ApiUnreachable(SteplineError):
     """Nothing answered at the URL."""
 
 

@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from stepline import wiring
-from stepline.actions.approval import LinkFault
+from stepline.actions.approval import LinkFault, review_link
 from stepline.api.console_pages import log_link, login_page, pipelines_page, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
@@ -138,9 +138,7 @@ def _execution_page(entry: RegisteredPipeline, execution: str) -> Response[str]:
     base = _base()
     signer = wiring.link_signer()
     reviews = {
-        f"{approval.stage}.{approval.action}": (
-            f"{base}/approvals/{approval.id}?sig={signer.sign(approval.id, approval.expires_at)}"
-        )
+        f"{approval.stage}.{approval.action}": review_link(base, approval, signer)
         for approval in wiring.approvals().pending()
         if approval.pipeline == entry.name and approval.execution_name == execution
     }

@@ -16,7 +16,7 @@ STATUSES: tuple[tuple[type[SteplineError], int, str], ...] = (
 OTHERWISE = (400, "Bad request")
 
 
-class ApiProblem(Exception):
+class ApiProblem(SteplineError):
     def __init__(self, status: int, title: str, detail: str, *, page: bool = False) -> None:
         self.status = status
         self.title = title

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from argparse import ArgumentTypeError
+from argparse import ArgumentParser, ArgumentTypeError
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -75,6 +75,17 @@ def state_directory(text: str) -> str:
         if problem:
             raise ArgumentTypeError(f"{problem}: move it aside, or choose another --data")
     return text
+
+
+def add_state_data(command: ArgumentParser) -> None:
+    """``--data`` of the commands that keep the engine's state there (run, show, serve …)."""
+    command.add_argument(
+        "--data",
+        default=default_data(),
+        type=state_directory,
+        metavar="DIR",
+        help="where state lives (default .stepline)",
+    )
 
 
 def token_directory(text: str) -> str:

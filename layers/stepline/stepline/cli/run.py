@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepline.cli import render
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
-from stepline.cli.options import default_data, state_directory
+from stepline.cli.options import add_state_data
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,28 +60,18 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--comment", default="", help="the approval's comment (with --approve or --reject)")
     run.add_argument("--name", help="the execution's name (default: a new UUID)")
     run.add_argument("--quiet", action="store_true", help="do not stream build logs")
-    _add_data(run)
+    add_state_data(run)
     run.set_defaults(handler=run_pipeline)
 
     executions = commands.add_parser("executions", help="list past executions on this machine")
     executions.add_argument("--pipeline", help="only this pipeline's")
-    _add_data(executions)
+    add_state_data(executions)
     executions.set_defaults(handler=list_executions)
 
     show = commands.add_parser("show", help="show one execution: stages, actions, outputs")
     show.add_argument("execution", metavar="EXECUTION", help="its name or ARN")
-    _add_data(show)
+    add_state_data(show)
     show.set_defaults(handler=show_execution)
-
-
-def _add_data(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--data",
-        default=default_data(),
-        type=state_directory,
-        metavar="DIR",
-        help="where state lives (default .stepline)",
-    )
 
 
 def _sources(pairs: list[str]) -> str:
@@ -204,13 +194,13 @@ def _waiting(run: PipelineRun, decided: set[str]) -> list[Approval]:
     ]
 
 
-def review_link(approval: Approval) -> str:
-    """The link the notification carried (signing is deterministic for an id and expiry)."""
+def _review_link(approval: Approval) -> str:
+    """The link the notification carried."""
     from stepline import wiring
+    from stepline.actions.approval import review_link
     from stepline.settings import settings
 
-    signature = wiring.link_signer().sign(approval.id, approval.expires_at)
-    return f"{settings().api_url.rstrip('/')}/approvals/{approval.id}?sig={signature}"
+    return review_link(settings().api_url, approval, wiring.link_signer())
 
 
 def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: Console) -> None:
@@ -218,7 +208,7 @@ def _decide(approval: Approval, args: argparse.Namespace, live: Live, console: C
     would; with neither, leave it to whoever holds the link."""
     from stepline.api.client import ApiUnreachable, decide_through_link
 
-    where, link = f"{approval.stage}/{approval.action}", review_link(approval)
+    where, link = f"{approval.stage}/{approval.action}", _review_link(approval)
     if args.approve or args.reject:
         approve = bool(args.approve)
         comment = args.comment or ("approved" if approve else "rejected") + " from stepline run"

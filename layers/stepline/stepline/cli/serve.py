@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 from stepline.cli import render
 from stepline.cli.approvals import add_connection, call, client
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
-from stepline.cli.options import LOOPBACK, api_token_for, default_data, port, state_directory
+from stepline.cli.options import LOOPBACK, add_state_data, api_token_for, port
 
 # The engine, the API, the settings and their wiring (boto3 among them) load when a command runs.
 
@@ -34,13 +34,7 @@ HOOK_MARK = "# Installed by `stepline hook install`"
 def add_commands(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the local engine, API and console on 127.0.0.1")
     serve.add_argument("--port", type=port, default=8080, help="the port (default 8080; 0 picks a free one)")
-    serve.add_argument(
-        "--data",
-        default=default_data(),
-        type=state_directory,
-        metavar="DIR",
-        help="where state lives (default .stepline)",
-    )
+    add_state_data(serve)
     serve.set_defaults(handler=serve_forever)
 
     apply = commands.add_parser("apply", help="register a pipeline with the local server (stepline serve)")

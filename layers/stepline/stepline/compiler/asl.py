@@ -316,29 +316,28 @@ class _Builder:
             "artifacts.$": "$artifacts",
             "variables": _action_variables(self.namespaces),
         }
-        handler = f"${{{provider.handler}}}"
+        resource, parameters = _invocation(provider, payload)
         result_root = _result_root(action)
-        if provider.integration is Integration.NESTED:
-            resource = NESTED_EXECUTION
-            parameters: dict[str, Any] = {
-                "StateMachineArn": handler,
-                "Input": {
-                    **payload,
-                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
-                },
-            }
-        elif provider.integration is Integration.CALLBACK:
-            resource = LAMBDA_CALLBACK
-            parameters = {
-                "FunctionName": handler,
-                "Payload": {**payload, "taskToken.$": "$$.Task.Token"},
-            }
-        else:
-            resource = LAMBDA_INVOKE
-            parameters = {"FunctionName": handler, "Payload": payload}
         variables: dict[str, Any] = {}
         if action.namespace:
             variables[f"{action.namespace}.$"] = f"{result_root}.variables"
+        catches, extra = self._catches(stage, action, provider, minutes, failed)
+        task = {
+            "Type": "Task",
+            "Comment": f"{action.action_type_id}: {provider.summary}.",
+            "Resource": resource,
+            "Parameters": parameters,
+            "ResultSelector": {"artifacts.$": f"{result_root}.artifacts", "variables": variables},
+            "TimeoutSeconds": minutes * 60,
+            "Retry": [{"ErrorEquals": _TRANSIENT_ERRORS[provider.integration], **RETRY_POLICY}],
+            "Catch": catches,
+        }
+        return task, extra
+
+    def _catches(
+        self, stage: StageDeclaration, action: ActionDeclaration, provider: Provider, minutes: int, failed: str
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The Task's Catch list, and the states it leads to beside the failure path."""
         catches: list[dict[str, Any]] = []
         extra: dict[str, Any] = {}
         if provider.category == "Approval":
@@ -356,17 +355,18 @@ class _Builder:
             }
             catches.append({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": expired})
         catches.append({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed})
-        task = {
-            "Type": "Task",
-            "Comment": f"{action.action_type_id}: {provider.summary}.",
-            "Resource": resource,
-            "Parameters": parameters,
-            "ResultSelector": {"artifacts.$": f"{result_root}.artifacts", "variables": variables},
-            "TimeoutSeconds": minutes * 60,
-            "Retry": [{"ErrorEquals": _TRANSIENT_ERRORS[provider.integration], **RETRY_POLICY}],
-            "Catch": catches,
-        }
-        return task, extra
+        return catches, extra
+
+
+def _invocation(provider: Provider, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The Task's Resource and Parameters: how its provider's handler is called."""
+    handler = f"${{{provider.handler}}}"
+    if provider.integration is Integration.NESTED:
+        started_by = {"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"}
+        return NESTED_EXECUTION, {"StateMachineArn": handler, "Input": {**payload, **started_by}}
+    if provider.integration is Integration.CALLBACK:
+        return LAMBDA_CALLBACK, {"FunctionName": handler, "Payload": {**payload, "taskToken.$": "$$.Task.Token"}}
+    return LAMBDA_INVOKE, {"FunctionName": handler, "Payload": payload}
 
 
 def _timeout_minutes(action: ActionDeclaration, provider: Provider) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -45,6 +46,16 @@ def format_path(location: Iterable[str | int]) -> str:
         else:
             text += f".{part}" if text else part
     return text
+
+
+def warning(path: str, message: str) -> Problem:
+    return Problem(path, message, Severity.WARNING)
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str:
+    """`` (did you mean 'x'?)`` when one candidate is close to ``name``; else nothing."""
+    guesses = difflib.get_close_matches(name, candidates, n=1)
+    return f" (did you mean {guesses[0]!r}?)" if guesses else ""
 
 
 def errors_in(problems: Iterable[Problem]) -> list[Problem]:

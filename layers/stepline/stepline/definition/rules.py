@@ -7,10 +7,10 @@ act on yet — never silently ignored.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from stepline.definition.action_checks import check_action
 from stepline.definition.models import (
     ActionCategory,
     ActionDeclaration,
@@ -19,8 +19,8 @@ from stepline.definition.models import (
     PipelineDeclaration,
     PipelineType,
 )
-from stepline.definition.problems import Problem, Severity
-from stepline.definition.providers import find_provider, supported_type_names
+from stepline.definition.problems import Problem, did_you_mean, warning
+from stepline.definition.providers import find_provider
 from stepline.definition.variables import (
     CODEPIPELINE,
     CODEPIPELINE_KEYS,
@@ -79,15 +79,6 @@ def _placed(pipeline: PipelineDeclaration) -> list[_Placed]:
         _Placed(stage_index, stage.name, action_index, action)
         for stage_index, stage, action_index, action in pipeline.actions()
     ]
-
-
-def _warning(path: str, message: str) -> Problem:
-    return Problem(path, message, Severity.WARNING)
-
-
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    guesses = difflib.get_close_matches(name, candidates, n=1)
-    return f" (did you mean {guesses[0]!r}?)" if guesses else ""
 
 
 @rule
@@ -154,84 +145,7 @@ def sources_only_in_first_stage(pipeline: PipelineDeclaration) -> Iterator[Probl
 @rule
 def providers_and_configuration(pipeline: PipelineDeclaration) -> Iterator[Problem]:
     for placed in _placed(pipeline):
-        yield from _check_action_against_provider(pipeline, placed)
-
-
-def _check_action_against_provider(pipeline: PipelineDeclaration, placed: _Placed) -> Iterator[Problem]:
-    action, path = placed.action, placed.path
-    type_id = action.action_type_id
-    provider = find_provider(type_id)
-    if provider is None:
-        yield Problem(
-            f"{path}.actionTypeId",
-            f"{type_id} is not an action type Stepline runs; supported: " + ", ".join(supported_type_names()),
-        )
-        return
-    if type_id.version not in provider.versions:
-        yield Problem(
-            f"{path}.actionTypeId.version",
-            f"version {type_id.version!r} of {type_id} is not supported; use " + ", ".join(sorted(provider.versions)),
-        )
-    if provider.v2_only and pipeline.pipeline_type is PipelineType.V1:
-        yield Problem(f"{path}.actionTypeId", f"{type_id} actions need pipelineType V2")
-    for key in sorted(provider.required - action.configuration.keys()):
-        yield Problem(f"{path}.configuration.{key}", f"is required by {type_id} actions")
-    for key, value in action.configuration.items():
-        key_path = f"{path}.configuration.{key}"
-        if key.endswith(".$"):
-            yield Problem(
-                key_path,
-                "a configuration key must not end in '.$' (Step Functions reads such keys as paths)",
-            )
-        if key not in provider.known_keys:
-            known = sorted(provider.known_keys)
-            takes = ", ".join(known) if known else "no configuration"
-            yield Problem(
-                key_path,
-                f"is not a configuration key of {type_id}{_did_you_mean(key, known)}; it takes: {takes}",
-            )
-            continue
-        if "#{" in value:
-            continue  # checked once resolved, when the action starts
-        check = provider.value_checks.get(key)
-        reason = check(value) if check else None
-        if reason:
-            yield Problem(key_path, reason)
-        unsupported = provider.not_yet_supported.get(key)
-        if unsupported and value.lower() == unsupported[0].lower():
-            yield _warning(key_path, f"{key}={value} is not yet supported: {unsupported[1]}")
-    yield from _artifact_counts(path, action, provider.inputs, "input", len(action.input_artifacts))
-    yield from _artifact_counts(path, action, provider.outputs, "output", len(action.output_artifacts))
-    if provider.takes_commands and not action.commands:
-        yield Problem(f"{path}.commands", f"is required by {type_id} actions")
-    if not provider.takes_commands:
-        if action.commands:
-            yield Problem(f"{path}.commands", "only Compute/AWS/Commands actions take commands")
-        if action.output_variables:
-            yield Problem(
-                f"{path}.outputVariables",
-                "only Compute/AWS/Commands actions declare outputVariables",
-            )
-        for index, artifact in enumerate(action.output_artifacts):
-            if artifact.files:
-                yield Problem(
-                    f"{path}.outputArtifacts[{index}].files",
-                    "only Compute/AWS/Commands actions choose the files of their output artifacts",
-                )
-
-
-def _artifact_counts(
-    path: str, action: ActionDeclaration, bounds: tuple[int, int], kind: str, count: int
-) -> Iterator[Problem]:
-    low, high = bounds
-    if low <= count <= high:
-        return
-    expected = f"exactly {low}" if low == high else f"{low} to {high}"
-    yield Problem(
-        f"{path}.{kind}Artifacts",
-        f"{action.action_type_id} actions take {expected} {kind} artifact{'s' if high != 1 else ''}; "
-        f"this one has {count}",
-    )
+        yield from check_action(pipeline, placed.action, placed.path)
 
 
 @rule
@@ -261,7 +175,7 @@ def artifacts_flow_forward(pipeline: PipelineDeclaration) -> Iterator[Problem]:
                 yield Problem(
                     path,
                     f"no action produces an artifact named {wanted.name!r}"
-                    + _did_you_mean(wanted.name, sorted(producers)),
+                    + did_you_mean(wanted.name, sorted(producers)),
                 )
             elif not producer.finishes_before(placed):
                 yield Problem(
@@ -329,11 +243,11 @@ def _reference_problem(
             return "pipeline variables need pipelineType V2"
         if key in declared:
             return None
-        return f"no pipeline variable {key!r} is declared{_did_you_mean(key, sorted(declared))}"
+        return f"no pipeline variable {key!r} is declared{did_you_mean(key, sorted(declared))}"
     producer = producers.get(namespace)
     if producer is None:
         known = sorted(producers)
-        return f"no action declares the namespace {namespace!r}{_did_you_mean(namespace, known)}"
+        return f"no action declares the namespace {namespace!r}{did_you_mean(namespace, known)}"
     if producer is placed or not producer.finishes_before(placed):
         return f"namespace {namespace!r} belongs to {producer.label}, which has not finished when {placed.label} starts"
     offered = _variables_offered(producer.action)
@@ -418,7 +332,7 @@ def triggers(pipeline: PipelineDeclaration) -> Iterator[Problem]:
             yield Problem(
                 f"{path}.sourceActionName",
                 f"the first stage has no action named {config.source_action_name!r}"
-                + _did_you_mean(config.source_action_name, sorted(sources)),
+                + did_you_mean(config.source_action_name, sorted(sources)),
             )
         elif source.action_type_id.provider not in GIT_SOURCES:
             yield Problem(
@@ -445,7 +359,7 @@ def triggers(pipeline: PipelineDeclaration) -> Iterator[Problem]:
                     "file path filters need a branches filter beside them",
                 )
             if push.tags is not None and push.branches is not None:
-                yield _warning(
+                yield warning(
                     filter_path,
                     "a push is either to a tag or to a branch: this filter matches tag pushes by "
                     "tags and branch pushes by branches; consider two filters",
@@ -458,7 +372,7 @@ def triggers(pipeline: PipelineDeclaration) -> Iterator[Problem]:
                 yield from _empty_criteria(f"{filter_path}.{name}", criteria)
         for filter_index, pull in enumerate(config.pull_request or []):
             filter_path = f"{path}.pullRequest[{filter_index}]"
-            yield _warning(filter_path, "pull request triggers are not yet supported: they start nothing")
+            yield warning(filter_path, "pull request triggers are not yet supported: they start nothing")
             for name, criteria in (("branches", pull.branches), ("filePaths", pull.file_paths)):
                 yield from _empty_criteria(f"{filter_path}.{name}", criteria)
 
@@ -479,7 +393,7 @@ def _empty_criteria(path: str, criteria: FilterCriteria | None) -> Iterator[Prob
 @rule
 def not_yet_supported(pipeline: PipelineDeclaration) -> Iterator[Problem]:
     if pipeline.execution_mode is not ExecutionMode.PARALLEL:
-        yield _warning(
+        yield warning(
             "executionMode",
             f"{pipeline.execution_mode.value} is not yet supported: executions run side by side, as in PARALLEL",
         )
@@ -491,10 +405,10 @@ def not_yet_supported(pipeline: PipelineDeclaration) -> Iterator[Problem]:
             ("blockers", stage.blockers),
         ):
             if value is not None:
-                yield _warning(f"stages[{index}].{field}", "is not yet supported: it has no effect")
+                yield warning(f"stages[{index}].{field}", "is not yet supported: it has no effect")
     for placed in _placed(pipeline):
         if placed.action.role_arn is not None:
-            yield _warning(
+            yield warning(
                 f"{placed.path}.roleArn",
                 "is not yet supported: the action runs with the stack's own role",
             )

@@ -3,6 +3,8 @@ Retry and Catch) and those the API refuses calls with (``EngineError``, named li
 
 from __future__ import annotations
 
+from stepline.errors import SteplineError
+
 ALL = "States.ALL"
 RUNTIME = "States.Runtime"
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
@@ -30,7 +32,7 @@ DECORATED = frozenset({RUNTIME, QUERY_EVALUATION_ERROR})
 MAX_PAYLOAD_BYTES = 256 * 1024
 
 
-class StatesError(Exception):
+class StatesError(SteplineError):
     """An error raised in an execution: its name is what Retry and Catch match."""
 
     def __init__(self, error: str, cause: str | None = None) -> None:
@@ -59,7 +61,7 @@ def decorated(state: str, entered_event: int, cause: str | None) -> str:
     return f"{where} {cause}" if cause else where
 
 
-class EngineError(Exception):
+class EngineError(SteplineError):
     """An API call the engine refuses; ``code`` is Step Functions' exception name."""
 
     code = "EngineError"

@@ -56,17 +56,34 @@ def start_codebuild(
         raise ConfigurationError(
             f"{request.stage}.{request.action.name}: a build waits for a task token, and none came"
         )
-    configuration = request.configuration()
-    action = request.action
-    label = f"{request.stage}.{action.name}"
+    parameters = _build_parameters(request, bucket, commands_project)
+    waiter = register(waiters, _waiter(request, request.task_token, bucket), now)
+    kind = build_work(builds)
+    if answered_before(waiter, kind, waiters, callbacks) is not None:
+        return waiter.work.get("id", "")
+    build_id = waiter.work.get("id") or builds.start(parameters)
+    attach(waiters, waiter, f"build#{build_id}", {"id": build_id}, kind, callbacks)
+    return build_id
+
+
+def _sources(request: ActionRequest, label: str) -> list[tuple[str, str]]:
+    """The input artifacts as (name, bucket/key), the primary source first."""
     sources = []
-    for artifact in action.input_artifacts:
+    for artifact in request.action.input_artifacts:
         reference = request.artifacts.get(artifact.name)
         if reference is None or reference.get("type") != "S3":
             raise ArtifactError(f"{label}: input artifact {artifact.name!r} is not in the S3 artifact store")
         sources.append((artifact.name, reference["location"].removeprefix("s3://")))
-    primary_name = configuration.get("PrimarySource") or sources[0][0]
-    ordered = sorted(sources, key=lambda source: source[0] != primary_name)
+    primary_name = request.configuration().get("PrimarySource") or sources[0][0]
+    return sorted(sources, key=lambda source: source[0] != primary_name)
+
+
+def _build_parameters(request: ActionRequest, bucket: str, commands_project: str | None) -> dict[str, Any]:
+    """StartBuild's parameters: the project, its sources and artifacts overridden for this action."""
+    configuration = request.configuration()
+    action = request.action
+    label = f"{request.stage}.{action.name}"
+    ordered = _sources(request, label)
     folder = f"{request.pipeline}/{request.execution.name}"
     outputs = [artifact.name for artifact in action.output_artifacts]
     parameters: dict[str, Any] = {
@@ -98,28 +115,27 @@ def start_codebuild(
         ]
     elif configuration.get("BuildspecOverride"):
         parameters["buildspecOverride"] = configuration["BuildspecOverride"]
-    waiter = register(
-        waiters,
-        Waiter(
-            key=waiter_key("build", request.execution.id, label),
-            kind="build",
-            token=request.task_token,
-            action=label,
-            context={
-                "artifacts": {
-                    name: {"type": "S3", "location": f"s3://{bucket}/{folder}/{name}.zip"} for name in outputs
-                },
-                "variables": list(action.output_variables or []) if action.commands else None,
+    return parameters
+
+
+def _waiter(request: ActionRequest, token: str, bucket: str) -> Waiter:
+    """What the callbacks function needs to answer the token when the build ends."""
+    action = request.action
+    label = f"{request.stage}.{action.name}"
+    folder = f"{request.pipeline}/{request.execution.name}"
+    return Waiter(
+        key=waiter_key("build", request.execution.id, label),
+        kind="build",
+        token=token,
+        action=label,
+        context={
+            "artifacts": {
+                artifact.name: {"type": "S3", "location": f"s3://{bucket}/{folder}/{artifact.name}.zip"}
+                for artifact in action.output_artifacts
             },
-        ),
-        now,
+            "variables": list(action.output_variables or []) if action.commands else None,
+        },
     )
-    kind = build_work(builds)
-    if answered_before(waiter, kind, waiters, callbacks) is not None:
-        return waiter.work.get("id", "")
-    build_id = waiter.work.get("id") or builds.start(parameters)
-    attach(waiters, waiter, f"build#{build_id}", {"id": build_id}, kind, callbacks)
-    return build_id
 
 
 def _artifact(bucket: str, folder: str, name: str) -> dict[str, Any]:

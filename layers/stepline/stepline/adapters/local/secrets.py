@@ -1,11 +1,9 @@
-"""Secrets on one machine: environment variables, or a JSON file of name → value."""
+"""Secrets on one machine: environment variables."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from pathlib import Path
 
 
 class EnvironmentSecretStore:
@@ -16,21 +14,4 @@ class EnvironmentSecretStore:
         value = os.environ.get(variable)
         if value is None:
             raise LookupError(f"secret {name!r} is not set: export {variable}")
-        return value
-
-
-class FileSecretStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def get(self, name: str) -> str:
-        try:
-            secrets = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise LookupError(f"secret {name!r}: the secrets file {self.path} does not exist") from None
-        except json.JSONDecodeError as error:
-            raise LookupError(f"secret {name!r}: {self.path} is not JSON ({error.msg}, line {error.lineno})") from None
-        value = secrets.get(name) if isinstance(secrets, dict) else None
-        if not isinstance(value, str):
-            raise LookupError(f"secret {name!r} is not in {self.path}")
         return value
