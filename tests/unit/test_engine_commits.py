@@ -74,6 +74,15 @@ def start(engine: Engine, definition: dict[str, Any], given: Any = None, name: s
     return str(engine.start_execution(arn, name, json.dumps(given if given is not None else {}))["executionArn"])
 
 
+def start_watched(engine: Engine, definition: dict[str, Any], given: Any = None) -> tuple[str, Statements]:
+    """Started with its statements traced from StartExecution on, which runs it to its first pause."""
+    arn = engine.create_state_machine("m", definition)["stateMachineArn"]
+    statements = Statements(engine)
+    return str(
+        engine.start_execution(arn, "run", json.dumps(given if given is not None else {}))["executionArn"]
+    ), statements
+
+
 def rows(engine: Engine, table: str) -> int:
     return int(engine.store.query(f"SELECT count(*) FROM {table}")[0][0])
 
@@ -92,15 +101,14 @@ def test_states_that_never_pause_run_in_memory_and_commit_once() -> None:
         "ItemProcessor": {"StartAt": "Double", "States": {"Double": {"Type": "Pass", "End": True}}},
         "End": True,
     }
-    execution = start(engine, machine(**states))
-    statements = Statements(engine)
-    # When it runs to its end
+    # When it is started, and run
+    execution, statements = start_watched(engine, machine(**states))
     engine.run()
-    # Then it did so in one commit, with every event after ExecutionStarted, and none of the
-    # iterations' frames written
+    # Then it ran to its end in one commit, StartExecution's own, with every event, and none of
+    # the iterations' frames written
     assert engine.describe_execution(execution)["output"] == json.dumps(list(range(1, 41)), separators=(",", ":"))
     assert statements.count("COMMIT") == 1
-    assert statements.count("INSERT INTO events") == len(engine.get_execution_history(execution)["events"]) - 1
+    assert statements.count("INSERT INTO events") == len(engine.get_execution_history(execution)["events"])
     assert statements.count("INSERT INTO frames") == 0
     # And nothing of its frames is left once it ended
     assert (rows(engine, "frames"), rows(engine, "map_items"), rows(engine, "results")) == (0, 0, 0)
@@ -120,7 +128,8 @@ def test_calls_leave_after_one_commit_and_their_results_are_committed_before_any
 
     engine = new_engine(database, look=look)
     branches = [machine(Left=lambda_task("look", End=True)), machine(Right=lambda_task("look", End=True))]
-    execution = start(
+    # When it is started, and run
+    execution, statements = start_watched(
         engine,
         machine(
             Both={"Type": "Parallel", "Branches": branches, "Next": "A"},
@@ -129,8 +138,7 @@ def test_calls_leave_after_one_commit_and_their_results_are_committed_before_any
             C=lambda_task("look", End=True),
         ),
     )
-    statements = Statements(engine)
-    # When it runs
+    assert seen == []  # StartExecution calls nothing: its calls leave from run()
     engine.run()
     # Then the branches' two calls left together, after one commit holding both their starts;
     # and each later call found every earlier call's result committed
@@ -138,7 +146,7 @@ def test_calls_leave_after_one_commit_and_their_results_are_committed_before_any
     scheduled, succeeded = seen[0::2], seen[1::2]
     assert scheduled == [2, 2, 3, 4, 5]
     assert succeeded == [0, 0, 2, 3, 4]
-    # And so one commit before each group of calls, and one at the end
+    # And so one commit before each group of calls (the first StartExecution's), and one at the end
     assert statements.count("COMMIT") == 4 + 1
 
 
@@ -218,8 +226,7 @@ def test_a_map_keeps_its_items_and_results_apart_from_its_frame_and_resumes_afte
     parked = Parked()
     engine = new_engine(database, park=parked)
     each = {"Type": "Map", "ItemProcessor": {"StartAt": "Ask", "States": {"Ask": callback_task()}}, "End": True}
-    execution = start(engine, machine(Each=each), list(range(300)))
-    statements = Statements(engine)
+    execution, statements = start_watched(engine, machine(Each=each), list(range(300)))
     engine.run()
     # When half of them are answered, each in a commit of its own
     for token, item in parked.waiting[:150]:

@@ -8,7 +8,8 @@ working on one ``Active``: what memory holds about unfinished executions.
 
 Durability: an execution runs in memory until it pauses, and what it did is committed in one
 transaction before anything leaves the engine (a task's call, an API call's return, a
-wait), so a crash loses only steps nothing outside has seen. ``Engine(...)`` on the same
+wait), so a crash loses only steps nothing outside has seen. StartExecution runs the new
+execution to its first pause inside its own commit (``Scheduler.run_ahead``). ``Engine(...)`` on the same
 database resumes every unfinished execution. A task interrupted mid-call is called again,
 with the same parameters and task token — at least once, as with Step Functions' own
 retries — so handlers must be idempotent.
@@ -83,7 +84,7 @@ class Engine:
     update_state_machine_definition = create_state_machine
 
     def start_execution(self, state_machine_arn: str, name: str | None = None, input: str = "{}") -> dict[str, Any]:
-        return executions.start(self._active, state_machine_arn, name, input)
+        return self._scheduler.start(state_machine_arn, name, input)
 
     def describe_execution(self, execution_arn: str) -> dict[str, Any]:
         return history.describe(self.store, execution_arn)
