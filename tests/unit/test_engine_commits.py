@@ -396,12 +396,53 @@ def test_list_executions_pages_newest_first_as_step_functions_does() -> None:
     assert "nextToken" not in engine.list_executions(other, status_filter="SUCCEEDED", max_results=1)
 
 
+def test_get_execution_history_pages_in_either_order_as_step_functions_does() -> None:
+    # Given an execution of 120 Pass states: 242 events
+    engine = new_engine()
+    execution = start(engine, machine(**pass_chain(120)), {"n": 1})
+    engine.run()
+    whole = engine.get_execution_history(execution)["events"]
+    assert len(whole) == 242
+
+    def pages(**asked: Any) -> list[list[dict[str, Any]]]:
+        found, token = [], None
+        while True:
+            page = engine.get_execution_history(execution, max_results=100, next_token=token, **asked)
+            found.append(page["events"])
+            token = page.get("nextToken")
+            if token is None:
+                return found
+
+    # When it is read a page of 100 at a time, oldest first and newest first
+    forward, backward = pages(), pages(reverse_order=True)
+    # Then the pages hold every event once, in that order, with no token after the last
+    assert [len(page) for page in forward] == [len(page) for page in backward] == [100, 100, 42]
+    assert [event for page in forward for event in page] == whole
+    assert [event for page in backward for event in page] == whole[::-1]
+    # And 0 is Step Functions' default page of 100; without maxResults the whole history comes at once
+    assert len(engine.get_execution_history(execution, max_results=0)["events"]) == 100
+    assert "nextToken" not in engine.get_execution_history(execution)
+    # And a token is for the order it was given in
+    token = engine.get_execution_history(execution, max_results=10)["nextToken"]
+    with pytest.raises(InvalidToken, match="Invalid Token"):
+        engine.get_execution_history(execution, max_results=10, next_token=token, reverse_order=True)
+    with pytest.raises(ValidationException, match="maxResults must be between 0 and 1000"):
+        engine.get_execution_history(execution, max_results=1001)
+    # And includeExecutionData=false leaves out each event's input and output, and nothing else
+    bare = engine.get_execution_history(execution, include_execution_data=False)["events"]
+    assert bare[1]["stateEnteredEventDetails"] == {"name": "S0", "inputDetails": {"truncated": False}}
+    assert [event["type"] for event in bare] == [event["type"] for event in whole]
+
+
 @pytest.mark.parametrize("token", ["", "not a token", "WzFd", "eyJhIjoxfQ==", "WyJ4IiwxXQ=="])
 def test_a_next_token_the_engine_did_not_give_is_refused(token: str) -> None:
-    # [1], {"a":1} and ["x",1] are JSON, but not a place in the list
+    # [1], {"a":1} and ["x",1] are JSON, but not a place in the list or in a history
     engine = Engine(clock=ManualClock())
     with pytest.raises(InvalidToken, match="Invalid Token"):
         engine.list_executions(next_token=token)
+    execution = start(engine, machine(P={"Type": "Pass", "End": True}))
+    with pytest.raises(InvalidToken, match="Invalid Token"):
+        engine.get_execution_history(execution, max_results=1, next_token=token)
 
 
 @pytest.mark.parametrize("size", [-1, 1001])

@@ -100,9 +100,25 @@ class Engine:
         ``nextToken`` when more follow); None lists them all."""
         return history.listed(self.store, state_machine_arn, status_filter, max_results, next_token)
 
-    def get_execution_history(self, execution_arn: str, reverse_order: bool = False) -> dict[str, Any]:
+    def get_execution_history(
+        self,
+        execution_arn: str,
+        reverse_order: bool = False,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        include_execution_data: bool = True,
+    ) -> dict[str, Any]:
+        """Oldest first (newest with ``reverse_order``); ``max_results`` pages as Step Functions does
+        (0: its default of 100, with ``nextToken`` when more follow); None gives the whole history."""
         self.describe_execution(execution_arn)
-        return {"events": history.events(self.store, execution_arn, reverse_order=reverse_order)}
+        return history.events(
+            self.store,
+            execution_arn,
+            reverse_order=reverse_order,
+            max_results=max_results,
+            next_token=next_token,
+            include_data=include_execution_data,
+        )
 
     def stop_execution(self, execution_arn: str, error: str | None = None, cause: str | None = None) -> dict[str, Any]:
         stopped = executions.stop(self._active, execution_arn, error, cause)
