@@ -586,16 +586,20 @@ def test_the_context_object() -> None:
 def test_an_engine_fault_fails_only_its_execution_and_leaves_the_rest_consistent(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Given two executions stepping in one commit group, and a bug that strikes one state once
+    # Given two executions waiting to step in one commit group, and a bug that strikes one state once
     engine = engine_with(store=Store(str(tmp_path / "engine.db")))
+    hold = {"Type": "Wait", "Seconds": 1}
     healthy = start(
         engine,
-        machine(A={"Type": "Pass", "Next": "B"}, B={"Type": "Pass", "Result": "ok", "End": True}),
+        machine(
+            Hold={**hold, "Next": "A"}, A={"Type": "Pass", "Next": "B"}, B={"Type": "Pass", "Result": "ok", "End": True}
+        ),
         name="healthy",
     )
-    doomed = engine.start_execution(
-        engine.create_state_machine("buggy", machine(Bug={"Type": "Pass", "End": True}))["stateMachineArn"], "doomed"
-    )["executionArn"]
+    buggy = machine(Hold={**hold, "Next": "Bug"}, Bug={"Type": "Pass", "End": True})
+    doomed = engine.start_execution(engine.create_state_machine("buggy", buggy)["stateMachineArn"], "doomed")[
+        "executionArn"
+    ]
 
     def sometimes_broken(active: Any, execution: Any, frame: Any, state: Any, raw: Any) -> None:
         if state.name == "Bug":
@@ -603,8 +607,8 @@ def test_an_engine_fault_fails_only_its_execution_and_leaves_the_rest_consistent
         pass_.enter(active, execution, frame, state, raw)
 
     monkeypatch.setitem(KINDS, StateType.PASS, StateKind(sometimes_broken))
-    # When the engine runs them
-    engine.run()
+    # When the engine runs them, their waits over together
+    engine.run(skip_waits=True)
     # Then the faulty execution fails with a clear States.Runtime, and the other one finishes
     failed = engine.describe_execution(doomed)
     assert (failed["status"], failed["error"]) == ("FAILED", "States.Runtime")
@@ -614,6 +618,33 @@ def test_an_engine_fault_fails_only_its_execution_and_leaves_the_rest_consistent
     fresh = engine_with(store=Store(str(tmp_path / "engine.db")))
     assert fresh.awaiting_outside()
     assert fresh.store.query("SELECT count(*) FROM frames WHERE active = 1") == [(0,)]
+
+
+def test_an_engine_fault_met_by_start_execution_running_ahead_fails_that_execution_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given an execution paused at a callback, and a bug that strikes a state a new execution
+    # meets before its first pause (StartExecution steps it there before it commits)
+    engine = engine_with(store=Store(str(tmp_path / "engine.db")), park=lambda event, context: None)
+    parked = start(engine, machine(Park=callback_task()), name="parked")
+    engine.run()
+
+    def broken(active: Any, execution: Any, frame: Any, state: Any, raw: Any) -> None:
+        raise KeyError("simulated engine bug")
+
+    monkeypatch.setitem(KINDS, StateType.PASS, StateKind(broken))
+    # When the new execution starts
+    arn = engine.create_state_machine("buggy", machine(Bug={"Type": "Pass", "End": True}))["stateMachineArn"]
+    started = engine.start_execution(arn, "doomed")
+    # Then StartExecution answers, and the execution it started has failed with a clear States.Runtime
+    failed = engine.describe_execution(started["executionArn"])
+    assert (failed["status"], failed["error"]) == ("FAILED", "States.Runtime")
+    assert "internal engine error in state 'Bug': KeyError" in failed["cause"]
+    assert history_types(engine, started["executionArn"]) == ["ExecutionStarted", "ExecutionFailed"]
+    # And the paused one still waits for its answer, on disk as in memory
+    assert engine.describe_execution(parked)["status"] == "RUNNING"
+    fresh = engine_with(store=Store(str(tmp_path / "engine.db")), park=lambda event, context: None)
+    assert fresh.store.query("SELECT execution_arn FROM frames WHERE active = 1") == [(parked,)]
 
 
 # --- the history quota and a full disk ------------------------------------------------------
@@ -689,8 +720,9 @@ def test_past_the_quota_no_task_is_called_without_its_start_in_the_history() -> 
 
 
 def test_a_full_disk_stops_the_engine_without_failing_or_losing_an_execution(tmp_path: Path) -> None:
-    # Given an execution of ten states, each adding 4 KiB to its state
+    # Given an execution waiting to run ten states, each adding 4 KiB to its state
     definition = machine(
+        Hold={"Type": "Wait", "Seconds": 1, "Next": "S0"},
         **{
             f"S{index}": {"Type": "Pass", "Result": "x" * 4096, "ResultPath": f"$.s{index}", "Next": f"S{index + 1}"}
             for index in range(9)
@@ -704,7 +736,7 @@ def test_a_full_disk_stops_the_engine_without_failing_or_losing_an_execution(tmp
     pages = engine.store.query("PRAGMA page_count")[0][0]
     engine.store.db.execute(f"PRAGMA max_page_count = {pages + 4}")
     with pytest.raises(StoreFull) as caught:
-        engine.run()
+        engine.run(skip_waits=True)
     # Then the engine stops with a message that says what happened and what to do
     message = str(caught.value)
     assert "engine.sqlite is full: the last step was not written" in message
@@ -715,9 +747,31 @@ def test_a_full_disk_stops_the_engine_without_failing_or_losing_an_execution(tmp
         engine.run()  # nothing more is written by this engine
     # And once there is room again, a new engine finishes it as if nothing had happened
     fresh = engine_with(store=Store(path))
-    fresh.run()
+    fresh.run(skip_waits=True)
     described = fresh.describe_execution(execution)
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {f"s{index}": "x" * 4096 for index in range(9)}
     types = history_types(fresh, execution)
     assert types.count("PassStateEntered") == types.count("PassStateExited") == 10
+
+
+def test_a_start_on_a_full_disk_is_refused_and_leaves_no_execution(tmp_path: Path) -> None:
+    # Given a machine whose executions write 40 KiB before their first pause, on a nearly full disk
+    definition = machine(
+        **{
+            f"S{index}": {"Type": "Pass", "Result": "x" * 4096, "ResultPath": f"$.s{index}", "Next": f"S{index + 1}"}
+            for index in range(9)
+        },
+        S9={"Type": "Pass", "End": True},
+    )
+    path = str(tmp_path / "engine.sqlite")
+    engine = engine_with(store=Store(path))
+    arn = engine.create_state_machine("m", definition)["stateMachineArn"]
+    pages = engine.store.query("PRAGMA page_count")[0][0]
+    engine.store.db.execute(f"PRAGMA max_page_count = {pages + 4}")
+    # When an execution is started (StartExecution runs it to its first pause before it commits)
+    with pytest.raises(StoreFull):
+        engine.start_execution(arn, "run", "{}")
+    # Then the caller is told, and no execution was kept: a new engine on the same file knows none
+    fresh = engine_with(store=Store(path))
+    assert fresh.list_executions(arn)["executions"] == []

@@ -74,6 +74,15 @@ def start(engine: Engine, definition: dict[str, Any], given: Any = None, name: s
     return str(engine.start_execution(arn, name, json.dumps(given if given is not None else {}))["executionArn"])
 
 
+def start_watched(engine: Engine, definition: dict[str, Any], given: Any = None) -> tuple[str, Statements]:
+    """Started with its statements traced from StartExecution on, which runs it to its first pause."""
+    arn = engine.create_state_machine("m", definition)["stateMachineArn"]
+    statements = Statements(engine)
+    return str(
+        engine.start_execution(arn, "run", json.dumps(given if given is not None else {}))["executionArn"]
+    ), statements
+
+
 def rows(engine: Engine, table: str) -> int:
     return int(engine.store.query(f"SELECT count(*) FROM {table}")[0][0])
 
@@ -92,15 +101,14 @@ def test_states_that_never_pause_run_in_memory_and_commit_once() -> None:
         "ItemProcessor": {"StartAt": "Double", "States": {"Double": {"Type": "Pass", "End": True}}},
         "End": True,
     }
-    execution = start(engine, machine(**states))
-    statements = Statements(engine)
-    # When it runs to its end
+    # When it is started, and run
+    execution, statements = start_watched(engine, machine(**states))
     engine.run()
-    # Then it did so in one commit, with every event after ExecutionStarted, and none of the
-    # iterations' frames written
+    # Then it ran to its end in one commit, StartExecution's own, with every event, and none of
+    # the iterations' frames written
     assert engine.describe_execution(execution)["output"] == json.dumps(list(range(1, 41)), separators=(",", ":"))
     assert statements.count("COMMIT") == 1
-    assert statements.count("INSERT INTO events") == len(engine.get_execution_history(execution)["events"]) - 1
+    assert statements.count("INSERT INTO events") == len(engine.get_execution_history(execution)["events"])
     assert statements.count("INSERT INTO frames") == 0
     # And nothing of its frames is left once it ended
     assert (rows(engine, "frames"), rows(engine, "map_items"), rows(engine, "results")) == (0, 0, 0)
@@ -120,7 +128,8 @@ def test_calls_leave_after_one_commit_and_their_results_are_committed_before_any
 
     engine = new_engine(database, look=look)
     branches = [machine(Left=lambda_task("look", End=True)), machine(Right=lambda_task("look", End=True))]
-    execution = start(
+    # When it is started, and run
+    execution, statements = start_watched(
         engine,
         machine(
             Both={"Type": "Parallel", "Branches": branches, "Next": "A"},
@@ -129,8 +138,7 @@ def test_calls_leave_after_one_commit_and_their_results_are_committed_before_any
             C=lambda_task("look", End=True),
         ),
     )
-    statements = Statements(engine)
-    # When it runs
+    assert seen == []  # StartExecution calls nothing: its calls leave from run()
     engine.run()
     # Then the branches' two calls left together, after one commit holding both their starts;
     # and each later call found every earlier call's result committed
@@ -138,7 +146,7 @@ def test_calls_leave_after_one_commit_and_their_results_are_committed_before_any
     scheduled, succeeded = seen[0::2], seen[1::2]
     assert scheduled == [2, 2, 3, 4, 5]
     assert succeeded == [0, 0, 2, 3, 4]
-    # And so one commit before each group of calls, and one at the end
+    # And so one commit before each group of calls (the first StartExecution's), and one at the end
     assert statements.count("COMMIT") == 4 + 1
 
 
@@ -218,8 +226,7 @@ def test_a_map_keeps_its_items_and_results_apart_from_its_frame_and_resumes_afte
     parked = Parked()
     engine = new_engine(database, park=parked)
     each = {"Type": "Map", "ItemProcessor": {"StartAt": "Ask", "States": {"Ask": callback_task()}}, "End": True}
-    execution = start(engine, machine(Each=each), list(range(300)))
-    statements = Statements(engine)
+    execution, statements = start_watched(engine, machine(Each=each), list(range(300)))
     engine.run()
     # When half of them are answered, each in a commit of its own
     for token, item in parked.waiting[:150]:
@@ -389,12 +396,53 @@ def test_list_executions_pages_newest_first_as_step_functions_does() -> None:
     assert "nextToken" not in engine.list_executions(other, status_filter="SUCCEEDED", max_results=1)
 
 
+def test_get_execution_history_pages_in_either_order_as_step_functions_does() -> None:
+    # Given an execution of 120 Pass states: 242 events
+    engine = new_engine()
+    execution = start(engine, machine(**pass_chain(120)), {"n": 1})
+    engine.run()
+    whole = engine.get_execution_history(execution)["events"]
+    assert len(whole) == 242
+
+    def pages(**asked: Any) -> list[list[dict[str, Any]]]:
+        found, token = [], None
+        while True:
+            page = engine.get_execution_history(execution, max_results=100, next_token=token, **asked)
+            found.append(page["events"])
+            token = page.get("nextToken")
+            if token is None:
+                return found
+
+    # When it is read a page of 100 at a time, oldest first and newest first
+    forward, backward = pages(), pages(reverse_order=True)
+    # Then the pages hold every event once, in that order, with no token after the last
+    assert [len(page) for page in forward] == [len(page) for page in backward] == [100, 100, 42]
+    assert [event for page in forward for event in page] == whole
+    assert [event for page in backward for event in page] == whole[::-1]
+    # And 0 is Step Functions' default page of 100; without maxResults the whole history comes at once
+    assert len(engine.get_execution_history(execution, max_results=0)["events"]) == 100
+    assert "nextToken" not in engine.get_execution_history(execution)
+    # And a token is for the order it was given in
+    token = engine.get_execution_history(execution, max_results=10)["nextToken"]
+    with pytest.raises(InvalidToken, match="Invalid Token"):
+        engine.get_execution_history(execution, max_results=10, next_token=token, reverse_order=True)
+    with pytest.raises(ValidationException, match="maxResults must be between 0 and 1000"):
+        engine.get_execution_history(execution, max_results=1001)
+    # And includeExecutionData=false leaves out each event's input and output, and nothing else
+    bare = engine.get_execution_history(execution, include_execution_data=False)["events"]
+    assert bare[1]["stateEnteredEventDetails"] == {"name": "S0", "inputDetails": {"truncated": False}}
+    assert [event["type"] for event in bare] == [event["type"] for event in whole]
+
+
 @pytest.mark.parametrize("token", ["", "not a token", "WzFd", "eyJhIjoxfQ==", "WyJ4IiwxXQ=="])
 def test_a_next_token_the_engine_did_not_give_is_refused(token: str) -> None:
-    # [1], {"a":1} and ["x",1] are JSON, but not a place in the list
+    # [1], {"a":1} and ["x",1] are JSON, but not a place in the list or in a history
     engine = Engine(clock=ManualClock())
     with pytest.raises(InvalidToken, match="Invalid Token"):
         engine.list_executions(next_token=token)
+    execution = start(engine, machine(P={"Type": "Pass", "End": True}))
+    with pytest.raises(InvalidToken, match="Invalid Token"):
+        engine.get_execution_history(execution, max_results=1, next_token=token)
 
 
 @pytest.mark.parametrize("size", [-1, 1001])

@@ -8,7 +8,8 @@ working on one ``Active``: what memory holds about unfinished executions.
 
 Durability: an execution runs in memory until it pauses, and what it did is committed in one
 transaction before anything leaves the engine (a task's call, an API call's return, a
-wait), so a crash loses only steps nothing outside has seen. ``Engine(...)`` on the same
+wait), so a crash loses only steps nothing outside has seen. StartExecution runs the new
+execution to its first pause inside its own commit (``Scheduler.run_ahead``). ``Engine(...)`` on the same
 database resumes every unfinished execution. A task interrupted mid-call is called again,
 with the same parameters and task token — at least once, as with Step Functions' own
 retries — so handlers must be idempotent.
@@ -83,7 +84,7 @@ class Engine:
     update_state_machine_definition = create_state_machine
 
     def start_execution(self, state_machine_arn: str, name: str | None = None, input: str = "{}") -> dict[str, Any]:
-        return executions.start(self._active, state_machine_arn, name, input)
+        return self._scheduler.start(state_machine_arn, name, input)
 
     def describe_execution(self, execution_arn: str) -> dict[str, Any]:
         return history.describe(self.store, execution_arn)
@@ -99,9 +100,25 @@ class Engine:
         ``nextToken`` when more follow); None lists them all."""
         return history.listed(self.store, state_machine_arn, status_filter, max_results, next_token)
 
-    def get_execution_history(self, execution_arn: str, reverse_order: bool = False) -> dict[str, Any]:
+    def get_execution_history(
+        self,
+        execution_arn: str,
+        reverse_order: bool = False,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        include_execution_data: bool = True,
+    ) -> dict[str, Any]:
+        """Oldest first (newest with ``reverse_order``); ``max_results`` pages as Step Functions does
+        (0: its default of 100, with ``nextToken`` when more follow); None gives the whole history."""
         self.describe_execution(execution_arn)
-        return {"events": history.events(self.store, execution_arn, reverse_order=reverse_order)}
+        return history.events(
+            self.store,
+            execution_arn,
+            reverse_order=reverse_order,
+            max_results=max_results,
+            next_token=next_token,
+            include_data=include_execution_data,
+        )
 
     def stop_execution(self, execution_arn: str, error: str | None = None, cause: str | None = None) -> dict[str, Any]:
         stopped = executions.stop(self._active, execution_arn, error, cause)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stepline.engine import frames, machines
@@ -34,9 +35,18 @@ _NOT_TRUNCATED = {"truncated": False}
 
 
 def start(
-    active: Active, machine_arn: str, name: str | None, input: str, parent_frame: int | None = None
+    active: Active,
+    machine_arn: str,
+    name: str | None,
+    input: str,
+    parent_frame: int | None = None,
+    run_ahead: Callable[[Execution], None] | None = None,
 ) -> dict[str, Any]:
-    """StartExecution: the same name and input is the same execution (Standard workflows)."""
+    """StartExecution: the same name and input is the same execution (Standard workflows).
+
+    ``run_ahead`` steps the new execution up to its first pause inside the start's transaction,
+    so what it did commits with its start (``Scheduler.run_ahead``).
+    """
     machine_name, definition, role = machines.get(active, machine_arn)
     try:
         data = json.loads(input)
@@ -74,6 +84,8 @@ def start(
             input_text=input_text,
         )
         _begin(active, execution)
+        if run_ahead is not None:
+            run_ahead(execution)
     active.notify()
     return {"executionArn": arn, "startDate": as_datetime(now)}
 

@@ -93,14 +93,30 @@ def state_details(key: str, name: str, payload: str) -> str:
     return dumps([key, {"name": name, f"{payload}Details": {"truncated": False}}])
 
 
-def events(store: Store, execution_arn: str, *, reverse_order: bool = False) -> list[dict[str, Any]]:
-    rows = store.query(
-        "SELECT id, type, timestamp, previous, details, payload_field, payload FROM events "
-        "WHERE execution_arn = ? ORDER BY id",
-        (execution_arn,),
-    )
+def events(
+    store: Store,
+    execution_arn: str,
+    *,
+    reverse_order: bool = False,
+    max_results: int | None = None,
+    next_token: str | None = None,
+    include_data: bool = True,
+) -> dict[str, Any]:
+    """GetExecutionHistory: ``events`` in order of their ids (newest first if ``reverse_order``),
+    ``max_results`` a page (0: Step Functions' default of 100; None: all) with ``nextToken`` when
+    more follow; ``include_data=False`` leaves out each event's input, output or parameters."""
+    page = _page_size(max_results)
+    sql = "SELECT id, type, timestamp, previous, details, payload_field, payload FROM events WHERE execution_arn = ?"
+    parameters: tuple[Any, ...] = (execution_arn,)
+    if next_token is not None:
+        sql += " AND id < ?" if reverse_order else " AND id > ?"
+        parameters += (_event_after(next_token, reverse_order),)
+    sql += " ORDER BY id DESC" if reverse_order else " ORDER BY id"
+    if page is not None:
+        sql += f" LIMIT {page + 1}"
+    rows = store.query(sql, parameters)
     found = []
-    for event_id, kind, timestamp, previous, details, payload_field, payload in rows:
+    for event_id, kind, timestamp, previous, details, payload_field, payload in rows[:page]:
         event: dict[str, Any] = {
             "timestamp": as_datetime(timestamp),
             "type": kind,
@@ -109,11 +125,38 @@ def events(store: Store, execution_arn: str, *, reverse_order: bool = False) -> 
         }
         if details:
             key, body = json.loads(details)
-            if payload_field:
+            if payload_field and include_data:
                 body[payload_field] = payload
             event[key] = body
         found.append(event)
-    return found[::-1] if reverse_order else found
+    history: dict[str, Any] = {"events": found}
+    if page is not None and len(rows) > page:
+        token = dumps(["events", found[-1]["id"], reverse_order])
+        history["nextToken"] = base64.urlsafe_b64encode(token.encode()).decode()
+    return history
+
+
+def _event_after(token: str, reverse_order: bool) -> int:
+    """The event id a history ``nextToken`` continues from; a token given for the other order is refused."""
+    try:
+        kind, event_id, reversed_ = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, TypeError):
+        raise InvalidToken(f"Invalid Token: {token!r} is not a token this engine gave") from None
+    if (
+        kind != "events"
+        or isinstance(event_id, bool)
+        or not isinstance(event_id, int)
+        or reversed_ is not reverse_order
+    ):
+        raise InvalidToken(f"Invalid Token: {token!r} is not a token this engine gave for this history in this order")
+    return event_id
+
+
+def _page_size(max_results: int | None) -> int | None:
+    """A page's size: Step Functions' maxResults (0-1000, 0 meaning 100); None: no pages."""
+    if max_results is not None and not 0 <= max_results <= MAX_PAGE:
+        raise ValidationException(f"maxResults must be between 0 and {MAX_PAGE}, not {max_results}")
+    return None if max_results is None else max_results or DEFAULT_PAGE
 
 
 def describe(store: Store, execution_arn: str) -> dict[str, Any]:
@@ -132,8 +175,7 @@ def listed(
 ) -> dict[str, Any]:
     """ListExecutions: newest first, ``max_results`` a page (0: Step Functions' default of 100; None:
     all), ``nextToken`` when more follow. A page costs what it holds, however many executions exist."""
-    if max_results is not None and not 0 <= max_results <= MAX_PAGE:
-        raise ValidationException(f"maxResults must be between 0 and {MAX_PAGE}, not {max_results}")
+    page = _page_size(max_results)
     clauses: list[str] = []
     parameters: list[Any] = []
     if state_machine_arn:
@@ -149,7 +191,6 @@ def listed(
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     sql += " ORDER BY started DESC, rowid DESC"
-    page = None if max_results is None else max_results or DEFAULT_PAGE
     if page is not None:
         sql += f" LIMIT {page + 1}"
     rows = store.query(sql, tuple(parameters))

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -30,6 +31,8 @@ import jsonatapy
 from stepline.engine.errors import QUERY_EVALUATION_ERROR, StatesError
 
 _OPEN, _CLOSE = "{%", "%}"
+_VARIABLE = re.compile(r"\$(\w+)")  # a variable (or function) an expression names: $name
+_STATES_FIELD = re.compile(r"\$states\s*\.\s*(\w+)")  # $states.input, $states.context …
 
 
 class JsonataSyntaxError(ValueError):
@@ -57,16 +60,22 @@ class Expression:
     and runs it on others: each thread keeps its own compiled expressions (``_compiled``).
     """
 
-    __slots__ = ("field", "text")
+    __slots__ = ("field", "states", "text", "variables")
 
     def __init__(self, text: str, field: str) -> None:
         self.text = text[len(_OPEN) : -len(_CLOSE)].strip()
         self.field = field
         _compiled(self.text)  # refused now if it cannot be parsed
+        # Only what the expression names is handed to jsonatapy, which converts every value it is
+        # given (a state's whole input, every variable) on each evaluation: a variable the text
+        # does not name cannot be read ($eval is refused), nor a part of $states it does not name.
+        self.variables = frozenset(_VARIABLE.findall(self.text)) - {"states"}
+        fields = _STATES_FIELD.findall(self.text)
+        self.states = frozenset(fields) if len(fields) == self.text.count("$states") else None
 
     def evaluate(self, data: Any, bindings: Any) -> Any:
         """The value, given the ``Bindings`` of the state (``data`` is not read: JSONata reads ``$states``)."""
-        names = _names(bindings)
+        names = _names(bindings, self.variables, self.states)
         try:
             value = _compiled(self.text).evaluate(None, names)
         except ValueError as error:
@@ -112,11 +121,16 @@ def _compiled(text: str) -> Any:
     return compiled
 
 
-def _names(bindings: Any) -> dict[str, Any]:
+def _names(bindings: Any, read: frozenset[str], fields: frozenset[str] | None) -> dict[str, Any]:
+    """The variables among ``read`` and ``$states`` (its ``fields`` only, unless None)."""
     variables = getattr(bindings, "variables", None) or {}
     states = getattr(bindings, "states", None)
-    names = dict(variables)
-    names["states"] = states if states is not None else {"context": dict(bindings or {})}
+    names = {name: variables[name] for name in read if name in variables}
+    if states is None:
+        states = {"context": dict(bindings or {})}
+    if fields is not None:
+        states = {key: value for key, value in states.items() if key in fields}
+    names["states"] = states
     return names
 
 

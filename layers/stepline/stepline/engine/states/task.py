@@ -18,7 +18,7 @@ attempt is over (``timed_out``) and any late result of it is ignored.
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ DEFAULT_TIMEOUT = 99_999_999  # Step Functions' default TimeoutSeconds
 def schedule(active: Active, execution: Execution, frame: Frame, state: TaskState, raw: Any) -> Invocation:
     """A new attempt: its parameters, token and deadlines fixed and recorded, then called."""
     resource = parse_resource(state.resource)
-    token = f"{uuid.uuid4().hex}{uuid.uuid4().hex}" if resource.pattern is Pattern.CALLBACK else None
+    token = secrets.token_hex(32) if resource.pattern is Pattern.CALLBACK else None  # 64 hex digits
     data, bound = entered(active, execution, frame, state, frame.input, token)
     timeout, heartbeat = _deadlines(state, data, bound)
     parameters = effective_input(state, data, bound)
