@@ -62,6 +62,24 @@ def test_the_check_sees_a_bare_number() -> None:
     assert _bare_exit_codes(ast.parse(code)) == [2]
 
 
+def _prints(tree: ast.AST) -> list[int]:
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+    ]
+
+
+def test_only_the_renderer_prints() -> None:
+    # Given every module of the cli package but render.py
+    modules = [path for path in CLI.glob("*.py") if path.name != "render.py"]
+    # When their calls are read
+    found = {path.name: lines for path in modules if (lines := _prints(ast.parse(path.read_text())))}
+    # Then none prints by itself: output goes through render (lines, JSON, warnings, refusals, rich)
+    assert found == {}
+    assert _prints(ast.parse("print('x')")) == [1]
+
+
 def test_each_kind_of_error_has_its_exit_code() -> None:
     # Given errors raised on purpose, of both kinds
     bad_input = [

@@ -82,10 +82,9 @@ def compile_file(args: argparse.Namespace) -> ExitCode:
             write_atomically(Path(args.out), text)
         except OSError as error:
             raise UsageError(f"cannot write {args.out}: {error.strerror}") from None
-        print(
+        render.aside(
             f"{args.out}: {len(compiled.definition['States'])} top-level states; "
-            f"placeholders to fill: {', '.join(compiled.placeholders)}",
-            file=sys.stderr,
+            f"placeholders to fill: {', '.join(compiled.placeholders)}"
         )
     else:
         sys.stdout.write(text)

@@ -35,6 +35,11 @@ def emit(document: Any) -> None:
     print(json.dumps(document, indent=2))
 
 
+def aside(text: str) -> None:
+    """A remark beside a result written elsewhere (``compile -o``), on stderr: stdout stays the result."""
+    print(text, file=sys.stderr)
+
+
 def note(text: str, *, flush: bool = False) -> None:
     """What the command is doing (``stepline: serving on …``), on stdout beside its results."""
     print(f"{PROGRAM}: {text}", flush=flush)
