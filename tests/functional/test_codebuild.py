@@ -13,11 +13,12 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from stepline.actions.build.codebuild import BuildStateChange, build_work, finish_codebuild, start_codebuild
-from stepline.actions.completions import Waiter, attach, register, sweep, waiter_key
+from stepline.actions.completions import attach, register, sweep, waiter_key
 from stepline.actions.request import ActionRequest
 from stepline.adapters.aws.codebuild import CodeBuildService
 from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.adapters.aws.waiters import DynamoWaiters
+from stepline.ports.waiters import Waiter
 from tests.helpers import load_event
 
 pytestmark = pytest.mark.functional

@@ -23,7 +23,7 @@ from stepline.adapters.aws.tokens import DynamoRecords
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.errors import ConfigurationError
-from stepline.ports import put_directory
+from stepline.ports.artifacts import put_directory
 from tests.helpers import load_event
 
 pytestmark = pytest.mark.functional

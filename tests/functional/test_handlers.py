@@ -13,9 +13,9 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from stepline import wiring
-from stepline.actions.completions import Waiter
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.errors import ConfigurationError
+from stepline.ports.waiters import Waiter
 from tests.gitrepo import Repo
 from tests.handlers import load_handler
 from tests.helpers import load_event

@@ -22,7 +22,7 @@ from stepline.adapters.local.records import FileRecords
 from stepline.compiler import substitute
 from stepline.engine import Engine, Functions, ManualClock
 from stepline.errors import ConfigurationError
-from stepline.ports import put_directory
+from stepline.ports.artifacts import put_directory
 from tests.helpers import REPO, load_event
 
 pytestmark = pytest.mark.functional

@@ -19,7 +19,8 @@ from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.api.app import handle
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import parse_pipeline
-from stepline.registry import RegisteredPipeline, state_machine_name
+from stepline.ports.pipelines import RegisteredPipeline
+from stepline.registry import state_machine_name
 from tests.handlers import load_handler
 from tests.helpers import load_event, watching
 

@@ -10,10 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from stepline.actions.completions import Completion, Waiter
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.local.waiters import SqliteWaiters
-from stepline.ports import Waiters
+from stepline.ports.waiters import Completion, Waiter, Waiters
 
 pytestmark = pytest.mark.functional
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from stepline.actions.approval import LinkSigner
-from stepline.actions.source import LocalGitSources, SourceProvider
 from stepline.adapters.aws import aws_client
 from stepline.adapters.aws.approvals import DynamoApprovals, SnsNotifier
 from stepline.adapters.aws.artifacts import S3ArtifactStore
@@ -39,27 +38,20 @@ from stepline.adapters.local.notifications import TerminalNotifier
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.registry import SqliteRegistry
 from stepline.adapters.local.secrets import EnvironmentSecretStore
+from stepline.adapters.local.sources import LocalGitSources
 from stepline.adapters.local.waiters import SqliteWaiters
 from stepline.errors import ConfigurationError
-from stepline.ports import (
-    Approvals,
-    ArtifactStore,
-    BuildService,
-    ChangedPaths,
-    ContainerService,
-    Deliveries,
-    FunctionInvoker,
-    LambdaFunctions,
-    Notifier,
-    PipelineHost,
-    Pushes,
-    Records,
-    Registry,
-    SecretStore,
-    TaskCallbacks,
-    Waiters,
-    Workflows,
-)
+from stepline.ports.approvals import Approvals, Deliveries, Notifier
+from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.builds import BuildService
+from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
+from stepline.ports.pipelines import PipelineHost, Registry
+from stepline.ports.pushes import Pushes
+from stepline.ports.records import Records
+from stepline.ports.secrets import SecretStore
+from stepline.ports.sources import ChangedPaths, SourceProvider
+from stepline.ports.waiters import TaskCallbacks, Waiters
+from stepline.ports.workflows import Workflows
 from stepline.settings import require, settings
 from stepline.triggers.starting import PushesToPipelines
 

@@ -24,8 +24,9 @@ from stepline.api.console_pages import log_link, login_page, pipelines_page, run
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, header, require_bearer, strict_cookie
-from stepline.ports import ArtifactNotFound, ArtifactUnreadable, ExecutionNotFound, execution_arn
-from stepline.registry import RegisteredPipeline
+from stepline.ports.artifacts import ArtifactNotFound, ArtifactUnreadable
+from stepline.ports.pipelines import RegisteredPipeline
+from stepline.ports.workflows import ExecutionNotFound, execution_arn
 from stepline.settings import settings
 from stepline.status import PipelineRun, local_log, log_tail, run_of
 

@@ -12,7 +12,8 @@ from stepline.cli import render
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from stepline.ports import Registry, Targets
+    from stepline.ports.pipelines import Registry
+    from stepline.ports.targets import Targets
 
 # boto3 and the deploy machinery are imported when a command runs, not when the parser is
 # built: every `stepline` invocation builds the parser, and boto3 alone takes 150 ms to load.

@@ -33,7 +33,8 @@ from stepline.engine.store import StoreError
 from stepline.errors import ConfigurationError
 from stepline.local.template import read_template
 from stepline.observability import logger
-from stepline.registry import RegisteredPipeline, state_machine_name
+from stepline.ports.pipelines import RegisteredPipeline
+from stepline.registry import state_machine_name
 from stepline.settings import settings
 from stepline.status import PipelineRun, run_of
 

@@ -22,8 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stepline.actions.completions import (
     Answer,
-    Completion,
-    Waiter,
     WorkKind,
     action_digest,
     answered_before,
@@ -36,7 +34,8 @@ from stepline.actions.completions import (
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest, action_result
 from stepline.errors import ConfigurationError
-from stepline.ports import BuildService, TaskCallbacks, Waiters
+from stepline.ports.builds import BuildService
+from stepline.ports.waiters import Completion, TaskCallbacks, Waiter, Waiters
 
 FINISHED = {"SUCCEEDED", "FAILED", "STOPPED", "TIMED_OUT", "FAULT"}
 # The shared project that runs Compute/AWS/Commands actions (template.yaml creates it).

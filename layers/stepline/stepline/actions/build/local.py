@@ -51,7 +51,7 @@ from stepline.archives import pack_entries
 from stepline.errors import ConfigurationError
 from stepline.files import action_log_path
 from stepline.local.supervisor import Run, Runs, RunState, private_folders
-from stepline.ports import ArtifactStore
+from stepline.ports.artifacts import ArtifactStore
 
 
 @dataclass
