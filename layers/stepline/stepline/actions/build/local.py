@@ -52,6 +52,7 @@ from stepline.errors import ConfigurationError
 from stepline.files import action_log_path
 from stepline.local.supervisor import Run, Runs, RunState, private_folders
 from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.waiters import TaskCallbacks
 
 
 @dataclass
@@ -64,6 +65,20 @@ class LocalBuildSettings:
     # Where supervised runs keep what they know (stepline.local.supervisor); default: beside
     # the workspaces.
     runs: Path | None = None
+
+
+@dataclass(frozen=True)
+class LocalBuilds:
+    """Builds on one machine: run here (once per task attempt), and the token answered at once."""
+
+    store: ArtifactStore
+    settings: LocalBuildSettings
+    callbacks: TaskCallbacks
+
+    def run(self, request: ActionRequest) -> dict[str, Any]:
+        result = run_local_build(request, self.store, self.settings)
+        self.callbacks.succeed(request.task_token or "", result)
+        return {"status": "SUCCEEDED"}
 
 
 def run_key(request: ActionRequest) -> str:
