@@ -26,7 +26,7 @@ from stepline.ports.secrets import SecretStore
 from stepline.ports.sources import ChangedPaths, SourceProvider
 from stepline.ports.waiters import TaskCallbacks, Waiters
 from stepline.ports.workflows import Workflows
-from stepline.settings import settings
+from stepline.settings import LocalSettings, forget, settings
 from stepline.triggers.starting import PushesToPipelines
 
 if TYPE_CHECKING:
@@ -44,17 +44,20 @@ _hosts: list[PipelineHost] = []
 
 def root() -> AwsRoot | LocalRoot:
     """The composition root of the runtime the settings name, built once (until ``reset``)."""
-    if not _roots:
-        current = settings()
-        if current.runtime == "local":
-            from stepline.wiring.local import LocalRoot  # noqa: PLC0415 - only the runtime named is loaded
+    current = settings()
+    if _roots and _roots[0].settings is current:
+        return _roots[0]
+    built: AwsRoot | LocalRoot
+    if isinstance(current, LocalSettings):
+        from stepline.wiring.local import LocalRoot  # noqa: PLC0415 - only the runtime named is loaded
 
-            _roots.append(LocalRoot(current, _client, clock(), _installed_callbacks, _installed_workflows))
-        else:
-            from stepline.wiring.aws import AwsRoot  # noqa: PLC0415 - only the runtime named is loaded
+        built = LocalRoot(current, _client, clock(), _installed_callbacks, _installed_workflows)
+    else:
+        from stepline.wiring.aws import AwsRoot  # noqa: PLC0415 - only the runtime named is loaded
 
-            _roots.append(AwsRoot(current, _client, clock()))
-    return _roots[0]
+        built = AwsRoot(current, _client, clock())
+    _roots[:] = [built]
+    return built
 
 
 def _client(service: str) -> Any:
@@ -126,7 +129,7 @@ def install_local_workflows(workflows: Workflows) -> None:
 
 def reset() -> None:
     """Forget the root, every built adapter and the settings (tests change the environment)."""
-    settings.cache_clear()
+    forget()
     if "stepline.adapters.aws" in sys.modules:  # never imported by a local run without AWS
         from stepline.adapters.aws import aws_client  # noqa: PLC0415 - loaded already
 
@@ -137,6 +140,12 @@ def reset() -> None:
 
 def artifact_store() -> ArtifactStore:
     return root().artifact_store
+
+
+def artifact_bucket() -> str:
+    """The bucket artifacts go to on AWS; empty on one machine (artifacts are local files)."""
+    current = settings()
+    return "" if isinstance(current, LocalSettings) else current.artifact_bucket
 
 
 def secret_store() -> SecretStore:

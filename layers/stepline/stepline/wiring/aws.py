@@ -36,7 +36,7 @@ from stepline.ports.secrets import SecretStore
 from stepline.ports.sources import ChangedPaths, SourceProvider
 from stepline.ports.waiters import TaskCallbacks, Waiters
 from stepline.ports.workflows import Workflows
-from stepline.settings import Settings, require
+from stepline.settings import AwsSettings, require
 
 Client = Callable[[str], Any]
 
@@ -44,15 +44,14 @@ Client = Callable[[str], Any]
 class AwsRoot:
     """Which AWS adapter serves each port. ``client`` makes (or finds) a boto3 client by service."""
 
-    def __init__(self, settings: Settings, client: Client, clock: Callable[[], float]) -> None:
+    def __init__(self, settings: AwsSettings, client: Client, clock: Callable[[], float]) -> None:
         self.settings = settings
         self.client = client
         self.clock = clock
 
     @cached_property
     def artifact_store(self) -> ArtifactStore:
-        bucket = require(self.settings.artifact_bucket, "ARTIFACT_BUCKET")
-        return S3ArtifactStore(self.client("s3"), bucket, self.settings.artifact_kms_key_id)
+        return S3ArtifactStore(self.client("s3"), self.settings.artifact_bucket, self.settings.artifact_kms_key_id)
 
     @cached_property
     def secret_store(self) -> SecretStore:
@@ -72,7 +71,7 @@ class AwsRoot:
     @cached_property
     def waiters(self) -> Waiters:
         """Tasks waiting for builds, deployments and executions (in the task tokens table)."""
-        return DynamoWaiters(self.client("dynamodb"), require(self.settings.task_tokens_table, "TASK_TOKENS_TABLE"))
+        return DynamoWaiters(self.client("dynamodb"), self.settings.task_tokens_table)
 
     @cached_property
     def build_service(self) -> BuildService:
@@ -80,16 +79,17 @@ class AwsRoot:
 
     def builds(self, callbacks: TaskCallbacks) -> Builds:
         """Builds start on CodeBuild; the callbacks function answers the token when one ends."""
-        bucket = require(self.settings.artifact_bucket, "ARTIFACT_BUCKET")
-        project = self.settings.commands_project
-        return CodeBuildBuilds(self.build_service, self.waiters, callbacks, bucket, self.clock, project)
+        current = self.settings
+        return CodeBuildBuilds(
+            self.build_service, self.waiters, callbacks, current.artifact_bucket, self.clock, current.commands_project
+        )
 
     def task_callbacks(self) -> TaskCallbacks:
         return StepFunctionsCallbacks(self.client("stepfunctions"))
 
     @cached_property
     def records(self) -> Records:
-        return DynamoRecords(self.client("dynamodb"), require(self.settings.task_tokens_table, "TASK_TOKENS_TABLE"))
+        return DynamoRecords(self.client("dynamodb"), self.settings.task_tokens_table)
 
     def container_service(self) -> ContainerService:
         return EcsService(self.client("ecs"))

@@ -1,7 +1,7 @@
 """The composition root on one machine (`stepline run`, `stepline serve`): files, SQLite and git
 serve the ports, and the local runtime's engine answers task tokens and runs state machines.
-Loaded only when the settings say ``local``; AWS adapters are imported only for what has no
-local stand-in (ECS and Lambda deployments go to AWS when credentials are present)."""
+Loaded only when the settings say ``local``; an AWS adapter is imported only when a port with no
+local stand-in is asked for (ECS and Lambda deployments go to AWS when credentials are present)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from stepline.actions.approval import LinkSigner
 from stepline.actions.build import Builds
@@ -35,8 +36,9 @@ from stepline.ports.secrets import SecretStore
 from stepline.ports.sources import ChangedPaths, SourceProvider
 from stepline.ports.waiters import TaskCallbacks, Waiters
 from stepline.ports.workflows import Workflows
-from stepline.settings import Settings
-from stepline.wiring.aws import AwsRoot, Client
+from stepline.settings import LocalSettings
+
+Client = Callable[[str], Any]
 
 
 class LocalRoot:
@@ -45,7 +47,7 @@ class LocalRoot:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: LocalSettings,
         client: Client,
         clock: Callable[[], float],
         engine_callbacks: Callable[[], TaskCallbacks | None],
@@ -56,7 +58,7 @@ class LocalRoot:
         self.clock = clock
         self._engine_callbacks = engine_callbacks
         self._engine_workflows = engine_workflows
-        self._aws = AwsRoot(settings, client, clock)
+        self.client = client
 
     @cached_property
     def artifact_store(self) -> ArtifactStore:
@@ -75,12 +77,23 @@ class LocalRoot:
 
     @property
     def build_service(self) -> BuildService:
-        return self._aws.build_service
+        from stepline.adapters.aws.codebuild import CodeBuildService  # noqa: PLC0415 - AWS only when asked
+
+        return CodeBuildService(self.client("codebuild"))
 
     def builds(self, callbacks: TaskCallbacks) -> Builds:
         """Builds run here, supervised (stepline.local.supervisor), and answer the token at once."""
+        variables = {
+            "STEPLINE_RUNTIME": "local",
+            "STEPLINE_DATA": str(self.data),
+            "STEPLINE_RELEASES": str(self.settings.release_folder),
+        }
         local = LocalBuildSettings(
-            self.data / "workspaces", logs_folder(self.data), secrets=self.secret_store.get, runs=self.data / "runs"
+            self.data / "workspaces",
+            logs_folder(self.data),
+            secrets=self.secret_store.get,
+            runs=self.data / "runs",
+            variables=variables,
         )
         return LocalBuilds(self.artifact_store, local, callbacks)
 
@@ -98,11 +111,15 @@ class LocalRoot:
 
     def container_service(self) -> ContainerService:
         # ECS has no local stand-in: a local run deploys to ECS when AWS credentials are present.
-        return self._aws.container_service()
+        from stepline.adapters.aws.ecs import EcsService  # noqa: PLC0415 - AWS only when asked
+
+        return EcsService(self.client("ecs"))
 
     def lambda_functions(self) -> LambdaFunctions:
         # Lambda deployments go to AWS from either runtime; locally when credentials are present.
-        return self._aws.lambda_functions()
+        from stepline.adapters.aws.lambdas import AwsLambdaFunctions  # noqa: PLC0415 - AWS only when asked
+
+        return AwsLambdaFunctions(self.client("lambda"), self.client("cloudwatch"))
 
     def function_invoker(self) -> FunctionInvoker:
         functions = self.settings.functions
@@ -126,7 +143,11 @@ class LocalRoot:
         """Local repositories list a push's files with git; a CodeCommit repository asks AWS."""
         if provider == "Git":
             return GitChangedPaths()
-        return self._aws.changed_paths(provider)
+        if provider == "CodeCommit":
+            from stepline.adapters.aws.sources import CodeCommitChangedPaths  # noqa: PLC0415 - AWS only when asked
+
+            return CodeCommitChangedPaths(self.client("codecommit"))
+        return None
 
     @cached_property
     def _approvals_store(self) -> SqliteApprovals:

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,8 @@ class LocalBuildSettings:
     # Where supervised runs keep what they know (stepline.local.supervisor); default: beside
     # the workspaces.
     runs: Path | None = None
+    # Variables every build gets from the runtime (STEPLINE_DATA, STEPLINE_RELEASES).
+    variables: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ def _build(
         secrets=settings.secrets,
         on_output=settings.on_output,
         secret_values=secret_values,
+        runtime_variables=settings.variables,
     )
     try:
         result = run_build(build, run)

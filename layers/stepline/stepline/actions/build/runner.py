@@ -74,6 +74,8 @@ class BuildRequest:
     # Values never to show in the log (the action's SECRETS_MANAGER variables); the
     # buildspec's env.secrets-manager values are added when they are read.
     secret_values: frozenset[str] = frozenset()
+    # What the runtime tells every build on top of the environment it inherits (STEPLINE_RELEASES …).
+    runtime_variables: Mapping[str, str] = field(default_factory=dict)
 
 
 class BuildSetupError(ValueError):
@@ -155,7 +157,9 @@ def _shell(name: str) -> str:
 def _environment(request: BuildRequest, build_id: str, started: float) -> tuple[dict[str, str], frozenset[str]]:
     """The build's environment, and the secret values in it (to mask in the log)."""
     spec = request.buildspec
+    # A build inherits this process's environment, as a CodeBuild build inherits its image's.
     environment = {key: value for key, value in os.environ.items() if not key.startswith("STEPLINE_SECRET_")}
+    environment.update(request.runtime_variables)
     environment.update(spec.env.variables)
     secret_values = set()
     for name, reference in spec.env.secrets_manager.items():
