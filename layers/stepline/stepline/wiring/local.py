@@ -82,7 +82,7 @@ class LocalRoot:
         return CodeBuildService(self.client("codebuild"))
 
     def builds(self, callbacks: TaskCallbacks) -> Builds:
-        """Builds run here, supervised (stepline.local.supervisor), and answer the token at once."""
+        """Builds run here, supervised (stepline.actions.build.supervisor), and answer the token at once."""
         variables = {
             "STEPLINE_RUNTIME": "local",
             "STEPLINE_DATA": str(self.data),

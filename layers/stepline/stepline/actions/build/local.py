@@ -38,6 +38,7 @@ from stepline.actions.build.runner import (
     run_build,
     select_artifact_files,
 )
+from stepline.actions.build.supervisor import Run, Runs, RunState, private_folders
 from stepline.actions.errors import (
     ACTION_FAILURES,
     ActionError,
@@ -50,7 +51,6 @@ from stepline.actions.request import ActionRequest, action_result
 from stepline.archives import pack_entries
 from stepline.errors import ConfigurationError
 from stepline.files import action_log_path
-from stepline.local.supervisor import Run, Runs, RunState, private_folders
 from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.waiters import TaskCallbacks
 
@@ -62,7 +62,7 @@ class LocalBuildSettings:
     secrets: Callable[[str], str] | None = None
     on_output: Callable[[str], None] | None = None
     timeout_minutes: int | None = None
-    # Where supervised runs keep what they know (stepline.local.supervisor); default: beside
+    # Where supervised runs keep what they know (stepline.actions.build.supervisor); default: beside
     # the workspaces.
     runs: Path | None = None
     # Variables every build gets from the runtime (STEPLINE_DATA, STEPLINE_RELEASES).

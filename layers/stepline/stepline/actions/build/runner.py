@@ -11,7 +11,7 @@
 - The log reads like CodeBuild's: ``[Container] <time> Entering phase BUILD``, each command
   echoed as ``Running command …`` before it runs, and ``Phase complete: BUILD State: FAILED``;
   secret values (env.secrets-manager, the action's SECRETS_MANAGER variables) are masked.
-- The shell runs under a supervisor (stepline.local.supervisor) that outlives the caller and
+- The shell runs under a supervisor (stepline.actions.build.supervisor) that outlives the caller and
   records the outcome, so a crashed caller's successor adopts the build instead of running it
   again; the timeout kills the whole process group; the result names the failing phase and
   command.
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stepline.actions.build.buildspec import PHASES, ArtifactSpec, Buildspec
-from stepline.local.supervisor import InterruptedRun, Run, Runs, RunState, private_folders
+from stepline.actions.build.supervisor import InterruptedRun, Run, Runs, RunState, private_folders
 
 PHASE_NAMES = {name: name.upper() for name in PHASES}
 
@@ -87,7 +87,7 @@ class BuildInterrupted(RuntimeError):
 
 
 def run_build(request: BuildRequest, run: Run | None = None) -> BuildResult:
-    """Run the build under a supervisor (see stepline.local.supervisor), exactly once per run:
+    """Run the build under a supervisor (see stepline.actions.build.supervisor), exactly once per run:
     a run already going is waited for, a finished one is read back, and a run that started
     but whose supervisor vanished raises BuildInterrupted rather than running twice."""
     if run is None:
