@@ -18,8 +18,9 @@ from bench.timing import compare, interleaved, spread
 from stepline.actions.build.buildspec import parse_buildspec
 from stepline.actions.build.runner import BuildRequest, run_build
 from stepline.actions.request import ActionRequest
-from stepline.actions.source import LocalGitSources, run_source_action
+from stepline.actions.source import run_source_action
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.adapters.local.sources import LocalGitSources
 from tests.gitrepo import Repo
 from tests.helpers import load_event
 

@@ -9,8 +9,7 @@ from stepline.actions.invoke_states import start_state_machine
 from stepline.actions.request import ActionRequest
 from stepline.handlers import parse
 from stepline.observability import correlate
-from stepline.settings import settings
-from stepline.wiring import artifact_store, function_invoker, now, task_callbacks, waiters, workflows
+from stepline.wiring import artifact_bucket, artifact_store, function_invoker, now, task_callbacks, waiters, workflows
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -19,4 +18,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if request.action.action_type_id.provider == "StepFunctions":
         started = start_state_machine(request, workflows(), artifact_store(), waiters(), task_callbacks(), now())
         return {"executionArn": started}
-    return invoke_lambda(request, function_invoker(), settings().artifact_bucket)
+    return invoke_lambda(request, function_invoker(), artifact_bucket())

@@ -1,4 +1,4 @@
-"""A build runs under a supervisor that outlives whoever asked for it (stepline.local.supervisor):
+"""A build runs under a supervisor that outlives whoever asked for it (stepline.actions.build.supervisor):
 killed callers are succeeded by adopters, a killed supervisor is never followed by a second run."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from stepline.actions.build.buildspec import parse_buildspec
 from stepline.actions.build.runner import BuildInterrupted, BuildRequest, run_build
-from stepline.local.supervisor import Runs, RunState
+from stepline.actions.build.supervisor import Runs, RunState
 from tests.e2e.local_server import processes_touching, wait_for
 
 # A deploy: says it began, waits for the test's go-ahead (a file), then appends its line.
@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 from stepline.actions.build.buildspec import parse_buildspec
 from stepline.actions.build.runner import BuildRequest, run_build
-from stepline.local.supervisor import Runs
+from stepline.actions.build.supervisor import Runs
 
 home = Path(sys.argv[1])
 request = BuildRequest(

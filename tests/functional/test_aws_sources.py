@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from stepline.actions.errors import ArtifactError, SourceNotFoundError, TransientActionError
 from stepline.actions.request import ActionRequest
@@ -22,6 +21,7 @@ from stepline.adapters.aws.sources import CodeCommitSource, S3ObjectSource
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.errors import ConfigurationError
 from tests.helpers import load_event
+from tests.moto_env import moto_aws
 
 pytestmark = pytest.mark.functional
 
@@ -44,9 +44,7 @@ def s3_request(trigger: dict[str, Any] | None = None) -> ActionRequest:
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
+    with moto_aws(monkeypatch):
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="releases")
         client.put_bucket_versioning(Bucket="releases", VersioningConfiguration={"Status": "Enabled"})

@@ -8,24 +8,18 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from stepline.adapters.aws.artifacts import S3ArtifactStore
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
-from stepline.ports import ArtifactNotFound, get_into, put_directory
+from stepline.ports.artifacts import ArtifactNotFound, get_into, put_directory
+from tests.moto_env import create_table, moto_aws
 
 pytestmark = pytest.mark.functional
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        monkeypatch.setenv(name, value)
-    with mock_aws():
+    with moto_aws(monkeypatch):
         yield
 
 
@@ -72,16 +66,11 @@ def test_secrets_whole_or_by_json_key(aws: None) -> None:
 
 def test_a_recorded_decision_is_unanswered_until_its_answer_is_marked(aws: None) -> None:
     # Given the approvals table and a pending approval
-    from stepline.actions.approval import Approval
     from stepline.adapters.aws.approvals import DynamoApprovals
+    from stepline.ports.approvals import Approval
 
     client: Any = boto3.client("dynamodb", region_name="us-east-1")
-    client.create_table(
-        TableName="approvals",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(client, "ApprovalsTable", "approvals")
     approvals = DynamoApprovals(client, "approvals")
     pending = Approval(
         id="a1",
@@ -114,7 +103,7 @@ def test_a_missing_artifact_is_missing_and_a_refused_one_says_what_to_grant(aws:
     without; moto answers 404, and botocore's Stubber gives S3's documented 403 (no body)."""
     from botocore.stub import Stubber
 
-    from stepline.ports import ArtifactUnreadable
+    from stepline.ports.artifacts import ArtifactUnreadable
 
     s3: Any = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="stepline-artifacts")

@@ -10,15 +10,16 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from moto import mock_aws
 
 from stepline.actions.build.codebuild import BuildStateChange, build_work, finish_codebuild, start_codebuild
-from stepline.actions.completions import Waiter, attach, register, sweep, waiter_key
+from stepline.actions.completions import attach, register, sweep, waiter_key
 from stepline.actions.request import ActionRequest
 from stepline.adapters.aws.codebuild import CodeBuildService
 from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.adapters.aws.waiters import DynamoWaiters
+from stepline.ports.waiters import Waiter
 from tests.helpers import load_event
+from tests.moto_env import create_table, moto_aws
 
 pytestmark = pytest.mark.functional
 
@@ -29,16 +30,9 @@ TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAbXOzv1ufy7wIdAtfGpTOqO3ExampleToken"
 
 @pytest.fixture
 def waiters(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoWaiters]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
+    with moto_aws(monkeypatch):
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="stepline-task-tokens",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(client, "TaskTokensTable", "stepline-task-tokens")
         yield DynamoWaiters(client, "stepline-task-tokens")
 
 

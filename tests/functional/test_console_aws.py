@@ -14,6 +14,7 @@ from stepline import wiring
 from stepline.api.app import handle
 from tests.functional.test_triggers_aws import SECRET, Stack
 from tests.helpers import load_event, watching
+from tests.moto_env import moto_aws
 
 pytestmark = pytest.mark.functional
 TOKEN = "console-token-for-tests"
@@ -21,21 +22,13 @@ TOKEN = "console-token-for-tests"
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    from moto import mock_aws
-
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "STEPLINE_RUNTIME": "aws",
+    environment = {
         "PIPELINES_TABLE": "stepline-pipelines",
         "APPROVALS_TABLE": "stepline-approvals",
         "API_TOKEN_SECRET": "stepline/api-token",
         "LINK_KEY_SECRET": "stepline/approval-link-key",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        wiring.reset()
+    }
+    with moto_aws(monkeypatch, environment):
         built = Stack()
         import boto3
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from stepline.actions.deploy.ecs import DeploymentStateChange, deploy_ecs, finish_ecs_deployment
 from stepline.actions.errors import ArtifactError
@@ -23,8 +22,9 @@ from stepline.adapters.aws.tokens import DynamoRecords
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.errors import ConfigurationError
-from stepline.ports import put_directory
+from stepline.ports.artifacts import put_directory
 from tests.helpers import load_event
+from tests.moto_env import moto_aws
 
 pytestmark = pytest.mark.functional
 
@@ -121,9 +121,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
+    with moto_aws(monkeypatch):
         yield World(tmp_path)
 
 

@@ -10,28 +10,24 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from stepline import wiring
-from stepline.actions.completions import Waiter
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.errors import ConfigurationError
+from stepline.ports.waiters import Waiter
+from stepline.settings import LocalSettings
 from tests.gitrepo import Repo
 from tests.handlers import load_handler
 from tests.helpers import load_event
+from tests.moto_env import aws_environment, create_table, moto_aws
 
 pytestmark = pytest.mark.functional
 
 
 @pytest.fixture(autouse=True)
 def fresh_wiring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    # On AWS unless a test says otherwise (an earlier test's local runtime may have left its
-    # STEPLINE_RUNTIME=local behind, when it closes after its test's environment was restored)
-    monkeypatch.setenv("STEPLINE_RUNTIME", "aws")
-    wiring.reset()
+    # A Lambda function's environment, unless a test says otherwise
+    aws_environment(monkeypatch)
     yield
     wiring.reset()
 
@@ -109,15 +105,9 @@ def test_the_build_handler_locally_needs_the_local_engine(local: Repo) -> None:
 
 
 def test_the_callbacks_handler_answers_a_finished_build_on_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TASK_TOKENS_TABLE", "stepline-task-tokens")
-    with mock_aws():
+    with moto_aws(monkeypatch):
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="stepline-task-tokens",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(dynamodb, "TaskTokensTable", "stepline-task-tokens")
         build_id = "FriendRemindersBuild:8745a7a9-c340-456a-9166-edf953571bEX"
         waiting(dynamodb, "build", f"build#{build_id}", {"id": build_id}, "token-1", "Build.Build")
         codebuild = boto3.client("codebuild", region_name="us-east-1")
@@ -138,16 +128,9 @@ def test_the_callbacks_handler_answers_a_finished_build_on_aws(monkeypatch: pyte
 
 
 def test_the_build_handler_starts_codebuild_on_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TASK_TOKENS_TABLE", "stepline-task-tokens")
-    monkeypatch.setenv("ARTIFACT_BUCKET", "stepline-artifacts-111122223333")
-    with mock_aws():
+    with moto_aws(monkeypatch, {"ARTIFACT_BUCKET": "stepline-artifacts-111122223333"}):
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="stepline-task-tokens",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(dynamodb, "TaskTokensTable", "stepline-task-tokens")
         codebuild = boto3.client("codebuild", region_name="us-east-1")
         stepfunctions = boto3.client("stepfunctions", region_name="us-east-1")
         clients = {"dynamodb": dynamodb, "codebuild": codebuild, "stepfunctions": stepfunctions}
@@ -163,9 +146,12 @@ def test_the_build_handler_starts_codebuild_on_aws(monkeypatch: pytest.MonkeyPat
 
 def test_local_sources_come_from_a_file_and_pairs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "sources.json").write_text(json.dumps({"FriendReminders": "repos/reminders", "Other": "repos/other"}))
+    monkeypatch.setenv("STEPLINE_RUNTIME", "local")  # repositories are mapped on one machine only
     monkeypatch.setenv("STEPLINE_SOURCES_FILE", str(tmp_path / "sources.json"))
     monkeypatch.setenv("STEPLINE_SOURCES", "Other=elsewhere")
-    assert wiring.settings().sources == {"FriendReminders": "repos/reminders", "Other": "elsewhere"}
+    current = wiring.settings()
+    assert isinstance(current, LocalSettings)
+    assert current.sources == {"FriendReminders": "repos/reminders", "Other": "elsewhere"}
     wiring.reset()
     (tmp_path / "sources.json").write_text("[1, 2]")
     with pytest.raises(ConfigurationError, match="must be a JSON object of name → path"):
@@ -173,15 +159,9 @@ def test_local_sources_come_from_a_file_and_pairs(tmp_path: Path, monkeypatch: p
 
 
 def test_the_callbacks_handler_routes_ecs_events_and_refuses_others(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TASK_TOKENS_TABLE", "stepline-task-tokens")
-    with mock_aws():
+    with moto_aws(monkeypatch):
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="stepline-task-tokens",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(dynamodb, "TaskTokensTable", "stepline-task-tokens")
         ecs = boto3.client("ecs", region_name="us-east-1")
         monkeypatch.setattr(wiring, "client", {"dynamodb": dynamodb, "ecs": ecs}.__getitem__)
         callbacks = Recorded()

@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from stepline.actions.invoke_states import ExecutionStatusChange, finish_state_machine, start_state_machine
 from stepline.actions.request import ActionRequest
@@ -19,6 +18,7 @@ from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from tests.helpers import load_event
+from tests.moto_env import create_table, moto_aws
 
 pytestmark = pytest.mark.functional
 
@@ -36,16 +36,9 @@ class Recorded:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, DynamoWaiters]]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
+    with moto_aws(monkeypatch):
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="tokens",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(dynamodb, "TaskTokensTable", "tokens")
         yield boto3.client("stepfunctions", region_name="us-east-1"), DynamoWaiters(dynamodb, "tokens")
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from stepline.actions.deploy.lambda_deploy import run_step
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
@@ -22,8 +21,9 @@ from stepline.adapters.local.records import FileRecords
 from stepline.compiler import substitute
 from stepline.engine import Engine, Functions, ManualClock
 from stepline.errors import ConfigurationError
-from stepline.ports import put_directory
+from stepline.ports.artifacts import put_directory
 from tests.helpers import REPO, load_event
+from tests.moto_env import moto_aws
 
 pytestmark = pytest.mark.functional
 
@@ -124,9 +124,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws(config={"lambda": {"use_docker": False}}):
+    with moto_aws(monkeypatch, config={"lambda": {"use_docker": False}}):
         yield World(tmp_path)
 
 

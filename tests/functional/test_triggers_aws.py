@@ -12,16 +12,17 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from stepline import wiring
 from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.api.app import handle
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import parse_pipeline
-from stepline.registry import RegisteredPipeline, state_machine_name
+from stepline.ports.pipelines import RegisteredPipeline
+from stepline.registry import state_machine_name
 from tests.handlers import load_handler
 from tests.helpers import load_event, watching
+from tests.moto_env import create_table, moto_aws
 
 pytestmark = pytest.mark.functional
 
@@ -37,14 +38,8 @@ class Stack:
     def __init__(self) -> None:
         self.stepfunctions: Any = boto3.client("stepfunctions", region_name=REGION)
         self.dynamodb: Any = boto3.client("dynamodb", region_name=REGION)
-        for table in ("stepline-pipelines", "stepline-approvals"):
-            key = "name" if table == "stepline-pipelines" else "id"
-            self.dynamodb.create_table(
-                TableName=table,
-                BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-            )
+        create_table(self.dynamodb, "PipelinesTable", "stepline-pipelines")
+        create_table(self.dynamodb, "ApprovalsTable", "stepline-approvals")
         boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="stepline/github-webhook-secret", SecretString=SECRET
         )
@@ -88,18 +83,12 @@ class Stack:
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "STEPLINE_RUNTIME": "aws",
+    environment = {
         "PIPELINES_TABLE": "stepline-pipelines",
         "APPROVALS_TABLE": "stepline-approvals",
         "GITHUB_WEBHOOK_SECRET": "stepline/github-webhook-secret",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        wiring.reset()
+    }
+    with moto_aws(monkeypatch, environment):
         built = Stack()
         built.register(watching("reminders-main"))
         built.register(watching("reminders-develop", branch="develop"))

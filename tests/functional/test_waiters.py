@@ -8,12 +8,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from stepline.actions.completions import Completion, Waiter
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.local.waiters import SqliteWaiters
-from stepline.ports import Waiters
+from stepline.ports.waiters import Completion, Waiter, Waiters
+from tests.moto_env import create_table, moto_aws
 
 pytestmark = pytest.mark.functional
 
@@ -28,16 +27,9 @@ def waiters(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.
         yield local
         local.close()
         return
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
+    with moto_aws(monkeypatch):
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="tokens",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(client, "TaskTokensTable", "tokens")
         yield DynamoWaiters(client, "tokens")
 
 

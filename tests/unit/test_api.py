@@ -19,7 +19,7 @@ import pytest
 
 from stepline import wiring
 from stepline.api.app import handle
-from stepline.triggers.github import GitHubPush
+from stepline.ports.pushes import GitHubPush
 from tests.handlers import load_handler
 from tests.helpers import load_event
 

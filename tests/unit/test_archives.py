@@ -13,7 +13,7 @@ import pytest
 
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.archives import ArchiveError, Limits, pack_directory, unpack
-from stepline.ports import ArtifactNotFound, get_into, put_directory
+from stepline.ports.artifacts import ArtifactNotFound, get_into, put_directory
 
 
 def tree(root: Path) -> dict[str, str]:

@@ -11,8 +11,6 @@ import pytest
 from stepline.actions.completions import (
     NEVER_STARTED_SECONDS,
     Answer,
-    Completion,
-    Waiter,
     WorkKind,
     answered_before,
     attach,
@@ -21,6 +19,7 @@ from stepline.actions.completions import (
     sweep,
 )
 from stepline.adapters.local.waiters import SqliteWaiters
+from stepline.ports.waiters import Completion, Waiter
 
 
 class Throttled(Exception):

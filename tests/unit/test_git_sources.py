@@ -11,8 +11,9 @@ import pytest
 
 from stepline.actions.errors import SourceNotFoundError
 from stepline.actions.request import ActionRequest
-from stepline.actions.source import LocalGitSources, run_source_action
+from stepline.actions.source import run_source_action
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.adapters.local.sources import LocalGitSources
 from stepline.errors import ConfigurationError
 from tests.gitrepo import Repo
 from tests.helpers import load_event

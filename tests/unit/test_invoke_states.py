@@ -25,7 +25,7 @@ from stepline.adapters.local.waiters import SqliteWaiters
 from stepline.adapters.local.workflows import EngineWorkflows, status_change_event
 from stepline.engine import Engine, ManualClock
 from stepline.errors import ConfigurationError
-from stepline.ports import put_directory
+from stepline.ports.artifacts import put_directory
 from tests.helpers import load_event
 
 

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from stepline.actions.build.local import LocalBuildSettings, clean_workspaces, run_local_build
+from stepline.actions.build.supervisor import Runs
 from stepline.actions.errors import ArtifactError, BuildFailedError
 from stepline.actions.request import ActionRequest
-from stepline.actions.source import LocalGitSources, run_source_action
+from stepline.actions.source import run_source_action
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.adapters.local.sources import LocalGitSources
 from stepline.errors import ConfigurationError
-from stepline.local.supervisor import Runs
 from tests.gitrepo import Repo
 from tests.helpers import load_event
 

@@ -58,7 +58,7 @@ def test_artifacts_records_and_waiters_are_0600_in_0700_folders(tmp_path: Path) 
     FileRecords(tmp_path / "records").put("ecs#1", {"taskDefinition": "arn"})
     [record] = (tmp_path / "records").iterdir()
     assert (mode(tmp_path / "records"), mode(record)) == (0o700, 0o600)
-    from stepline.actions.completions import Waiter
+    from stepline.ports.waiters import Waiter
 
     waiters = SqliteWaiters(tmp_path / "waiters" / "waiters.sqlite")  # task tokens live here
     waiters.register(Waiter(key="sfn#1", kind="sfn", token="t", action="Test.Smoke"), now=1.0)

@@ -14,12 +14,13 @@ from stepline.adapters.local.workflows import EngineWorkflows
 from stepline.api.app import handle
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import parse_pipeline
+from stepline.definition.globs import GlobError, glob_match
 from stepline.definition.models import PipelineDeclaration
 from stepline.engine import Engine, Functions
-from stepline.registry import RegisteredPipeline, state_machine_name
+from stepline.ports.pipelines import RegisteredPipeline
+from stepline.ports.pushes import GitHubPush
+from stepline.registry import state_machine_name
 from stepline.triggers.changes import CodeCommitStateChange, RepositoryChange, from_codecommit, from_github
-from stepline.triggers.github import GitHubPush
-from stepline.triggers.globs import GlobError, glob_match
 from stepline.triggers.matching import match
 from stepline.triggers.starting import PushesToPipelines, start_matching
 from tests.helpers import load_event, watching

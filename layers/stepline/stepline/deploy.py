@@ -11,15 +11,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
-
+from stepline.adapters.aws.problems import aws_errors
 from stepline.compiler import check_definition, compile_checked, definition_json, substitute
 from stepline.definition.models import PipelineDeclaration
 from stepline.definition.providers import source_repository
 from stepline.errors import SteplineError
-from stepline.ports import Registry
+from stepline.ports.pipelines import RegisteredPipeline, Registry
 from stepline.preflight import ArtifactBucket
-from stepline.registry import RegisteredPipeline, state_machine_name
+from stepline.registry import state_machine_name
 
 EXECUTION_ROLE_OUTPUT = "PipelineExecutionRoleArn"
 ARTIFACT_BUCKET_OUTPUT = "ArtifactBucketName"
@@ -73,14 +72,9 @@ class DeployPlan:
 
 
 def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
-    try:
+    missing = f"there is no stack {stack!r} in this account and Region: run sam deploy first"
+    with aws_errors(f"reading stack {stack!r}", DeployError, missing):
         stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        if "does not exist" in str(error):
-            raise DeployError(f"there is no stack {stack!r} in this account and Region: run sam deploy first") from None
-        raise DeployError(_aws_problem(error, f"reading stack {stack!r}")) from None
-    except (NoCredentialsError, NoRegionError, BotoCoreError) as error:
-        raise DeployError(_aws_problem(error, f"reading stack {stack!r}")) from None
     return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
 
 
@@ -134,7 +128,7 @@ def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any =
         "includeExecutionData": False,
         "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": plan.log_group_arn}}],
     }
-    try:
+    with aws_errors(f"writing state machine {plan.state_machine_name}", DeployError):
         if plan.existing_arn is None:
             arn = str(
                 stepfunctions.create_state_machine(
@@ -152,29 +146,23 @@ def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any =
             stepfunctions.update_state_machine(
                 stateMachineArn=arn, definition=definition, roleArn=plan.role_arn, loggingConfiguration=logging
             )
-    except (ClientError, BotoCoreError) as error:
-        raise DeployError(_aws_problem(error, f"writing state machine {plan.state_machine_name}")) from None
     # Registered after the state machine exists, so a push never finds a pipeline it cannot start.
     declaration = plan.pipeline.model_dump(by_alias=True, exclude_none=True, mode="json")
-    try:
+    with aws_errors(f"registering {plan.pipeline.name} in {plan.registry_table}", DeployError):
         registry.put(
             RegisteredPipeline(
                 name=plan.pipeline.name, state_machine_arn=arn, declaration=declaration, registered_at=clock()
             )
         )
-    except (ClientError, BotoCoreError) as error:
-        raise DeployError(_aws_problem(error, f"registering {plan.pipeline.name} in {plan.registry_table}")) from None
     return arn
 
 
 def _find_state_machine(stepfunctions: Any, name: str) -> str | None:
-    try:
+    with aws_errors("listing state machines", DeployError):
         for page in stepfunctions.get_paginator("list_state_machines").paginate():
             for machine in page["stateMachines"]:
                 if machine["name"] == name:
                     return str(machine["stateMachineArn"])
-    except (ClientError, BotoCoreError) as error:
-        raise DeployError(_aws_problem(error, "listing state machines")) from None
     return None
 
 
@@ -208,14 +196,3 @@ def _criteria(criteria: Any) -> str:
     if criteria.excludes:
         parts.append("not " + " | ".join(criteria.excludes))
     return " ".join(parts)
-
-
-def _aws_problem(error: Exception, doing: str) -> str:
-    if isinstance(error, NoCredentialsError):
-        return f"{doing}: no AWS credentials found (aws configure, or set AWS_PROFILE)"
-    if isinstance(error, NoRegionError):
-        return f"{doing}: no AWS Region set (pass --region, or set AWS_REGION)"
-    if isinstance(error, ClientError):
-        details = error.response.get("Error", {})
-        return f"{doing}: {details.get('Code', 'error')}: {details.get('Message', error)}"
-    return f"{doing}: {error}"

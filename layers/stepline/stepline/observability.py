@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from contextvars import ContextVar
 from typing import Any
+
+from stepline.settings import log_level
 
 _correlation: ContextVar[str | None] = ContextVar("stepline_correlation", default=None)
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "credentials")
@@ -40,7 +41,7 @@ def _build() -> logging.Logger:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_JsonFormatter())
         built.addHandler(handler)
-        built.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", os.environ.get("STEPLINE_LOG_LEVEL", "WARNING")))
+        built.setLevel(log_level())
         built.propagate = False
     return built
 

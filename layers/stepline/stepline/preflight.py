@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stepline.definition.models import ActionDeclaration, PipelineDeclaration
-from stepline.ports import Target, TargetCheckUnavailable, Targets
+from stepline.ports.targets import Target, TargetCheckUnavailable, Targets
 
 TAG_KEY, TAG_VALUE = "stepline", "enabled"
 # What a build's service role does with artifacts (CodeBuild reads the bucket's ACL and location

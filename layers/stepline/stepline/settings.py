@@ -1,49 +1,192 @@
-"""Configuration from the environment, validated once (template.yaml sets it on AWS)."""
+"""Configuration, typed per runtime and read once: from the environment when a process starts
+(template.yaml sets it for every Lambda function), or given by the local runtime to the
+handlers it runs in-process (`stepline run`, `stepline serve`), never written back into
+``os.environ``.
+
+Every default is written once, on the model's field; ``VARIABLES`` says which environment
+variable sets each field. A required value that is missing (or empty) fails when the settings
+are read, naming the variable, not later when a port first needs it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stepline.errors import ConfigurationError
 
+DEFAULT_API_URL = "http://127.0.0.1:8080"
 
-class Settings(BaseModel):
-    runtime: Literal["aws", "local"] = "aws"
+
+class _Common(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     region: str = "us-east-1"
-    artifact_bucket: str = ""
-    artifact_kms_key_id: str | None = None
-    task_tokens_table: str = ""
     github_token_secret: str = "stepline/github-token"  # noqa: S105 - the secret's name, not its value
-    commands_project: str | None = None
-    # The sweeper polls the work of waiters older than this (template.yaml: SWEEP_AFTER_SECONDS).
-    sweep_after_seconds: int = 300
-    # Approvals and the HTTP API: where links point, where approvals live, which secrets sign.
-    api_url: str = "http://127.0.0.1:8080"
-    approvals_table: str = ""
-    pipelines_table: str = ""
-    notification_topic: str | None = None
-    notify_url: str | None = None
+    # Approvals and the HTTP API: where links point, which secrets sign and authenticate.
+    api_url: str = DEFAULT_API_URL
     link_key_secret: str = "stepline/approval-link-key"  # noqa: S105 - names, not values
     webhook_secret: str = "stepline/github-webhook-secret"  # noqa: S105
     api_token_secret: str = "stepline/api-token"  # noqa: S105
-    # Local runtime: where state, artifacts, workspaces and logs live, and mapped repositories.
+    # The sweeper polls the work of waiters older than this.
+    sweep_after_seconds: int = Field(default=300, gt=0)
+
+
+class AwsSettings(_Common):
+    """A Lambda function's configuration. The bucket and the task tokens table are set for every
+    function (template.yaml's Globals); the tables below only for the functions that use them,
+    and a function asking for one it was not given is told which variable is missing."""
+
+    runtime: Literal["aws"] = "aws"
+    artifact_bucket: str = Field(min_length=1)
+    task_tokens_table: str = Field(min_length=1)
+    artifact_kms_key_id: str | None = None
+    commands_project: str | None = None
+    approvals_table: str | None = None
+    pipelines_table: str | None = None
+    notification_topic: str | None = None
+
+
+class LocalSettings(_Common):
+    """One machine: where state, artifacts, workspaces and logs live, and what stands in for
+    the services a pipeline names (mapped repositories, the user's functions and state machines)."""
+
+    runtime: Literal["local"] = "local"
     data: Path = Path(".stepline")
     base: Path = Path()
-    sources: dict[str, str] = {}
-    # Local runtime: the user's Lambda functions as Python callables, name → module:callable.
-    functions: dict[str, str] = {}
-    # Local runtime: the user's state machines (what Invoke/AWS/StepFunctions starts), name → ASL file.
-    state_machines: dict[str, str] = {}
+    # CodeCommit, connection and GitHub repositories mapped to local ones: name → path or URL.
+    sources: dict[str, str] = Field(default_factory=dict)
+    # The user's Lambda functions as Python callables: name → module:callable.
+    functions: dict[str, str] = Field(default_factory=dict)
+    # The user's state machines (what Invoke/AWS/StepFunctions starts): name → ASL file.
+    state_machines: dict[str, str] = Field(default_factory=dict)
+    notify_url: str | None = None
+    # Where builds put releases ($STEPLINE_RELEASES in a build); default: <data>/releases.
+    releases: Path | None = None
+    # Where template.yaml, functions/ and statemachines/ are; default: this package's checkout.
+    home: Path | None = None
 
     @property
-    def artifacts_dir(self) -> Path:
-        return self.data / "artifacts"
+    def release_folder(self) -> Path:
+        return self.releases or self.data / "releases"
+
+
+Settings = AwsSettings | LocalSettings
+
+# Field → the environment variables that set it, in order of precedence.
+VARIABLES: dict[str, tuple[str, ...]] = {
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "github_token_secret": ("GITHUB_TOKEN_SECRET",),
+    "api_url": ("STEPLINE_API_URL",),
+    "link_key_secret": ("LINK_KEY_SECRET",),
+    "webhook_secret": ("GITHUB_WEBHOOK_SECRET",),
+    "api_token_secret": ("API_TOKEN_SECRET",),
+    "sweep_after_seconds": ("SWEEP_AFTER_SECONDS",),
+    "artifact_bucket": ("ARTIFACT_BUCKET",),
+    "task_tokens_table": ("TASK_TOKENS_TABLE",),
+    "artifact_kms_key_id": ("ARTIFACT_KMS_KEY_ID",),
+    "commands_project": ("COMMANDS_PROJECT",),
+    "approvals_table": ("APPROVALS_TABLE",),
+    "pipelines_table": ("PIPELINES_TABLE",),
+    "notification_topic": ("NOTIFICATION_TOPIC_ARN",),
+    "data": ("STEPLINE_DATA",),
+    "base": ("STEPLINE_BASE",),
+    "sources": ("STEPLINE_SOURCES",),
+    "functions": ("STEPLINE_FUNCTIONS",),
+    "state_machines": ("STEPLINE_STATE_MACHINES",),
+    "notify_url": ("STEPLINE_NOTIFY_URL",),
+    "releases": ("STEPLINE_RELEASES",),
+    "home": ("STEPLINE_HOME",),
+}
+_MODELS: dict[str, type[AwsSettings] | type[LocalSettings]] = {"aws": AwsSettings, "local": LocalSettings}
+
+
+def read_settings(environment: Mapping[str, str]) -> Settings:
+    """The settings of the runtime ``STEPLINE_RUNTIME`` names (default: aws), from ``environment``;
+    ConfigurationError naming the variable when one is missing or malformed."""
+    runtime = environment.get("STEPLINE_RUNTIME") or "aws"
+    model = _MODELS.get(runtime)
+    if model is None:
+        raise ConfigurationError(f"STEPLINE_RUNTIME {runtime!r}: must be aws or local")
+    values: dict[str, object] = {}
+    for name in model.model_fields:
+        given = next((environment[v] for v in VARIABLES.get(name, ()) if environment.get(v)), None)
+        if given is not None:
+            values[name] = given
+    if model is LocalSettings:
+        values["sources"] = source_mapping(
+            environment.get("STEPLINE_SOURCES", ""), environment.get("STEPLINE_SOURCES_FILE")
+        )
+        values["functions"] = _functions(environment.get("STEPLINE_FUNCTIONS", ""))
+        values["state_machines"] = _state_machines(environment.get("STEPLINE_STATE_MACHINES", ""))
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        variable = VARIABLES[str(problem["loc"][0])][0]
+        if problem["type"] in {"missing", "string_too_short"}:
+            raise ConfigurationError(
+                f"{variable} is not set: the stack sets it for every function (template.yaml)"
+            ) from None
+        raise ConfigurationError(f"{variable}: {problem['msg']}") from None
+
+
+_given: list[Settings] = []
+
+
+@lru_cache(maxsize=1)
+def _from_environment() -> Settings:
+    return read_settings(os.environ)
+
+
+def settings() -> Settings:
+    """The settings in force: those the local runtime gave its handlers, else the environment's,
+    read at the first call (a Lambda function's cold start) and kept."""
+    return _given[-1] if _given else _from_environment()
+
+
+def forget() -> None:
+    """Read the environment again at the next call (tests change it)."""
+    _from_environment.cache_clear()
+
+
+def local_settings(data: Path, overrides: Mapping[str, str] | None = None) -> LocalSettings:
+    """The local runtime's settings: this process's environment, the runtime's own overrides
+    (``--source``, ``--function`` … as variables), and its data directory."""
+    read = read_settings({**os.environ, **(overrides or {}), "STEPLINE_RUNTIME": "local", "STEPLINE_DATA": str(data)})
+    assert isinstance(read, LocalSettings)
+    return read
+
+
+def give(given: Settings) -> None:
+    """The local runtime gives its handlers their settings (until ``take_back``)."""
+    _given.append(given)
+
+
+def take_back(given: Settings) -> None:
+    """Withdraw settings given by ``give``; others given since stay in force."""
+    for index in range(len(_given) - 1, -1, -1):
+        if _given[index] is given:
+            del _given[index]
+            return
+
+
+def log_level() -> str:
+    """How much Stepline logs: $STEPLINE_LOG_LEVEL (template.yaml: INFO), else WARNING. Read when
+    the logger is built, before any settings, so that a settings error is logged too."""
+    level = os.environ.get("STEPLINE_LOG_LEVEL", "").strip().upper() or "WARNING"
+    return level if level in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} else "WARNING"
+
+
+def api_url_default() -> str:
+    """Where the CLI reaches a Stepline API unless told (--url): $STEPLINE_API_URL, else loopback."""
+    return os.environ.get("STEPLINE_API_URL", "").strip() or DEFAULT_API_URL
 
 
 def source_mapping(text: str, file: str | None) -> dict[str, str]:
@@ -79,39 +222,8 @@ def _functions(text: str) -> dict[str, str]:
     return {name.strip(): target.strip() for name, target in pairs}
 
 
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    environment = os.environ
-    try:
-        return Settings(
-            runtime=environment.get("STEPLINE_RUNTIME", "aws"),
-            region=environment.get("AWS_REGION", environment.get("AWS_DEFAULT_REGION", "us-east-1")),
-            artifact_bucket=environment.get("ARTIFACT_BUCKET", ""),
-            artifact_kms_key_id=environment.get("ARTIFACT_KMS_KEY_ID") or None,
-            task_tokens_table=environment.get("TASK_TOKENS_TABLE", ""),
-            github_token_secret=environment.get("GITHUB_TOKEN_SECRET", "stepline/github-token"),
-            commands_project=environment.get("COMMANDS_PROJECT") or None,
-            sweep_after_seconds=environment.get("SWEEP_AFTER_SECONDS", "300"),
-            api_url=environment.get("STEPLINE_API_URL", "http://127.0.0.1:8080"),
-            approvals_table=environment.get("APPROVALS_TABLE", ""),
-            pipelines_table=environment.get("PIPELINES_TABLE", ""),
-            notification_topic=environment.get("NOTIFICATION_TOPIC_ARN") or None,
-            notify_url=environment.get("STEPLINE_NOTIFY_URL") or None,
-            link_key_secret=environment.get("LINK_KEY_SECRET", "stepline/approval-link-key"),
-            webhook_secret=environment.get("GITHUB_WEBHOOK_SECRET", "stepline/github-webhook-secret"),
-            api_token_secret=environment.get("API_TOKEN_SECRET", "stepline/api-token"),
-            data=Path(environment.get("STEPLINE_DATA", ".stepline")),
-            base=Path(environment.get("STEPLINE_BASE", ".")),
-            sources=source_mapping(environment.get("STEPLINE_SOURCES", ""), environment.get("STEPLINE_SOURCES_FILE")),
-            functions=_functions(environment.get("STEPLINE_FUNCTIONS", "")),
-            state_machines=_state_machines(environment.get("STEPLINE_STATE_MACHINES", "")),
-        )
-    except ValidationError as error:
-        problem = error.errors()[0]
-        raise ConfigurationError(f"setting {problem['loc'][0]}: {problem['msg']}") from None
-
-
-def require(value: str, name: str) -> str:
+def require(value: str | None, name: str) -> str:
+    """A value only some functions are given; ConfigurationError naming its variable when absent."""
     if not value:
-        raise ConfigurationError(f"{name} is not set: the stack sets it for every function (template.yaml)")
+        raise ConfigurationError(f"{name} is not set: the stack sets it for the functions that use it (template.yaml)")
     return value

@@ -27,8 +27,8 @@ from typing import Any, Literal
 from stepline.actions.errors import action_error_names
 from stepline.compiler.asl import ActionState
 from stepline.files import action_log_path, logs_folder
-from stepline.ports import Workflows
-from stepline.registry import RegisteredPipeline
+from stepline.ports.pipelines import RegisteredPipeline
+from stepline.ports.workflows import Workflows
 
 ActionStatus = Literal["Pending", "InProgress", "Succeeded", "Failed", "Abandoned"]
 RunStatus = Literal["InProgress", "Succeeded", "Failed", "Stopped"]

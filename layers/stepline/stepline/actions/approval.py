@@ -20,49 +20,18 @@ import hmac
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from stepline.actions.request import ActionRequest
 from stepline.errors import ConfigurationError, Conflict, Expired, NotFound, SteplineError
-from stepline.ports import Approvals, Notifier, TaskCallbacks
+from stepline.ports.approvals import Approval, Approvals, Notifier, Status
+from stepline.ports.waiters import TaskCallbacks
 
 DEFAULT_TIMEOUT_MINUTES = 7 * 24 * 60
 SUMMARY_LIMIT = 512  # PutApprovalResult's summary cap
 # Stepline's own cap on who decided: PutApprovalResult takes no name (CodePipeline records the
 # caller's IAM identity), so the review form and the JSON API share this one.
 REVIEWER_LIMIT = 100
-Status = Literal["Pending", "Approved", "Rejected"]
 Clock = Callable[[], float]
-
-
-class Approval(BaseModel):
-    """One approval as the review page and the JSON API show it (no task token here)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    pipeline: str
-    execution_id: str
-    execution_name: str
-    stage: str
-    action: str
-    custom_data: str = ""
-    external_link: str = ""
-    commit: str = ""
-    requested_at: float
-    expires_at: float
-    status: Status = "Pending"
-    decided_by: str = ""
-    decided_at: float | None = None
-    comment: str = ""
-    # False only between a decision being recorded and its answer reaching the waiting task
-    # (records written before this field existed were answered when they were decided).
-    answered: bool = True
-
-    def expired(self, now: float) -> bool:
-        return self.status == "Pending" and now >= self.expires_at
 
 
 def approval_id(pipeline: str, execution_name: str, stage: str, action: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
 from stepline.archives import ArchiveError
-from stepline.ports import ArtifactNotFound, ArtifactStore, get_into
+from stepline.ports.artifacts import ArtifactNotFound, ArtifactStore, get_into
 
 
 def fetch_into(request: ActionRequest, store: ArtifactStore, name: str, folder: Path, label: str) -> None:

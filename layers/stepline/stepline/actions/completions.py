@@ -28,48 +28,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from stepline.observability import logger
-from stepline.ports import TaskCallbacks, Waiters
+from stepline.ports.waiters import Completion, Kind, TaskCallbacks, Waiter, Waiters
 
-Kind = Literal["build", "ecs", "sfn"]
-State = Literal["WAITING", "ANSWERED"]
 # A waiter with no work attached this long after it was registered never started its work:
 # the start function's longest run (15 minutes, Lambda's cap) has certainly ended.
 NEVER_STARTED_SECONDS = 20 * 60
-
-
-class Completion(BaseModel):
-    """How the work ended, in the same terms whoever learnt it (an event, a poll)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    succeeded: bool
-    error: str = ""
-    cause: str = ""
-    # A build's exported variables when the poll already read them (an event does not carry them).
-    variables: dict[str, str] | None = None
-    # A Step Functions execution's output when the event or the poll carried it.
-    output: str | None = None
-
-
-class Waiter(BaseModel):
-    """A task token waiting for outside work, and what its answer needs."""
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    kind: Kind
-    token: str
-    action: str
-    context: dict[str, Any] = Field(default_factory=dict)
-    work: dict[str, str] = Field(default_factory=dict)  # the started work's identity (id, cluster, …)
-    since: float = 0.0
-    state: State = "WAITING"
-    outcome: Completion | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from stepline.actions.request import ActionRequest, action_result
 from stepline.errors import ConfigurationError
-from stepline.ports import FunctionInvoker
+from stepline.ports.deployments import FunctionInvoker
 
 # CodePipeline's quota for all output variables of one action.
 MAX_OUTPUT_VARIABLES_BYTES = 122_880

@@ -23,8 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from stepline.actions.artifacts import fetched_input
 from stepline.actions.completions import (
     Answer,
-    Completion,
-    Waiter,
     WorkKind,
     answered_before,
     attach,
@@ -36,14 +34,9 @@ from stepline.actions.completions import (
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest, action_result
 from stepline.errors import ConfigurationError
-from stepline.ports import (
-    ArtifactStore,
-    ExecutionNotFound,
-    TaskCallbacks,
-    Waiters,
-    Workflows,
-    put_directory,
-)
+from stepline.ports.artifacts import ArtifactStore, put_directory
+from stepline.ports.waiters import Completion, TaskCallbacks, Waiter, Waiters
+from stepline.ports.workflows import ExecutionNotFound, Workflows
 
 _NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]")
 

@@ -14,7 +14,12 @@ from stepline.actions.build.codebuild import build_work
 from stepline.actions.completions import WorkKind, sweep
 from stepline.actions.deploy.ecs import deployment_work
 from stepline.actions.invoke_states import execution_work
-from stepline.ports import Approvals, ArtifactStore, BuildService, ContainerService, TaskCallbacks, Waiters, Workflows
+from stepline.ports.approvals import Approvals
+from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.builds import BuildService
+from stepline.ports.deployments import ContainerService
+from stepline.ports.waiters import TaskCallbacks, Waiters
+from stepline.ports.workflows import Workflows
 
 DEFAULT_OLDER_THAN_SECONDS = 5 * 60
 

@@ -23,11 +23,9 @@ from typing import IO, Any, Protocol
 from urllib.parse import quote
 
 from stepline.actions.errors import SourceAccessError, SourceNotFoundError, TransientActionError
-from stepline.actions.request import ActionRequest
-from stepline.actions.source import git_variables
-from stepline.adapters.local.git import Revision
 from stepline.archives import MAX_UNPACKED_BYTES
-from stepline.ports import SecretStore
+from stepline.ports.secrets import SecretStore
+from stepline.ports.sources import Revision, SourceRequest, git_variables
 
 API = "https://api.github.com"
 
@@ -77,16 +75,14 @@ class GitHubSource:
         self.secrets = secrets
         self.token_secret = token_secret
 
-    def fetch(self, request: ActionRequest, configuration: Mapping[str, str], archive: Path) -> dict[str, str]:
-        provider = request.action.action_type_id.provider
+    def fetch(self, request: SourceRequest, archive: Path) -> dict[str, str]:
+        provider, configuration = request.provider, request.configuration
         if provider == "GitHub":
             owner_repo, branch = f"{configuration['Owner']}/{configuration['Repo']}", configuration["Branch"]
         else:
             owner_repo, branch = configuration["FullRepositoryId"], configuration["BranchName"]
-        hint = request.revision()
-        if hint.get("referenceType") == "branch" and isinstance(hint.get("referenceName"), str):
-            branch = hint["referenceName"]
-        reference = hint["commitId"] if isinstance(hint.get("commitId"), str) else branch
+        branch = request.branch(branch) or branch
+        reference = request.commit() or branch
         try:
             token = self.secrets.get(self.token_secret)
         except LookupError as error:

@@ -11,18 +11,11 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from pydantic import BaseModel, ConfigDict, Field
 
 from stepline import wiring
-from stepline.actions.approval import (
-    REVIEWER_LIMIT,
-    SUMMARY_LIMIT,
-    Approval,
-    DecisionRefused,
-    LinkFault,
-    LinkSigner,
-    decide,
-)
+from stepline.actions.approval import REVIEWER_LIMIT, SUMMARY_LIMIT, DecisionRefused, LinkFault, LinkSigner, decide
 from stepline.api.pages import SECURITY_HEADERS, decided_page, review_page
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, json_body, require_bearer, strict_cookie
+from stepline.ports.approvals import Approval
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 CSRF_COOKIE = "stepline_csrf"

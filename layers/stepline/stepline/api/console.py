@@ -24,9 +24,10 @@ from stepline.api.console_pages import log_link, login_page, pipelines_page, run
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, header, require_bearer, strict_cookie
-from stepline.ports import ArtifactNotFound, ArtifactUnreadable, ExecutionNotFound, execution_arn
-from stepline.registry import RegisteredPipeline
-from stepline.settings import settings
+from stepline.ports.artifacts import ArtifactNotFound, ArtifactUnreadable
+from stepline.ports.pipelines import RegisteredPipeline
+from stepline.ports.workflows import ExecutionNotFound, execution_arn
+from stepline.settings import LocalSettings, settings
 from stepline.status import PipelineRun, local_log, log_tail, run_of
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
@@ -151,9 +152,10 @@ def _execution_page(entry: RegisteredPipeline, execution: str) -> Response[str]:
 
 def _log_file(pipeline: str, execution: str, action: str) -> Path | None:
     """A local build's log (actions/build/local.py writes it); on AWS logs are in CloudWatch."""
-    if settings().runtime != "local":
+    current = settings()
+    if not isinstance(current, LocalSettings):
         return None
-    log = local_log(settings().data, pipeline, execution, action)
+    log = local_log(current.data, pipeline, execution, action)
     return log if log.is_file() else None
 
 

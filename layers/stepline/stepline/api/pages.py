@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from stepline.actions.approval import Approval
+from stepline.ports.approvals import Approval
 
 # No scripts, no frames, forms only back to us, and the signed link never leaks as a referrer:
 # "same-origin" sends none to other sites, and lets our own forms carry their real Origin

@@ -14,7 +14,7 @@ from stepline import wiring
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import TOO_DEEP, header, raw_body
 from stepline.observability import logger
-from stepline.triggers.github import GitHubPush
+from stepline.ports.pushes import GitHubPush
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 # GitHub caps payloads at 25 MB; a push worth acting on is far smaller, and API Gateway stops at 10 MB.

@@ -54,9 +54,9 @@ def add_connection(command: argparse.ArgumentParser) -> None:
 
 def client(args: argparse.Namespace) -> ApiClient:
     from stepline.api.client import ApiClient
-    from stepline.settings import settings
+    from stepline.settings import api_url_default
 
-    url = args.url or settings().api_url
+    url = args.url or api_url_default()
     return ApiClient(url, api_token_for(url, Path(args.data)))
 
 

@@ -12,7 +12,8 @@ from stepline.cli import render
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from stepline.ports import Registry, Targets
+    from stepline.ports.pipelines import Registry
+    from stepline.ports.targets import Targets
 
 # boto3 and the deploy machinery are imported when a command runs, not when the parser is
 # built: every `stepline` invocation builds the parser, and boto3 alone takes 150 ms to load.
@@ -48,9 +49,9 @@ def _add_stack(command: argparse.ArgumentParser) -> None:
 
 
 def _region(args: argparse.Namespace) -> str:
-    import boto3
+    from stepline.adapters.aws import profile_region
 
-    region = args.region or os.environ.get("AWS_REGION") or boto3.session.Session().region_name
+    region = args.region or os.environ.get("AWS_REGION") or profile_region()
     if not region:
         raise CommandFailed("no AWS Region set: pass --region, or set AWS_REGION")
     return str(region)
@@ -135,17 +136,14 @@ def deploy_pipeline(args: argparse.Namespace) -> int:
 
 
 def start_pipeline(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from stepline.adapters.aws import aws_client
+    from stepline.adapters.aws.problems import aws_errors
 
     given = _variables(args.variable)  # a malformed NAME=VALUE is said before AWS is asked anything
     region = _region(args)
     outputs = _outputs(args, region)
-    try:
+    with aws_errors("reading the pipeline registry", CommandFailed):
         entry = _registry(outputs, args, region).get(args.pipeline)
-    except (ClientError, BotoCoreError) as error:
-        raise CommandFailed(f"reading the pipeline registry: {error}") from None
     if entry is None:
         raise CommandFailed(
             f"no pipeline {args.pipeline!r} is registered in stack {args.stack_name!r}: stepline deploy FILE first"
@@ -160,11 +158,9 @@ def start_pipeline(args: argparse.Namespace) -> int:
     if mode != "PARALLEL":
         render.warn(f"executionMode {mode} is not built yet: this execution runs beside any others")
     payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
-    try:
+    with aws_errors(f"starting {args.pipeline}", CommandFailed):
         started = aws_client("stepfunctions", region).start_execution(
             stateMachineArn=entry.state_machine_arn, name=args.name or str(uuid.uuid4()), input=json.dumps(payload)
         )
-    except (ClientError, BotoCoreError) as error:
-        raise CommandFailed(f"starting {args.pipeline}: {error}") from None
     render.say(f"started {started['executionArn']}")
     return ExitCode.OK

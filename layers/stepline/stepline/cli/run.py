@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
 
-    from stepline.actions.approval import Approval
     from stepline.definition.models import PipelineDeclaration
     from stepline.local.runtime import LocalRuntime
+    from stepline.ports.approvals import Approval
     from stepline.status import PipelineRun
 
 # The engine, the handlers' wiring, the API (boto3 among them) and rich load when a command runs.

@@ -140,7 +140,7 @@ def _git(repository: Path, *arguments: str) -> str:
 
 def install_hooks(args: argparse.Namespace) -> int:
     from stepline.local.hooks import KINDS
-    from stepline.settings import settings
+    from stepline.settings import api_url_default
 
     repository = Path(args.repository).resolve()
     if not repository.is_dir():
@@ -149,7 +149,7 @@ def install_hooks(args: argparse.Namespace) -> int:
     location = repository if bare else Path(_git(repository, "rev-parse", "--show-toplevel"))
     hooks = Path(_git(repository, "rev-parse", "--path-format=absolute", "--git-path", "hooks"))
     hooks.mkdir(parents=True, exist_ok=True)
-    url = args.url or settings().api_url
+    url = args.url or api_url_default()
     api_token_for(url, Path(args.data))  # fail now, not at the first push, if there is no token
     installed = []
     for kind in KINDS if not bare else ("post-receive",):

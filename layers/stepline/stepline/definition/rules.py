@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from stepline.definition.action_checks import check_action
+from stepline.definition.globs import GlobError, compile_glob
 from stepline.definition.models import (
     ActionCategory,
     ActionDeclaration,
@@ -28,7 +29,6 @@ from stepline.definition.variables import (
     RESERVED_NAMESPACES,
     references_in,
 )
-from stepline.triggers.globs import GlobError, compile_glob
 
 MIN_STAGES, MAX_STAGES = 2, 50
 MIN_ACTIONS_PER_STAGE, MAX_ACTIONS_PER_STAGE = 1, 50

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import threading
 import time
 import uuid
@@ -33,19 +32,19 @@ from stepline.engine.store import StoreError
 from stepline.errors import ConfigurationError
 from stepline.local.template import read_template
 from stepline.observability import logger
-from stepline.registry import RegisteredPipeline, state_machine_name
-from stepline.settings import settings
+from stepline.ports.pipelines import RegisteredPipeline
+from stepline.registry import state_machine_name
+from stepline.settings import give, local_settings, take_back
 from stepline.status import PipelineRun, run_of
 
 # The stack output naming the function EventBridge sends service state changes to.
 CALLBACKS_PLACEHOLDER = "CallbacksFunctionArn"
 
 
-def checkout() -> Path:
+def checkout(configured: Path | None = None) -> Path:
     """Where template.yaml, functions/ and statemachines/ are: STEPLINE_HOME, else the checkout
     this package was installed from (``make`` installs it editable)."""
-    configured = os.environ.get("STEPLINE_HOME")
-    home = Path(configured) if configured else Path(__file__).resolve().parents[4]
+    home = configured or Path(__file__).resolve().parents[4]
     if not (home / "template.yaml").is_file():
         raise ConfigurationError(
             f"template.yaml and the Lambda handlers are not in {home}: run Stepline from its checkout, "
@@ -66,26 +65,30 @@ class LocalRuntime:
         runs_executions: bool = True,
     ) -> None:
         self.data = data.resolve()
+        # The handlers get their settings from this runtime, read once here (``environment``
+        # adds variables such as --source's); os.environ is never rewritten.
+        self.settings = local_settings(self.data, environment)
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
         private_data_directory(self.data, files=("engine.sqlite", "engine.lock"))  # 0700, its files 0600
         # One engine runs a data directory's executions at a time: two would both pick up the
         # unfinished ones and run them twice. Readers (executions, show) take no lock.
         self._lock_file = self._lock() if runs_executions else None
         if runs_executions:
             clean_workspaces(self.data / "workspaces", self.data / "runs")
-        # The handlers read their settings from the environment, as on Lambda; close() puts
-        # back what was there, so a test (or a second runtime) starts clean.
-        settings = {
-            "STEPLINE_RUNTIME": "local",
-            "STEPLINE_DATA": str(self.data),
-            "STEPLINE_RELEASES": os.environ.get("STEPLINE_RELEASES", str(self.data / "releases")),
-            **(environment or {}),
-        }
-        self._replaced = {name: os.environ.get(name) for name in settings}
-        os.environ.update(settings)
         wiring.reset()
+        give(self.settings)
+        try:
+            self._start(workers)
+        except BaseException:
+            take_back(self.settings)
+            raise
+
+    def _start(self, workers: int) -> None:
+        """The handlers, the engine and the static state machines, for this runtime's settings."""
         # Handlers and static state machines exactly as template.yaml declares them, the way
         # `sam local invoke` finds a function: the stack output's name is the placeholder.
-        stack = read_template(checkout())
+        stack = read_template(checkout(self.settings.home))
         # An action's own failure (ACTION_FAILURES) is expected; anything else is a bug whose traceback is logged.
         handlers = {placeholder: handler.load() for placeholder, handler in stack.handlers.items()}
         functions = Functions(handlers, expected=ACTION_FAILURES)
@@ -102,13 +105,11 @@ class LocalRuntime:
             filled = substitute(machine.definition, machine.substitutions)
             self.resources[placeholder] = self.engine.create_state_machine(machine.name, filled)["stateMachineArn"]
         self._add_user_resources(functions)
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
 
     def _add_user_resources(self, functions: Functions) -> None:
         """The user's functions (STEPLINE_FUNCTIONS) and state machines (STEPLINE_STATE_MACHINES),
         what Invoke actions reach on AWS, created on this engine."""
-        configured = settings()
+        configured = self.settings
         for name, target in configured.functions.items():
             functions.register(name, load_callable(target, f"STEPLINE_FUNCTIONS {name}"))
         for name, file in configured.state_machines.items():
@@ -177,11 +178,7 @@ class LocalRuntime:
         self.engine.close()
         if self._lock_file is not None:
             self._lock_file.close()  # closing releases the lock
-        for name, value in self._replaced.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        take_back(self.settings)
         wiring.reset()
 
     # ------------------------------------------------------------------ reading -----------

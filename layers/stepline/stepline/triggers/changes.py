@@ -13,7 +13,7 @@ from typing import Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from stepline.triggers.github import GitHubPush
+from stepline.ports.pushes import GitHubPush
 
 Provider = Literal["CodeCommit", "GitHub", "Git"]
 ReferenceType = Literal["branch", "tag"]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stepline.definition.globs import any_match
 from stepline.definition.models import (
     FilterCriteria,
     GitPushFilter,
@@ -21,7 +22,6 @@ from stepline.definition.models import (
 )
 from stepline.definition.providers import SourceRepository, source_repository
 from stepline.triggers.changes import RepositoryChange
-from stepline.triggers.globs import any_match
 
 PathsOf = Callable[[], set[str]]
 

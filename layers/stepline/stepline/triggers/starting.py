@@ -8,9 +8,11 @@ from functools import cache
 
 from stepline.definition.models import ExecutionMode
 from stepline.observability import logger
-from stepline.ports import ChangedPaths, Registry, Workflows
+from stepline.ports.pipelines import Registry
+from stepline.ports.pushes import GitHubPush
+from stepline.ports.sources import ChangedPaths
+from stepline.ports.workflows import Workflows
 from stepline.triggers.changes import RepositoryChange, from_github
-from stepline.triggers.github import GitHubPush
 from stepline.triggers.matching import match
 
 # CodePipeline's names for what started an execution (ListPipelineExecutions' trigger types);

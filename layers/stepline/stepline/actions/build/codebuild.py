@@ -16,14 +16,14 @@ artifacts and the exported variables, or failure naming the phase, its context a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stepline.actions.completions import (
     Answer,
-    Completion,
-    Waiter,
     WorkKind,
     action_digest,
     answered_before,
@@ -36,11 +36,30 @@ from stepline.actions.completions import (
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest, action_result
 from stepline.errors import ConfigurationError
-from stepline.ports import BuildService, TaskCallbacks, Waiters
+from stepline.ports.builds import BuildService
+from stepline.ports.waiters import Completion, TaskCallbacks, Waiter, Waiters
 
 FINISHED = {"SUCCEEDED", "FAILED", "STOPPED", "TIMED_OUT", "FAULT"}
 # The shared project that runs Compute/AWS/Commands actions (template.yaml creates it).
 COMMANDS_PROJECT_SETTING = "COMMANDS_PROJECT"
+
+
+@dataclass(frozen=True)
+class CodeBuildBuilds:
+    """Builds on AWS: started on CodeBuild; the callbacks function answers the token when one ends."""
+
+    service: BuildService
+    waiters: Waiters
+    callbacks: TaskCallbacks
+    bucket: str
+    clock: Callable[[], float]
+    commands_project: str | None = None
+
+    def run(self, request: ActionRequest) -> dict[str, Any]:
+        started = start_codebuild(
+            request, self.service, self.waiters, self.callbacks, self.bucket, self.clock(), self.commands_project
+        )
+        return {"buildId": started}
 
 
 def start_codebuild(

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from stepline.actions.build.runner import (
     run_build,
     select_artifact_files,
 )
+from stepline.actions.build.supervisor import Run, Runs, RunState, private_folders
 from stepline.actions.errors import (
     ACTION_FAILURES,
     ActionError,
@@ -50,8 +51,8 @@ from stepline.actions.request import ActionRequest, action_result
 from stepline.archives import pack_entries
 from stepline.errors import ConfigurationError
 from stepline.files import action_log_path
-from stepline.local.supervisor import Run, Runs, RunState, private_folders
-from stepline.ports import ArtifactStore
+from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.waiters import TaskCallbacks
 
 
 @dataclass
@@ -61,9 +62,25 @@ class LocalBuildSettings:
     secrets: Callable[[str], str] | None = None
     on_output: Callable[[str], None] | None = None
     timeout_minutes: int | None = None
-    # Where supervised runs keep what they know (stepline.local.supervisor); default: beside
+    # Where supervised runs keep what they know (stepline.actions.build.supervisor); default: beside
     # the workspaces.
     runs: Path | None = None
+    # Variables every build gets from the runtime (STEPLINE_DATA, STEPLINE_RELEASES).
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LocalBuilds:
+    """Builds on one machine: run here (once per task attempt), and the token answered at once."""
+
+    store: ArtifactStore
+    settings: LocalBuildSettings
+    callbacks: TaskCallbacks
+
+    def run(self, request: ActionRequest) -> dict[str, Any]:
+        result = run_local_build(request, self.store, self.settings)
+        self.callbacks.succeed(request.task_token or "", result)
+        return {"status": "SUCCEEDED"}
 
 
 def run_key(request: ActionRequest) -> str:
@@ -134,6 +151,7 @@ def _build(
         secrets=settings.secrets,
         on_output=settings.on_output,
         secret_values=secret_values,
+        runtime_variables=settings.variables,
     )
     try:
         result = run_build(build, run)

@@ -11,7 +11,7 @@
 - The log reads like CodeBuild's: ``[Container] <time> Entering phase BUILD``, each command
   echoed as ``Running command …`` before it runs, and ``Phase complete: BUILD State: FAILED``;
   secret values (env.secrets-manager, the action's SECRETS_MANAGER variables) are masked.
-- The shell runs under a supervisor (stepline.local.supervisor) that outlives the caller and
+- The shell runs under a supervisor (stepline.actions.build.supervisor) that outlives the caller and
   records the outcome, so a crashed caller's successor adopts the build instead of running it
   again; the timeout kills the whole process group; the result names the failing phase and
   command.
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stepline.actions.build.buildspec import PHASES, ArtifactSpec, Buildspec
-from stepline.local.supervisor import InterruptedRun, Run, Runs, RunState, private_folders
+from stepline.actions.build.supervisor import InterruptedRun, Run, Runs, RunState, private_folders
 
 PHASE_NAMES = {name: name.upper() for name in PHASES}
 
@@ -74,6 +74,8 @@ class BuildRequest:
     # Values never to show in the log (the action's SECRETS_MANAGER variables); the
     # buildspec's env.secrets-manager values are added when they are read.
     secret_values: frozenset[str] = frozenset()
+    # What the runtime tells every build on top of the environment it inherits (STEPLINE_RELEASES …).
+    runtime_variables: Mapping[str, str] = field(default_factory=dict)
 
 
 class BuildSetupError(ValueError):
@@ -85,7 +87,7 @@ class BuildInterrupted(RuntimeError):
 
 
 def run_build(request: BuildRequest, run: Run | None = None) -> BuildResult:
-    """Run the build under a supervisor (see stepline.local.supervisor), exactly once per run:
+    """Run the build under a supervisor (see stepline.actions.build.supervisor), exactly once per run:
     a run already going is waited for, a finished one is read back, and a run that started
     but whose supervisor vanished raises BuildInterrupted rather than running twice."""
     if run is None:
@@ -155,7 +157,9 @@ def _shell(name: str) -> str:
 def _environment(request: BuildRequest, build_id: str, started: float) -> tuple[dict[str, str], frozenset[str]]:
     """The build's environment, and the secret values in it (to mask in the log)."""
     spec = request.buildspec
+    # A build inherits this process's environment, as a CodeBuild build inherits its image's.
     environment = {key: value for key, value in os.environ.items() if not key.startswith("STEPLINE_SECRET_")}
+    environment.update(request.runtime_variables)
     environment.update(spec.env.variables)
     secret_values = set()
     for name, reference in spec.env.secrets_manager.items():

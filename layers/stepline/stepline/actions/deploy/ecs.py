@@ -24,8 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from stepline.actions.artifacts import fetched_input
 from stepline.actions.completions import (
     Answer,
-    Completion,
-    Waiter,
     WorkKind,
     answered_before,
     attach,
@@ -37,13 +35,10 @@ from stepline.actions.completions import (
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest, action_result
 from stepline.errors import ConfigurationError
-from stepline.ports import (
-    ArtifactStore,
-    ContainerService,
-    Records,
-    TaskCallbacks,
-    Waiters,
-)
+from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.deployments import ContainerService
+from stepline.ports.records import Records
+from stepline.ports.waiters import Completion, TaskCallbacks, Waiter, Waiters
 
 # CodePipeline's limit on the image definitions file.
 MAX_IMAGE_DEFINITIONS_BYTES = 100 * 1024

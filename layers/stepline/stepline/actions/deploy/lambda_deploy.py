@@ -24,7 +24,9 @@ from stepline.actions.artifacts import fetched_input
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
 from stepline.errors import ConfigurationError
-from stepline.ports import ArtifactStore, LambdaFunctions, Records
+from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.deployments import LambdaFunctions
+from stepline.ports.records import Records
 
 _CANARY = re.compile(r"^Canary(\d+)Percent(\d+)Minutes?$")
 _LINEAR = re.compile(r"^Linear(\d+)PercentEvery(\d+)Minutes?$")

@@ -18,6 +18,12 @@ def aws_client(service: str, region: str) -> Any:
     return make(service, region_name=region)
 
 
+def profile_region() -> str | None:
+    """The Region the user's AWS configuration (profile, config file) names, if any."""
+    region = boto3.session.Session().region_name
+    return str(region) if region else None
+
+
 def error_code(error: ClientError) -> str:
     """The service's error code (``ThrottlingException``, ``ExecutionDoesNotExist`` …), or ''."""
     return str(error.response.get("Error", {}).get("Code", ""))

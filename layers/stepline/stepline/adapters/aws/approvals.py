@@ -8,8 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stepline.actions.approval import Approval
 from stepline.adapters.aws import conditional_check_failed
+from stepline.ports.approvals import Approval
 
 # Kept a while after the longest approval (60 days) so a late link still finds its answer.
 TTL_SECONDS = 90 * 24 * 3600

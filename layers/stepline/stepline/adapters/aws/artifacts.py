@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stepline.adapters.aws import error_code
-from stepline.ports import ArtifactNotFound, ArtifactRef, ArtifactUnreadable
+from stepline.ports.artifacts import ArtifactNotFound, ArtifactRef, ArtifactUnreadable
 
 
 class S3ArtifactStore:

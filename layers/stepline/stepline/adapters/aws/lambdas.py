@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from stepline.actions.errors import TransientActionError
 from stepline.adapters.aws import error_code
 from stepline.errors import ConfigurationError
-from stepline.ports import ArtifactRef
+from stepline.ports.artifacts import ArtifactRef
 
 
 class AwsLambdaFunctions:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stepline.registry import RegisteredPipeline
+from stepline.ports.pipelines import RegisteredPipeline
 
 
 class DynamoRegistry:

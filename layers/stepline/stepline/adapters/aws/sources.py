@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import stat
 import zipfile
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,9 @@ from stepline.actions.errors import (
     SourceNotFoundError,
     TransientActionError,
 )
-from stepline.actions.request import ActionRequest
 from stepline.adapters.aws import error_code
 from stepline.errors import ConfigurationError
+from stepline.ports.sources import SourceRequest
 
 _THROTTLING = {
     "ThrottlingException",
@@ -36,14 +35,15 @@ class S3ObjectSource:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def fetch(self, request: ActionRequest, configuration: Mapping[str, str], archive: Path) -> dict[str, str]:
+    def fetch(self, request: SourceRequest, archive: Path) -> dict[str, str]:
+        configuration = request.configuration
         bucket, key = configuration["S3Bucket"], configuration["S3ObjectKey"]
         where = f"s3://{bucket}/{key}"
         try:
             versioning = self.client.get_bucket_versioning(Bucket=bucket).get("Status")
             if versioning != "Enabled":
                 raise ConfigurationError(f"{where}: the bucket must have versioning enabled to be a pipeline source")
-            version = request.revision().get("versionId")
+            version = request.revision.get("versionId")
             extra = {"VersionId": version} if isinstance(version, str) else {}
             head = self.client.head_object(Bucket=bucket, Key=key, **extra)
             self.client.download_file(bucket, key, str(archive), ExtraArgs=extra)
@@ -72,13 +72,11 @@ class CodeCommitSource:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def fetch(self, request: ActionRequest, configuration: Mapping[str, str], archive: Path) -> dict[str, str]:
-        repository, branch = configuration["RepositoryName"], configuration["BranchName"]
-        hint = request.revision()
-        if hint.get("referenceType") == "branch" and isinstance(hint.get("referenceName"), str):
-            branch = hint["referenceName"]
+    def fetch(self, request: SourceRequest, archive: Path) -> dict[str, str]:
+        repository = request.configuration["RepositoryName"]
+        branch = request.branch(request.configuration["BranchName"]) or ""
         try:
-            commit_id = hint.get("commitId") if isinstance(hint.get("commitId"), str) else None
+            commit_id = request.commit()
             if commit_id is None:
                 commit_id = self.client.get_branch(repositoryName=repository, branchName=branch)["branch"]["commitId"]
             commit = self.client.get_commit(repositoryName=repository, commitId=commit_id)["commit"]

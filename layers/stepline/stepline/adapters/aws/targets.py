@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from stepline.adapters.aws import error_code
-from stepline.ports import Target, TargetCheckUnavailable
+from stepline.ports.targets import Target, TargetCheckUnavailable
 
 _MISSING = {
     "ResourceNotFoundException",

@@ -18,8 +18,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stepline.actions.completions import Completion, Waiter
 from stepline.adapters.aws import conditional_check_failed
+from stepline.ports.waiters import Completion, Waiter
 
 # Longer than any task waits (CodeBuild caps builds at 36 h; Step Functions invokes, 7 days).
 TTL_SECONDS = 8 * 24 * 3600

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from stepline.actions.errors import TransientActionError
 from stepline.adapters.aws import error_code
 from stepline.errors import ConfigurationError
-from stepline.ports import ExecutionNotFound, execution_arn
+from stepline.ports.workflows import ExecutionNotFound, execution_arn
 
 
 class StepFunctionsWorkflows:

@@ -6,8 +6,8 @@ import json
 import threading
 from pathlib import Path
 
-from stepline.actions.approval import Approval
 from stepline.adapters.local import open_database
+from stepline.ports.approvals import Approval
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 from stepline.adapters.local import private_copy, private_folder
 from stepline.files import segment
-from stepline.ports import ArtifactNotFound, ArtifactRef
+from stepline.ports.artifacts import ArtifactNotFound, ArtifactRef
 
 
 class LocalArtifactStore:

@@ -9,23 +9,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from stepline.actions.errors import SourceAccessError, SourceNotFoundError
 from stepline.adapters.local import private_folder
 from stepline.errors import ConfigurationError
+from stepline.ports.sources import Revision
 
 _URL_PREFIXES = ("http://", "https://", "ssh://", "git://", "file://", "git@")
-
-
-@dataclass(frozen=True)
-class Revision:
-    commit_id: str
-    branch: str
-    message: str
-    author_date: str
-    committer_date: str
 
 
 def _git(*arguments: str, cwd: Path | None = None) -> str:

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from stepline.adapters.local import open_database
-from stepline.registry import RegisteredPipeline
+from stepline.ports.pipelines import RegisteredPipeline
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pipelines (

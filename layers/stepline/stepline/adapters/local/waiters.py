@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from stepline.actions.completions import Completion, Waiter
 from stepline.adapters.local import open_database
+from stepline.ports.waiters import Completion, Waiter
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS waiters (

@@ -12,7 +12,7 @@ from stepline.engine import (
     StateMachineDoesNotExist,
 )
 from stepline.errors import ConfigurationError
-from stepline.ports import ExecutionNotFound, execution_arn
+from stepline.ports.workflows import ExecutionNotFound, execution_arn
 
 
 class EngineWorkflows:

@@ -47,8 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stepline.local import supervisor_process
-from stepline.local.supervisor_process import MASK, write_atomically
+from stepline.actions.build import supervisor_process
+from stepline.actions.build.supervisor_process import MASK, write_atomically
 
 __all__ = ["MASK", "AlreadyRunning", "InterruptedRun", "Outcome", "Run", "RunState", "Runs", "private_folders"]
 

@@ -1,6 +1,9 @@
-"""GitHub's push webhook payload, as a typed model (fields from GitHub's documented push event)."""
+"""Pushes: GitHub's push webhook payload, as a typed model (fields from GitHub's documented push
+event), and where verified pushes go."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,3 +47,11 @@ class GitHubPush(BaseModel):
 
     def paths(self) -> set[str]:
         return {path for commit in self.commits for path in commit.paths()}
+
+
+class Pushes(Protocol):
+    """Where verified pushes go: the trigger logic decides which pipelines they start."""
+
+    def received(self, push: GitHubPush) -> list[str]:
+        """The executions started (empty when no pipeline watches that branch)."""
+        ...

@@ -1,5 +1,5 @@
 """The supervisor process itself: runs one command, masks its output into a log, records
-how it ended. See stepline.local.supervisor for the contract; this file is what runs.
+how it ended. See stepline.actions.build.supervisor for the contract; this file is what runs.
 
 Started by file path with ``python -I -S``, and kept to the few standard modules it needs
 (no pathlib, dataclasses or typing at run time): every build pays for its start-up.

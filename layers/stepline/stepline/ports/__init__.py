@@ -1,0 +1,12 @@
+"""The small interfaces actions are written against, with the data that crosses them; adapters/aws
+and adapters/local implement them. One module a concept:
+
+- ``artifacts``: ArtifactStore and artifact references; ``secrets``: SecretStore; ``records``: Records
+- ``sources``: SourceProvider, SourceRequest, Revision, ChangedPaths; ``pushes``: GitHubPush, Pushes
+- ``waiters``: Waiter, Completion, Waiters, TaskCallbacks; ``builds``: BuildService
+- ``approvals``: Approval, Approvals, Notifier, Deliveries
+- ``pipelines``: RegisteredPipeline, Registry, PipelineHost; ``workflows``: Workflows
+- ``deployments``: ContainerService, LambdaFunctions, FunctionInvoker; ``targets``: Targets
+
+Ports import nothing of actions, adapters, wiring or the runtimes (an architecture test checks it).
+"""

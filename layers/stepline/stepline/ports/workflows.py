@@ -1,0 +1,37 @@
+"""State machine executions: Step Functions on AWS, the embedded engine locally."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class ExecutionNotFound(LookupError):
+    """No execution of that ARN: the engine and Step Functions both report it as this."""
+
+
+class Workflows(Protocol):
+    def start(self, state_machine_arn: str, name: str, payload: str) -> str:
+        """Start (or find, for the same name and input) an execution; return its ARN."""
+        ...
+
+    def describe(self, execution_arn: str) -> dict[str, object]:
+        """DescribeExecution's answer; ExecutionNotFound when there is none."""
+        ...
+
+    def executions(self, state_machine_arn: str, limit: int = 50) -> list[dict[str, object]]:
+        """The newest executions first, as ListExecutions gives them."""
+        ...
+
+    def history(self, execution_arn: str) -> list[dict[str, object]]:
+        """Every history event, oldest first, as GetExecutionHistory gives them."""
+        ...
+
+    def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
+        """Start an execution unless one of that name exists already (then None): a trigger
+        names executions after the event, so a redelivered event starts nothing."""
+        ...
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives execution ``name`` of a state machine."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"

@@ -1,0 +1,133 @@
+"""The composition root on AWS: every port served by a boto3-backed adapter (one client per
+service, built once and reused across invocations). Imports no local adapter, so a Lambda
+handler never loads them, the engine or sqlite3 (tests/unit/test_architecture.py checks it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from stepline.actions.approval import LinkSigner
+from stepline.actions.build import Builds
+from stepline.actions.build.codebuild import CodeBuildBuilds
+from stepline.adapters.aws.approvals import DynamoApprovals, SnsNotifier
+from stepline.adapters.aws.artifacts import S3ArtifactStore
+from stepline.adapters.aws.codebuild import CodeBuildService
+from stepline.adapters.aws.ecs import EcsService
+from stepline.adapters.aws.functions import LambdaInvoker
+from stepline.adapters.aws.lambdas import AwsLambdaFunctions
+from stepline.adapters.aws.registry import DynamoRegistry
+from stepline.adapters.aws.secrets import SecretsManagerSecretStore
+from stepline.adapters.aws.sources import CodeCommitChangedPaths, CodeCommitSource, S3ObjectSource
+from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
+from stepline.adapters.aws.tokens import DynamoRecords
+from stepline.adapters.aws.waiters import DynamoWaiters
+from stepline.adapters.aws.workflows import StepFunctionsWorkflows
+from stepline.adapters.github import GitHubSource, UrllibHttpClient
+from stepline.errors import ConfigurationError
+from stepline.ports.approvals import Approvals, Deliveries, Notifier
+from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.builds import BuildService
+from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
+from stepline.ports.pipelines import Registry
+from stepline.ports.records import Records
+from stepline.ports.secrets import SecretStore
+from stepline.ports.sources import ChangedPaths, SourceProvider
+from stepline.ports.waiters import TaskCallbacks, Waiters
+from stepline.ports.workflows import Workflows
+from stepline.settings import AwsSettings, require
+
+Client = Callable[[str], Any]
+
+
+class AwsRoot:
+    """Which AWS adapter serves each port. ``client`` makes (or finds) a boto3 client by service."""
+
+    def __init__(self, settings: AwsSettings, client: Client, clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self.client = client
+        self.clock = clock
+
+    @cached_property
+    def artifact_store(self) -> ArtifactStore:
+        return S3ArtifactStore(self.client("s3"), self.settings.artifact_bucket, self.settings.artifact_kms_key_id)
+
+    @cached_property
+    def secret_store(self) -> SecretStore:
+        return SecretsManagerSecretStore(self.client("secretsmanager"))
+
+    def source_provider(self, provider: str) -> SourceProvider:
+        if provider == "CodeCommit":
+            return CodeCommitSource(self.client("codecommit"))
+        if provider == "S3":
+            return S3ObjectSource(self.client("s3"))
+        if provider in {"CodeStarSourceConnection", "GitHub"}:
+            return GitHubSource(UrllibHttpClient(), self.secret_store, self.settings.github_token_secret)
+        raise ConfigurationError(
+            f"Source/{provider} runs only on one machine (stepline run); on AWS use CodeCommit, S3 or a connection"
+        )
+
+    @cached_property
+    def waiters(self) -> Waiters:
+        """Tasks waiting for builds, deployments and executions (in the task tokens table)."""
+        return DynamoWaiters(self.client("dynamodb"), self.settings.task_tokens_table)
+
+    @cached_property
+    def build_service(self) -> BuildService:
+        return CodeBuildService(self.client("codebuild"))
+
+    def builds(self, callbacks: TaskCallbacks) -> Builds:
+        """Builds start on CodeBuild; the callbacks function answers the token when one ends."""
+        current = self.settings
+        return CodeBuildBuilds(
+            self.build_service, self.waiters, callbacks, current.artifact_bucket, self.clock, current.commands_project
+        )
+
+    def task_callbacks(self) -> TaskCallbacks:
+        return StepFunctionsCallbacks(self.client("stepfunctions"))
+
+    @cached_property
+    def records(self) -> Records:
+        return DynamoRecords(self.client("dynamodb"), self.settings.task_tokens_table)
+
+    def container_service(self) -> ContainerService:
+        return EcsService(self.client("ecs"))
+
+    def lambda_functions(self) -> LambdaFunctions:
+        return AwsLambdaFunctions(self.client("lambda"), self.client("cloudwatch"))
+
+    def function_invoker(self) -> FunctionInvoker:
+        return LambdaInvoker(self.client("lambda"))
+
+    def workflows(self) -> Workflows:
+        return StepFunctionsWorkflows(self.client("stepfunctions"))
+
+    @cached_property
+    def registry(self) -> Registry:
+        return DynamoRegistry(self.client("dynamodb"), require(self.settings.pipelines_table, "PIPELINES_TABLE"))
+
+    def changed_paths(self, provider: str) -> ChangedPaths | None:
+        """Who lists a push's changed files when its event does not (GitHub's push event does)."""
+        return CodeCommitChangedPaths(self.client("codecommit")) if provider == "CodeCommit" else None
+
+    @cached_property
+    def _approvals_store(self) -> DynamoApprovals:
+        return DynamoApprovals(self.client("dynamodb"), require(self.settings.approvals_table, "APPROVALS_TABLE"))
+
+    def approvals(self) -> Approvals:
+        return self._approvals_store
+
+    def deliveries(self) -> Deliveries:
+        return self._approvals_store
+
+    def notifier(self) -> Notifier:
+        return SnsNotifier(self.client("sns"), self.settings.notification_topic)
+
+    @cached_property
+    def link_signer(self) -> LinkSigner:
+        return LinkSigner(self.secret_store.get(self.settings.link_key_secret).encode())
+
+    def api_token(self) -> str:
+        """The bearer token of the JSON API (stepline approve/reject)."""
+        return self.secret_store.get(self.settings.api_token_secret)
