@@ -16,6 +16,7 @@ from typing import Any
 
 from stepline.engine.definition.fields import FieldCompiler
 from stepline.engine.definition.languages import language_of, misplaced
+from stepline.engine.definition.objects import item_reader, result_writer
 from stepline.engine.definition.rules import compile_rule
 from stepline.engine.definition.states import (
     UNSET,
@@ -432,11 +433,11 @@ def _map_fields(builder: _Builder, state: MapState, body: dict[str, Any], where:
         body, "ToleratedFailurePercentagePath", where
     )
     state.label = body.get("Label")
-    for key in ("ItemReader", "ResultWriter"):
-        if key in body:
-            builder.problem(
-                where, f"{key} is not supported by the local engine: give the items inline (Items or ItemsPath)"
-            )
+    if not state.distributed and ("ItemReader" in body or "ResultWriter" in body):
+        builder.problem(where, "ItemReader and ResultWriter need ProcessorConfig Mode DISTRIBUTED")
+    elif state.distributed:
+        state.reader = item_reader(builder, body["ItemReader"], where) if "ItemReader" in body else None
+        state.writer = result_writer(builder, body["ResultWriter"], where) if "ResultWriter" in body else None
     batcher = body.get("ItemBatcher")
     if batcher is not None:
         if not state.distributed:
