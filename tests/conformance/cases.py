@@ -1266,6 +1266,23 @@ CASES += [
         [1, 2, 3],
         moto_differs="moto's distributed map succeeds when a child fails, with null for its output",
     ),
+    # --- what Step Functions refuses in JSONata (the States Language; "Transforming data with JSONata") --
+    Case(
+        "a jsonata expression reading a field at its top level is refused",
+        {"QueryLanguage": "JSONata", **machine(P={"Type": "Pass", "Output": "{% phone %}", "End": True})},
+        {"status": "REFUSED"},
+        {"phone": "555"},
+        moto_differs="moto accepts the definition and runs it",
+    ),
+    Case(
+        "a jsonata operator added after 2.0.6 is refused",
+        {
+            "QueryLanguage": "JSONata",
+            **machine(P={"Type": "Pass", "Output": "{% $states.input.a ?? 0 %}", "End": True}),
+        },
+        {"status": "REFUSED"},
+        moto_differs="moto accepts the definition (its JSONata bridge, served here by jsonatapy, runs '??')",
+    ),
     # --- a distributed map's ItemReader and ResultWriter ("ItemReader (Map)", "ResultWriter (Map)") --
     Case(
         "an item reader gives each row of a csv object, its first row naming the columns",

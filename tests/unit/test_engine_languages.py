@@ -65,6 +65,52 @@ def test_a_jsonata_expression_that_cannot_parse_is_refused_at_creation() -> None
     assert "state 'P': Output: the JSONata expression '$states.input.' cannot be parsed" in message
 
 
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("phone", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported."),
+        ("$", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$' at the top level"),
+        ("$$.a", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' at the top level"),
+        ("$count(items)", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'items' at the top level"),
+        ("{'n': $states.input.n, 'v': value}", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'value' at the top level"),
+        ("$states.input.a ?? 0", "INVALID_JSONATA_EXPRESSION: the operator '??' is not in JSONata 2.0.6"),
+        ("$states.input.a ?: 0", "INVALID_JSONATA_EXPRESSION: the operator '?:' is not in JSONata 2.0.6"),
+    ],
+)
+def test_what_step_functions_refuses_in_an_expression_is_refused_at_creation(expression: str, problem: str) -> None:
+    # Given an expression that reads the (absent) input document at its top level, or an
+    # operator JSONata added after 2.0.6 (jsonatapy would run both)
+    definition = {
+        "QueryLanguage": "JSONata",
+        **machine(P={"Type": "Pass", "Output": f"{{% {expression} %}}", "End": True}),
+    }
+    # Then creating the machine is refused, naming the state, the field and the reference
+    assert f"state 'P': Output: {problem}" in refusal(definition)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "$states.input.items[price > 5].name",
+        "$states.input.items{type: $sum(price)}",
+        "$states.input.items^(>price).name",
+        "$map($states.input.items, function($v) { v.name })",
+        "$match($states.input.s, /ab??c/)",
+        "$states.input ~> | items | {'seen': true} |",
+        "$states.input.n > 3 ? 'big' : 'small'",
+        "($total := $sum($states.input.items.price); $total * 2)",
+    ],
+)
+def test_references_nested_inside_an_expression_are_allowed(expression: str) -> None:
+    # Given a field read inside a predicate, group-by, sort, lambda or transform, or a "??" in a regex
+    definition = {
+        "QueryLanguage": "JSONata",
+        **machine(P={"Type": "Pass", "Output": f"{{% {expression} %}}", "End": True}),
+    }
+    # Then the machine is created (the engine refuses only what Step Functions refuses)
+    Engine(clock=ManualClock()).create_state_machine("m", definition)
+
+
 @pytest.mark.parametrize("name", ["1st", "has-dash", "states"])
 def test_an_assign_to_a_bad_variable_name_is_refused(name: str) -> None:
     message = refusal(machine(P={"Type": "Pass", "Assign": {name: 1}, "End": True}))
