@@ -207,6 +207,31 @@ def test_a_distributed_map_runs_each_item_as_a_child_execution_of_a_map_run() ->
     assert all(arn.startswith("arn:aws:states:local:000000000000:execution:m/Each:") for arn in child_arns)
 
 
+def test_an_express_childs_whole_history_is_kept_and_read_like_any_execution() -> None:
+    # Given a distributed map of EXPRESS children, each running two states
+    processor = machine(A={"Type": "Pass", "Next": "B"}, B={"Type": "Pass", "Result": "done", "End": True})
+    engine, described = run(machine(M=distributed(processor)), [7])
+    assert json.loads(described["output"]) == ["done"]
+    # When a child's history is read (AWS keeps it in CloudWatch Logs, at logging level ALL)
+    (child,) = [
+        found["executionArn"]
+        for found in engine.list_executions()["executions"]
+        if found["stateMachineArn"].endswith(":stateMachine:m/Each")
+    ]
+    events = engine.get_execution_history(child)["events"]
+    # Then every event of it is there, its input and output with them
+    assert [event["type"] for event in events] == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert events[0]["executionStartedEventDetails"]["input"] == "7"
+    assert events[-1]["executionSucceededEventDetails"]["output"] == '"done"'
+
+
 def test_a_distributed_maps_children_do_not_see_the_parents_variables() -> None:
     # Given a variable in the parent, read by the distributed map's processor
     definition = machine(
