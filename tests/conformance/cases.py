@@ -1266,6 +1266,12 @@ CASES += [
         [1, 2, 3],
         moto_differs="moto's distributed map succeeds when a child fails, with null for its output",
     ),
+    # --- the state machine's own TimeoutSeconds (the States Language: "Top-level fields") ------------
+    Case(
+        "an execution running past its machine's TimeoutSeconds times out",
+        {"TimeoutSeconds": 1, **machine(W={"Type": "Wait", "Seconds": 25, "End": True})},
+        {"status": "TIMED_OUT"},
+    ),
     # --- what Step Functions refuses in JSONata (the States Language; "Transforming data with JSONata") --
     Case(
         "a jsonata expression reading a field at its top level is refused",

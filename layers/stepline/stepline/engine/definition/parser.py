@@ -80,9 +80,14 @@ def parse_definition(definition: str | dict[str, Any]) -> StateMachineDefinition
         builder.problem("the state machine", problem)
     builder.machine_language = language
     root = builder.scope(raw, "", "the state machine")
+    label = f"a whole number of seconds, 1 to {MAX_SECONDS}"
+    builder.jsonata = False  # the machine's own fields take no {% %}
+    timeout = builder.whole(raw, "TimeoutSeconds", "the state machine", minimum=1, label=label)
+    if timeout is not None and timeout > MAX_SECONDS:
+        builder.problem("the state machine", f"TimeoutSeconds must be {label}")
     if builder.problems:
         raise AslDefinitionError(builder.problems)
-    return StateMachineDefinition(root, builder.scopes, text, raw, language)
+    return StateMachineDefinition(root, builder.scopes, text, raw, language, timeout)
 
 
 class _Builder(FieldCompiler):

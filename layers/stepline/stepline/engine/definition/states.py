@@ -235,6 +235,7 @@ class StateMachineDefinition:
     text: str
     raw: dict[str, Any]
     language: QueryLanguage = QueryLanguage.JSONPATH
+    timeout_seconds: int | None = None  # the machine's TimeoutSeconds: its executions' longest run
 
     def state(self, scope: str, name: str) -> State:
         return self.scopes[scope].states[name]
