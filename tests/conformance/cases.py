@@ -36,6 +36,8 @@ class Case:
     input: Any = field(default_factory=dict)
     moto_differs: str | None = None
     moto_skip: str | None = None
+    # S3 objects the case reads, "bucket/key" -> body (the engine: a folder per bucket; moto: its S3).
+    objects: dict[str, str] = field(default_factory=dict)
 
 
 def machine(**states: dict[str, Any]) -> dict[str, Any]:
@@ -673,6 +675,36 @@ def jsonata(**states: dict[str, Any]) -> dict[str, Any]:
 NO_SDK_METADATA = "moto's lambda:invoke result has no SdkHttpMetadata or SdkResponseMetadata"
 DISTRIBUTED = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}}
 
+
+# The objects the ItemReader cases read, in the bucket "conformance".
+S3_OBJECTS = {
+    "conformance/people.csv": "id,name\n1,ann\n2,bob\n",
+    "conformance/numbers.json": '[{"n": 1}, {"n": 2}, {"n": 3}]',
+    "conformance/numbers.jsonl": '{"n": 1}\n{"n": 2}\n{"n": 3}\n',
+}
+
+
+def reader(key: str, config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": config,
+        "Parameters": {"Bucket": "conformance", "Key": key},
+    }
+
+
+def distributed_over(item_reader: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A distributed Map whose children pass their item on, its items read by ``item_reader``."""
+    return machine(
+        Each={
+            "Type": "Map",
+            "ItemReader": item_reader,
+            "ItemProcessor": {**DISTRIBUTED, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            "End": True,
+            **fields,
+        }
+    )
+
+
 CASES += [
     # --- divergences (issue 19) -----------------------------------------------------------
     Case(
@@ -1233,6 +1265,84 @@ CASES += [
         failed("States.ExceedToleratedFailureThreshold"),
         [1, 2, 3],
         moto_differs="moto's distributed map succeeds when a child fails, with null for its output",
+    ),
+    # --- the state machine's own TimeoutSeconds (the States Language: "Top-level fields") ------------
+    Case(
+        "an execution running past its machine's TimeoutSeconds times out",
+        {"TimeoutSeconds": 1, **machine(W={"Type": "Wait", "Seconds": 25, "End": True})},
+        {"status": "TIMED_OUT"},
+    ),
+    # --- what Step Functions refuses in JSONata (the States Language; "Transforming data with JSONata") --
+    Case(
+        "a jsonata expression reading a field at its top level is refused",
+        {"QueryLanguage": "JSONata", **machine(P={"Type": "Pass", "Output": "{% phone %}", "End": True})},
+        {"status": "REFUSED"},
+        {"phone": "555"},
+        moto_differs="moto accepts the definition and runs it",
+    ),
+    Case(
+        "a jsonata operator added after 2.0.6 is refused",
+        {
+            "QueryLanguage": "JSONata",
+            **machine(P={"Type": "Pass", "Output": "{% $states.input.a ?? 0 %}", "End": True}),
+        },
+        {"status": "REFUSED"},
+        moto_differs="moto accepts the definition (its JSONata bridge, served here by jsonatapy, runs '??')",
+    ),
+    # --- a distributed map's ItemReader and ResultWriter ("ItemReader (Map)", "ResultWriter (Map)") --
+    Case(
+        "an item reader gives each row of a csv object, its first row naming the columns",
+        distributed_over(reader("people.csv", {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"})),
+        ok([{"id": "1", "name": "ann"}, {"id": "2", "name": "bob"}]),
+        objects=S3_OBJECTS,
+    ),
+    Case(
+        "an item reader gives each element of a json array, at most MaxItems of them",
+        distributed_over(reader("numbers.json", {"InputType": "JSON", "MaxItems": 2})),
+        ok([{"n": 1}, {"n": 2}]),
+        objects=S3_OBJECTS,
+    ),
+    Case(
+        "an item reader gives each line of a json lines object",
+        distributed_over(reader("numbers.jsonl", {"InputType": "JSONL"})),
+        ok([{"n": 1}, {"n": 2}, {"n": 3}]),
+        objects=S3_OBJECTS,
+        moto_differs="moto 5.2.5's parser knows no JSONL InputType (it refuses the definition)",
+    ),
+    Case(
+        "an item reader lists the objects under a prefix",
+        distributed_over(
+            {
+                "Resource": "arn:aws:states:::s3:listObjectsV2",
+                "Parameters": {"Bucket": "conformance", "Prefix": "numbers."},
+            },
+            ItemSelector={"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size"},
+        ),
+        ok([{"key": "numbers.json", "size": 30}, {"key": "numbers.jsonl", "size": 27}]),
+        objects=S3_OBJECTS,
+    ),
+    Case(
+        "an object that cannot be read fails the map with States.ItemReaderFailed",
+        distributed_over(reader("missing.json", {"InputType": "JSON"})),
+        failed("States.ItemReaderFailed"),
+        objects=S3_OBJECTS,
+        moto_differs="moto fails the map with States.Runtime, where the guide names States.ItemReaderFailed",
+    ),
+    Case(
+        "a result writer's output names the bucket and the manifest it wrote",
+        distributed_over(
+            reader("numbers.json", {"InputType": "JSON"}),
+            ResultWriter={
+                "Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "conformance", "Prefix": "runs"},
+            },
+            ResultSelector={
+                "bucket.$": "$.ResultWriterDetails.Bucket",
+                "run.$": "States.ArrayLength(States.StringSplit($.MapRunArn, ':'))",
+            },
+        ),
+        ok({"bucket": "conformance", "run": 8}),
+        objects=S3_OBJECTS,
     ),
 ]
 

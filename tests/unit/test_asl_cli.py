@@ -244,3 +244,35 @@ def test_jsonpath_fields_in_a_jsonata_state_are_refused_by_name(
     assert code == 2
     assert "state 'P': SCHEMA_VALIDATION_FAILED: The field \"InputPath\" is not supported in JSONata states" in err
     assert "state 'T': SCHEMA_VALIDATION_FAILED: The field \"Parameters\" is not supported in JSONata states" in err
+
+
+def test_buckets_are_folders_a_distributed_map_reads_from(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a distributed Map reading a CSV object from the bucket "data", kept as a folder
+    (tmp_path / "buckets" / "data").mkdir(parents=True)
+    (tmp_path / "buckets" / "data" / "people.csv").write_text("name\nann\nbob\n")
+    each = {
+        "Type": "Map",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "CSV"},
+            "Parameters": {"Bucket": "data", "Key": "people.csv"},
+        },
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": True}},
+        },
+        "End": True,
+    }
+    path = write(tmp_path, {"StartAt": "Each", "States": {"Each": each}})
+    # When it runs with --buckets, and without
+    code, found, _ = run(capsys, str(path), "--buckets", str(tmp_path / "buckets"))
+    _, missing, _ = run(capsys, str(path))
+    # Then the rows were its items; without buckets the Map fails, saying how to give them
+    assert (code, found) == (
+        0,
+        {"status": "SUCCEEDED", "output": [{"name": "ann"}, {"name": "bob"}], "error": None, "cause": None},
+    )
+    assert missing is not None
+    assert missing["error"] == "States.ItemReaderFailed"
+    assert "--buckets DIR" in str(missing["cause"])

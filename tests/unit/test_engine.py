@@ -88,6 +88,53 @@ def test_a_wait_of_days_passes_with_the_clock_not_with_sleep() -> None:
     assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"a": 1})
 
 
+def test_an_execution_past_its_machines_timeout_seconds_times_out_as_on_aws() -> None:
+    # Given a machine of TimeoutSeconds 3 whose one state waits 25 seconds (AWS's own example of it)
+    definition = {"TimeoutSeconds": 3, **machine(W={"Type": "Wait", "Seconds": 25, "End": True})}
+    clock = ManualClock()
+    engine = engine_with(clock)
+    execution = start(engine, definition)
+    # When 2 seconds pass, then 3
+    clock.advance(2)
+    engine.run()
+    assert engine.describe_execution(execution)["status"] == "RUNNING"
+    clock.advance(1)
+    engine.run()
+    # Then it is TIMED_OUT with no error or cause, States.Timeout in its last event only
+    described = engine.describe_execution(execution)
+    assert described["status"] == "TIMED_OUT"
+    assert "error" not in described
+    assert "cause" not in described
+    last = engine.get_execution_history(execution)["events"][-1]
+    assert (last["type"], last["executionTimedOutEventDetails"]) == ("ExecutionTimedOut", {"error": "States.Timeout"})
+    assert engine.list_executions(status_filter="TIMED_OUT")["executions"][0]["executionArn"] == execution
+
+
+def test_an_executions_deadline_survives_a_restart_and_spares_one_that_ends_in_time(tmp_path: Path) -> None:
+    # Given an execution of TimeoutSeconds 60 waiting for a callback, and one that ends in time
+    clock = ManualClock()
+    parked = Parked()
+    first = engine_with(clock, Store(str(tmp_path / "engine.db")), park=parked)
+    waiting = start(first, {"TimeoutSeconds": 60, **machine(T=callback_task())}, name="waiting")
+    arn = first.create_state_machine("quick", {"TimeoutSeconds": 60, **machine(P={"Type": "Pass", "End": True})})
+    quick = first.start_execution(arn["stateMachineArn"], "quick")["executionArn"]
+    first.run()
+    # When the engine is made again on the same database and a minute passes
+    again = engine_with(clock, Store(str(tmp_path / "engine.db")), park=parked)
+    clock.advance(61)
+    again.run()
+    # Then the waiting one timed out, and the one that had ended stays as it ended
+    assert again.describe_execution(waiting)["status"] == "TIMED_OUT"
+    assert again.describe_execution(quick)["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize("timeout", [0, 100_000_000, "60", True])
+def test_a_machines_timeout_seconds_out_of_range_is_refused(timeout: Any) -> None:
+    definition = {"TimeoutSeconds": timeout, **machine(P={"Type": "Pass", "End": True})}
+    with pytest.raises(InvalidDefinition, match="the state machine: TimeoutSeconds must be a whole number of seconds"):
+        engine_with().create_state_machine("m", definition)
+
+
 def test_a_wait_survives_a_restart(tmp_path: Path) -> None:
     # Given an execution waiting two days in a store on disk
     clock = ManualClock()

@@ -65,6 +65,52 @@ def test_a_jsonata_expression_that_cannot_parse_is_refused_at_creation() -> None
     assert "state 'P': Output: the JSONata expression '$states.input.' cannot be parsed" in message
 
 
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("phone", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level is not supported."),
+        ("$", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$' at the top level"),
+        ("$$.a", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to '$$' at the top level"),
+        ("$count(items)", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'items' at the top level"),
+        ("{'n': $states.input.n, 'v': value}", "UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'value' at the top level"),
+        ("$states.input.a ?? 0", "INVALID_JSONATA_EXPRESSION: the operator '??' is not in JSONata 2.0.6"),
+        ("$states.input.a ?: 0", "INVALID_JSONATA_EXPRESSION: the operator '?:' is not in JSONata 2.0.6"),
+    ],
+)
+def test_what_step_functions_refuses_in_an_expression_is_refused_at_creation(expression: str, problem: str) -> None:
+    # Given an expression that reads the (absent) input document at its top level, or an
+    # operator JSONata added after 2.0.6 (jsonatapy would run both)
+    definition = {
+        "QueryLanguage": "JSONata",
+        **machine(P={"Type": "Pass", "Output": f"{{% {expression} %}}", "End": True}),
+    }
+    # Then creating the machine is refused, naming the state, the field and the reference
+    assert f"state 'P': Output: {problem}" in refusal(definition)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "$states.input.items[price > 5].name",
+        "$states.input.items{type: $sum(price)}",
+        "$states.input.items^(>price).name",
+        "$map($states.input.items, function($v) { v.name })",
+        "$match($states.input.s, /ab??c/)",
+        "$states.input ~> | items | {'seen': true} |",
+        "$states.input.n > 3 ? 'big' : 'small'",
+        "($total := $sum($states.input.items.price); $total * 2)",
+    ],
+)
+def test_references_nested_inside_an_expression_are_allowed(expression: str) -> None:
+    # Given a field read inside a predicate, group-by, sort, lambda or transform, or a "??" in a regex
+    definition = {
+        "QueryLanguage": "JSONata",
+        **machine(P={"Type": "Pass", "Output": f"{{% {expression} %}}", "End": True}),
+    }
+    # Then the machine is created (the engine refuses only what Step Functions refuses)
+    Engine(clock=ManualClock()).create_state_machine("m", definition)
+
+
 @pytest.mark.parametrize("name", ["1st", "has-dash", "states"])
 def test_an_assign_to_a_bad_variable_name_is_refused(name: str) -> None:
     message = refusal(machine(P={"Type": "Pass", "Assign": {name: 1}, "End": True}))
@@ -159,6 +205,31 @@ def test_a_distributed_map_runs_each_item_as_a_child_execution_of_a_map_run() ->
     ]
     assert len(child_arns) == 3
     assert all(arn.startswith("arn:aws:states:local:000000000000:execution:m/Each:") for arn in child_arns)
+
+
+def test_an_express_childs_whole_history_is_kept_and_read_like_any_execution() -> None:
+    # Given a distributed map of EXPRESS children, each running two states
+    processor = machine(A={"Type": "Pass", "Next": "B"}, B={"Type": "Pass", "Result": "done", "End": True})
+    engine, described = run(machine(M=distributed(processor)), [7])
+    assert json.loads(described["output"]) == ["done"]
+    # When a child's history is read (AWS keeps it in CloudWatch Logs, at logging level ALL)
+    (child,) = [
+        found["executionArn"]
+        for found in engine.list_executions()["executions"]
+        if found["stateMachineArn"].endswith(":stateMachine:m/Each")
+    ]
+    events = engine.get_execution_history(child)["events"]
+    # Then every event of it is there, its input and output with them
+    assert [event["type"] for event in events] == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert events[0]["executionStartedEventDetails"]["input"] == "7"
+    assert events[-1]["executionSucceededEventDetails"]["output"] == '"done"'
 
 
 def test_a_distributed_maps_children_do_not_see_the_parents_variables() -> None:

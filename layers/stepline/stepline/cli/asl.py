@@ -51,10 +51,16 @@ def add_commands(commands: Any) -> None:
         help="the execution's role, as $$.Execution.RoleArn reads it "
         "(default: arn:aws:iam::000000000000:role/stepline-local)",
     )
+    run.add_argument(
+        "--buckets",
+        metavar="DIR",
+        help="S3 for distributed Maps' ItemReader and ResultWriter: a folder per bucket, keys as paths",
+    )
     run.set_defaults(handler=run_definition)
 
 
 def run_definition(args: argparse.Namespace) -> int:
+    from stepline.adapters.local.objects import LocalObjectStore
     from stepline.engine import Engine, EngineError, Functions, ManualClock, Store, SystemClock
     from stepline.engine.store import StoreError
 
@@ -62,8 +68,9 @@ def run_definition(args: argparse.Namespace) -> int:
     given = _read_input(args.input)
     functions = Functions({name: handler for name, handler in map(_load_function, args.function)})
     clock = ManualClock(SystemClock().now()) if args.skip_waits else SystemClock()
+    objects = LocalObjectStore(Path(args.buckets)) if args.buckets else None
     try:
-        engine = Engine(Store(args.data), clock=clock, functions=functions)
+        engine = Engine(Store(args.data), clock=clock, functions=functions, objects=objects)
     except StoreError as error:
         raise UsageError(str(error)) from None
     try:

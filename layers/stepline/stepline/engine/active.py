@@ -22,6 +22,7 @@ from stepline.engine.clock import Clock
 from stepline.engine.definition import StateMachineDefinition, StateType
 from stepline.engine.integrations import Functions
 from stepline.engine.model import Execution, Frame, StateKind
+from stepline.engine.objects import NoObjectStore, ObjectStore
 from stepline.engine.store import Store
 from stepline.engine.timers import Timers
 
@@ -40,8 +41,10 @@ class Active:
         region: str,
         account: str,
         jitter: random.Random,
+        objects: ObjectStore | None = None,
     ) -> None:
         self.store, self.clock, self.functions, self.kinds = store, clock, functions, kinds
+        self.objects: ObjectStore = objects or NoObjectStore()  # S3, for distributed maps' ItemReader/ResultWriter
         self.region, self.account, self.jitter = region, account, jitter
         self.lock = store.lock
         self.changed = threading.Condition(self.lock)  # notified when anything may be able to move

@@ -28,6 +28,7 @@ from stepline.engine.clock import Clock, SystemClock
 from stepline.engine.errors import InvalidOutput
 from stepline.engine.integrations import Functions
 from stepline.engine.model import ExecutionStatus
+from stepline.engine.objects import ObjectStore
 from stepline.engine.scheduler import MAX_GROUP, Scheduler
 from stepline.engine.states import KINDS
 from stepline.engine.store import Store
@@ -45,6 +46,7 @@ class Engine:
         workers: int = 0,
         jitter: random.Random | None = None,
         durability: str = "group",
+        objects: ObjectStore | None = None,
     ) -> None:
         if durability not in {"group", "transition"}:
             raise ValueError("durability is 'group' (commit before anything leaves the engine) or 'transition'")
@@ -59,6 +61,7 @@ class Engine:
             region=region,
             account=account,
             jitter=jitter or random.Random(),  # noqa: S311 - retry jitter, not a secret
+            objects=objects,
         )
         self._scheduler = Scheduler(self._active, workers=workers, group=1 if durability == "transition" else MAX_GROUP)
         recovery.recover(self._active)

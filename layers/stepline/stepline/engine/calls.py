@@ -7,6 +7,7 @@ Whatever the handler raises becomes the attempt's error, never the engine's.
 
 from __future__ import annotations
 
+import functools
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ def invoke(active: Active, invocation: Invocation) -> None:
                     "with a size exceeding the maximum number of bytes service limit.",
                 )
             if resource.wraps_payload:
-                date = formatdate(active.clock.now(), usegmt=True)
+                date = _http_date(int(active.clock.now()))
                 value = invoke_result(value, context.aws_request_id, date, size)
             outcome = {"result": value}
     except FunctionError as error:
@@ -68,6 +69,12 @@ def _start_child(active: Active, invocation: Invocation) -> str:
     except EngineError as error:
         raise StatesError(f"StepFunctions.{error.code}Exception", error.message) from None
     return str(started["executionArn"])
+
+
+@functools.lru_cache(maxsize=64)
+def _http_date(second: int) -> str:
+    """An HTTP Date header (the SDK metadata's), made once per second."""
+    return formatdate(second, usegmt=True)
 
 
 def _function_name(parameters: Any, state: str) -> str:

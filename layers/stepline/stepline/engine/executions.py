@@ -9,6 +9,7 @@ forgotten only after every listener has heard it: at least once, across crashes.
 
 from __future__ import annotations
 
+import heapq
 import json
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from stepline.engine import frames, machines
 from stepline.engine.definition import StateMachineDefinition
 from stepline.engine.errors import (
+    TIMEOUT,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
     InvalidDefinition,
@@ -118,10 +120,18 @@ def start_child(active: Active, machine_arn: str, name: str, data_in: Any, paren
 
 def _begin(active: Active, execution: Execution) -> None:
     active.executions[execution.arn] = execution
+    arm_deadline(active, execution)
     details = {"inputDetails": _NOT_TRUNCATED, "roleArn": execution.role_arn}
     text = execution.input_text
     record(active, execution, None, "ExecutionStarted", "executionStartedEventDetails", details, "input", text)
     root(active, execution)
+
+
+def arm_deadline(active: Active, execution: Execution) -> None:
+    """Its state machine's TimeoutSeconds, as a deadline the timers fire (``timers.fire_due``)."""
+    timeout = execution.definition.timeout_seconds
+    if timeout is not None:
+        heapq.heappush(active.timers.deadlines, (execution.started + timeout, execution.arn))
 
 
 def root(active: Active, execution: Execution) -> None:
@@ -222,6 +232,13 @@ def fail(active: Active, execution: Execution, error: str | None, cause: str | N
     details = {key: value for key, value in (("error", error), ("cause", cause)) if value is not None}
     record(active, execution, None, "ExecutionFailed", "executionFailedEventDetails", details)
     end(active, execution, ExecutionStatus.FAILED, error=error, cause=cause)
+
+
+def time_out(active: Active, execution: Execution) -> None:
+    """It ran past its state machine's TimeoutSeconds: TIMED_OUT. As on AWS, States.Timeout is in
+    its ExecutionTimedOut event only; DescribeExecution shows no error or cause."""
+    record(active, execution, None, "ExecutionTimedOut", "executionTimedOutEventDetails", {"error": TIMEOUT})
+    end(active, execution, ExecutionStatus.TIMED_OUT)
 
 
 def abort(active: Active, execution: Execution, error: str | None = None, cause: str | None = None) -> None:

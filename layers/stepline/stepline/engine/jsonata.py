@@ -5,7 +5,8 @@ expression; anything else is a literal. Each expression is compiled once per def
 (by jsonatapy, chosen in docs/ARCHITECTURE.md) and evaluated with no input document:
 what it reads comes from ``$states`` (``input``, ``context``, ``result``, ``errorOutput``)
 and the workflow variables, as the States Language requires ("a JSONata expression MUST
-NOT reference ``$`` … at the top level"; states-language.net, November 2024).
+NOT reference ``$`` … at the top level"; states-language.net, November 2024): an expression
+that does, or uses an operator JSONata added after 2.0.6, is refused (``jsonata_rules``).
 
 Step Functions implements JSONata 2.0.6 without ``$eval`` and adds ``$partition``,
 ``$range``, ``$hash``, ``$random`` (with an optional seed), ``$uuid`` and ``$parse``
@@ -29,6 +30,7 @@ from typing import Any
 import jsonatapy
 
 from stepline.engine.errors import QUERY_EVALUATION_ERROR, StatesError
+from stepline.engine.jsonata_rules import refusal
 
 _OPEN, _CLOSE = "{%", "%}"
 _VARIABLE = re.compile(r"\$(\w+)")  # a variable (or function) an expression names: $name
@@ -65,6 +67,9 @@ class Expression:
     def __init__(self, text: str, field: str) -> None:
         self.text = text[len(_OPEN) : -len(_CLOSE)].strip()
         self.field = field
+        refused = refusal(self.text)  # what Step Functions refuses though jsonatapy would run it
+        if refused is not None:
+            raise JsonataSyntaxError(refused)
         _compiled(self.text)  # refused now if it cannot be parsed
         # Only what the expression names is handed to jsonatapy, which converts every value it is
         # given (a state's whole input, every variable) on each evaluation: a variable the text

@@ -49,6 +49,7 @@ class ExecutionStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     ABORTED = "ABORTED"
+    TIMED_OUT = "TIMED_OUT"  # ran past its state machine's TimeoutSeconds
 
 
 @dataclass(slots=True)

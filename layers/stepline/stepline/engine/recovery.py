@@ -53,6 +53,8 @@ def recover(active: Active) -> None:
         execution = executions.load(active, arn)
         if execution is not None and not execution.frames:
             executions.root(active, execution)  # started, and nothing since: its root frame was not written
+        if execution is not None:
+            executions.arm_deadline(active, execution)
     _restore_lists(active)
     for frame in list(active.frames.values()):
         if frame.phase is Phase.WAITING_EXECUTION:

@@ -1,4 +1,6 @@
-"""Timers: Wait states, retry back-offs, and tasks' TimeoutSeconds and HeartbeatSeconds.
+"""Timers: Wait states, retry back-offs, tasks' TimeoutSeconds and HeartbeatSeconds, and executions'
+deadlines (their state machine's TimeoutSeconds, ``deadlines``: each fires before any frame's
+timer due at the same moment).
 
 One heap of ``(due, frame id, version)``. A frame keeps the version of its current timer in
 ``data["timer"]``; arming a new one bumps it, so an entry whose version no longer matches (a
@@ -11,6 +13,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
+from stepline.engine import executions
 from stepline.engine.model import TASK_PHASES, TIMER_PHASES, Execution, Frame, Phase
 
 if TYPE_CHECKING:
@@ -19,16 +22,19 @@ if TYPE_CHECKING:
 
 
 class Timers:
-    __slots__ = ("heap",)
+    __slots__ = ("deadlines", "heap")
 
     def __init__(self) -> None:
         self.heap: list[tuple[float, int, int]] = []
+        # Executions' deadlines (their state machine's TimeoutSeconds): (due, execution ARN).
+        self.deadlines: list[tuple[float, str]] = []
 
     def push(self, due: float, frame_id: int, version: int) -> None:
         heapq.heappush(self.heap, (due, frame_id, version))
 
     def clear(self) -> None:
         self.heap.clear()
+        self.deadlines.clear()
 
 
 def wait_until(active: Active, frame: Frame, phase: Phase, due: float) -> None:
@@ -58,14 +64,17 @@ def restore(active: Active, frame: Frame) -> None:
 
 
 def next_due(active: Active) -> float | None:
-    heap = active.timers.heap
+    heap, deadlines = active.timers.heap, active.timers.deadlines
+    while deadlines and deadlines[0][1] not in active.executions:
+        heapq.heappop(deadlines)  # that execution ended
+    deadline = deadlines[0][0] if deadlines else None
     while heap:
         due, frame_id, version = heap[0]
         frame = active.frames.get(frame_id)
         if frame is not None and frame.active and frame.data.get("timer") == version:
-            return due
+            return due if deadline is None else min(due, deadline)
         heapq.heappop(heap)
-    return None
+    return deadline
 
 
 def next_skippable(active: Active) -> float | None:
@@ -100,6 +109,12 @@ def fire_due(active: Active) -> None:
     callback now waiting for its token), or to nothing (the task settled).
     """
     now = active.clock.now()
+    deadlines = active.timers.deadlines
+    while deadlines and deadlines[0][0] <= now:
+        _, arn = heapq.heappop(deadlines)
+        execution = active.executions.get(arn)
+        if execution is not None:
+            executions.time_out(active, execution)
     later = []
     while (when := next_due(active)) is not None and when <= now:
         entry = heapq.heappop(active.timers.heap)

@@ -24,6 +24,7 @@ from stepline.actions.errors import ACTION_FAILURES
 from stepline.adapters.local import private_data_directory
 from stepline.adapters.local.engine import EngineCallbacks
 from stepline.adapters.local.functions import load_callable
+from stepline.adapters.local.objects import LocalObjectStore
 from stepline.adapters.local.workflows import EngineWorkflows, status_change_event
 from stepline.compiler import compile_checked, substitute
 from stepline.definition.models import PipelineDeclaration
@@ -92,7 +93,11 @@ class LocalRuntime:
         # An action's own failure (ACTION_FAILURES) is expected; anything else is a bug whose traceback is logged.
         handlers = {placeholder: handler.load() for placeholder, handler in stack.handlers.items()}
         functions = Functions(handlers, expected=ACTION_FAILURES)
-        self.engine = Engine(Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers)
+        # S3 for distributed Maps' ItemReader and ResultWriter: <data>/buckets/<bucket>/<key>.
+        objects = LocalObjectStore(self.data / "buckets")
+        self.engine = Engine(
+            Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers, objects=objects
+        )
         wiring.install_local_callbacks(EngineCallbacks(self.engine))
         wiring.install_local_workflows(EngineWorkflows(self.engine))
         # What EventBridge's ExecutionStatusChange rule does on AWS: an execution's end goes to

@@ -16,6 +16,7 @@ from typing import Any
 
 from stepline.engine.definition.fields import FieldCompiler
 from stepline.engine.definition.languages import language_of, misplaced
+from stepline.engine.definition.objects import item_reader, result_writer
 from stepline.engine.definition.rules import compile_rule
 from stepline.engine.definition.states import (
     UNSET,
@@ -79,9 +80,14 @@ def parse_definition(definition: str | dict[str, Any]) -> StateMachineDefinition
         builder.problem("the state machine", problem)
     builder.machine_language = language
     root = builder.scope(raw, "", "the state machine")
+    label = f"a whole number of seconds, 1 to {MAX_SECONDS}"
+    builder.jsonata = False  # the machine's own fields take no {% %}
+    timeout = builder.whole(raw, "TimeoutSeconds", "the state machine", minimum=1, label=label)
+    if timeout is not None and timeout > MAX_SECONDS:
+        builder.problem("the state machine", f"TimeoutSeconds must be {label}")
     if builder.problems:
         raise AslDefinitionError(builder.problems)
-    return StateMachineDefinition(root, builder.scopes, text, raw, language)
+    return StateMachineDefinition(root, builder.scopes, text, raw, language, timeout)
 
 
 class _Builder(FieldCompiler):
@@ -432,11 +438,11 @@ def _map_fields(builder: _Builder, state: MapState, body: dict[str, Any], where:
         body, "ToleratedFailurePercentagePath", where
     )
     state.label = body.get("Label")
-    for key in ("ItemReader", "ResultWriter"):
-        if key in body:
-            builder.problem(
-                where, f"{key} is not supported by the local engine: give the items inline (Items or ItemsPath)"
-            )
+    if not state.distributed and ("ItemReader" in body or "ResultWriter" in body):
+        builder.problem(where, "ItemReader and ResultWriter need ProcessorConfig Mode DISTRIBUTED")
+    elif state.distributed:
+        state.reader = item_reader(builder, body["ItemReader"], where) if "ItemReader" in body else None
+        state.writer = result_writer(builder, body["ResultWriter"], where) if "ResultWriter" in body else None
     batcher = body.get("ItemBatcher")
     if batcher is not None:
         if not state.distributed:

@@ -180,6 +180,8 @@ class MapState(FallibleState):
     tolerated_percentage_from: Evaluator | None = None
     batcher: Batcher | None = None
     label: str | None = None
+    reader: ItemReader | None = None  # a distributed map's items read from S3
+    writer: ResultWriter | None = None  # a distributed map's results written to S3, or shaped
 
 
 @dataclass(slots=True)
@@ -191,6 +193,30 @@ class Batcher:
     max_bytes: int | None = None
     max_bytes_from: Evaluator | None = None
     batch_input: Evaluator | None = None
+
+
+@dataclass(slots=True)
+class ItemReader:
+    """A distributed map's ItemReader: an S3 object's items (``s3:getObject``) or a listing
+    (``s3:listObjectsV2``), its Parameters or Arguments giving Bucket and Key or Prefix."""
+
+    listing: bool
+    arguments: Evaluator | None = None
+    input_type: str = "JSON"  # ReaderConfig.InputType of an object: CSV, JSON, JSONL
+    csv_headers: list[str] | None = None  # CSVHeaderLocation GIVEN; None: FIRST_ROW
+    delimiter: str = ","
+    max_items: int | None = None
+    max_items_from: Evaluator | None = None
+
+
+@dataclass(slots=True)
+class ResultWriter:
+    """A distributed map's ResultWriter: where its results go in S3 (``arguments`` giving Bucket and
+    Prefix; None: nowhere) and how they are shaped (``transformation``; None: the default)."""
+
+    arguments: Evaluator | None = None
+    transformation: str | None = None  # NONE, COMPACT, FLATTEN
+    output_type: str = "JSON"
 
 
 @dataclass(slots=True)
@@ -209,6 +235,7 @@ class StateMachineDefinition:
     text: str
     raw: dict[str, Any]
     language: QueryLanguage = QueryLanguage.JSONPATH
+    timeout_seconds: int | None = None  # the machine's TimeoutSeconds: its executions' longest run
 
     def state(self, scope: str, name: str) -> State:
         return self.scopes[scope].states[name]

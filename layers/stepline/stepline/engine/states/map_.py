@@ -23,7 +23,7 @@ from stepline.engine.errors import StatesError
 from stepline.engine.history import record
 from stepline.engine.model import Ending, Execution, Frame, Phase, Progress, StateKind
 from stepline.engine.retry import handle_error, raised
-from stepline.engine.states import distributed
+from stepline.engine.states import distributed, map_io
 from stepline.engine.states.results import complete
 from stepline.engine.store import dumps
 
@@ -31,14 +31,15 @@ if TYPE_CHECKING:
     from stepline.engine.active import Active
 
 # What a Map's frame keeps in its row while its iterations run (``Progress`` holds its lists).
-_PROGRESS = ("total", "next", "running", "failures", "limit", "tolerated", "map_run", "child_machine")
+_PROGRESS = ("total", "next", "running", "failures", "limit", "tolerated", "map_run", "child_machine", "writer")
 # Step Functions' default MaxConcurrency for a distributed map (its guide: up to 10,000 children at once).
 DISTRIBUTED_CONCURRENCY = 10_000
 
 
 def enter(active: Active, execution: Execution, frame: Frame, state: MapState, raw: Any) -> None:
     data, bound = entered(active, execution, frame, state, raw)
-    items = _items(state, data, bound)
+    items = map_io.read_items(active, state, data, bound) if state.reader is not None else _items(state, data, bound)
+    target = map_io.destination(state, data, bound)
     limit = _max_concurrency(state, data, bound)
     tolerated = [_tolerance(state, data, bound, which) for which in ("count", "percentage")]
     inputs = _selected(active, execution, frame, state, data, raw, items)
@@ -55,6 +56,8 @@ def enter(active: Active, execution: Execution, frame: Frame, state: MapState, r
         limit=limit or (DISTRIBUTED_CONCURRENCY if state.distributed else total) or 1,
         tolerated=tolerated,
     )
+    if target is not None:
+        frame.data["writer"] = target
     if state.distributed:
         distributed.started(active, execution, frame, state)
     else:
@@ -215,8 +218,15 @@ def _tolerated(state: MapState, tolerated: list[float | None], failures: int, to
 
 def _done(active: Active, execution: Execution, frame: Frame, state: MapState) -> None:
     assert frame.progress is not None
-    results = frame.progress.results
+    results: Any = frame.progress.results
     if state.distributed:
+        if state.writer is not None:
+            try:
+                results = map_io.written(active, frame, state, len(results))
+            except StatesError as error:
+                distributed.failed(active, execution, frame, error.error, error.cause)
+                _forget_progress(active, frame)
+                raise
         distributed.succeeded(active, execution, frame)
     else:
         record(active, execution, frame, "MapStateSucceeded", None, None)
