@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from stepline.adapters.aws.objects import S3ObjectStore
 from stepline.engine import Engine, ManualClock
-from stepline.engine.objects import ObjectStoreError
+from stepline.ports.objects import ObjectStoreError
 
 pytestmark = pytest.mark.functional
 

@@ -109,7 +109,14 @@ RULES = [
     Rule(
         "engine knows nothing of pipelines",
         lambda m: within(m, "stepline.engine"),
-        _stepline_only("stepline.engine", "stepline.errors", "stepline.observability", also=("boto3", "botocore")),
+        # Of the ports, only the object store a distributed Map reads and writes S3 through.
+        _stepline_only(
+            "stepline.engine",
+            "stepline.errors",
+            "stepline.observability",
+            "stepline.ports.objects",
+            also=("boto3", "botocore"),
+        ),
     ),
     Rule(
         "only adapters/aws imports boto3 or botocore",

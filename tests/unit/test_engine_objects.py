@@ -14,7 +14,7 @@ import pytest
 
 from stepline.adapters.local.objects import LocalObjectStore
 from stepline.engine import Engine, InvalidDefinition, ManualClock
-from stepline.engine.objects import ObjectStoreError
+from stepline.ports.objects import ObjectStoreError
 
 GET, LIST, PUT = ("arn:aws:states:::s3:getObject", "arn:aws:states:::s3:listObjectsV2", "arn:aws:states:::s3:putObject")
 

@@ -22,9 +22,9 @@ from stepline.engine.clock import Clock
 from stepline.engine.definition import StateMachineDefinition, StateType
 from stepline.engine.integrations import Functions
 from stepline.engine.model import Execution, Frame, StateKind
-from stepline.engine.objects import NoObjectStore, ObjectStore
 from stepline.engine.store import Store
 from stepline.engine.timers import Timers
+from stepline.ports.objects import NoObjectStore, ObjectStore
 
 Machine = tuple[str, StateMachineDefinition, str]  # name, definition, role ARN
 Listener = Callable[[dict[str, Any]], None]

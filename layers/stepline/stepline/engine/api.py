@@ -28,10 +28,10 @@ from stepline.engine.clock import Clock, SystemClock
 from stepline.engine.errors import InvalidOutput
 from stepline.engine.integrations import Functions
 from stepline.engine.model import ExecutionStatus
-from stepline.engine.objects import ObjectStore
 from stepline.engine.scheduler import MAX_GROUP, Scheduler
 from stepline.engine.states import KINDS
 from stepline.engine.store import Store
+from stepline.ports.objects import ObjectStore
 
 
 class Engine:

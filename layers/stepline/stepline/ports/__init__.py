@@ -7,6 +7,7 @@ and adapters/local implement them. One module a concept:
 - ``approvals``: Approval, Approvals, Notifier, Deliveries
 - ``pipelines``: RegisteredPipeline, Registry, PipelineHost; ``workflows``: Workflows
 - ``deployments``: ContainerService, LambdaFunctions, FunctionInvoker; ``targets``: Targets
+- ``objects``: ObjectStore (S3 objects a distributed Map reads and writes; the one port the engine is given)
 
 Ports import nothing of actions, adapters, wiring or the runtimes (an architecture test checks it).
 """

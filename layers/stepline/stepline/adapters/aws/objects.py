@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from stepline.adapters.aws import error_code
-from stepline.engine.objects import ObjectStoreError, StoredObject
+from stepline.ports.objects import ObjectStoreError, StoredObject
 
 
 class S3ObjectStore:

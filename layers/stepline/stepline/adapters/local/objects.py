@@ -13,7 +13,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from stepline.engine.objects import ObjectStoreError, StoredObject
+from stepline.ports.objects import ObjectStoreError, StoredObject
 
 
 class LocalObjectStore:

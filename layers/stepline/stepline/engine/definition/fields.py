@@ -35,6 +35,16 @@ class FieldCompiler:
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
 
+    def whole(self, body: dict[str, Any], key: str, where: str, *, minimum: int, label: str) -> int | None:
+        """A field that holds a whole number, or (JSONata) a ``{% %}`` computing one."""
+        if key not in body or (self.jsonata and is_expression(body[key])):
+            return None
+        value = body[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.problem(where, f"{key} must be {label}")
+            return None
+        return value
+
     def path(self, body: dict[str, Any], key: str, where: str, default: str | None) -> JsonPath | None:
         value = body.get(key, default)
         if value is None:

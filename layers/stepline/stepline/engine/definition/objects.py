@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from stepline.engine.definition.fields import FieldCompiler
-from stepline.engine.definition.states import ItemReader, ResultWriter
+from stepline.engine.definition.states import Batcher, ItemReader, ResultWriter
 from stepline.engine.jsonata import is_expression
 
 GET_OBJECT = "arn:aws:states:::s3:getObject"
@@ -114,3 +114,24 @@ def _whole(builder: FieldCompiler, body: dict[str, Any], key: str, where: str) -
         builder.problem(where, f"{key} must be a whole number, 0 or more")
         return None
     return value
+
+
+def item_batcher(builder: FieldCompiler, raw: dict[str, Any], where: str) -> Batcher:
+    """A distributed Map's ItemBatcher: how many items, or bytes, go to each child."""
+    batcher = Batcher()
+    batcher.max_items = builder.whole(raw, "MaxItemsPerBatch", where, minimum=1, label="a whole number, 1 or more")
+    batcher.max_bytes = builder.whole(
+        raw, "MaxInputBytesPerBatch", where, minimum=1, label="a whole number of bytes, at most 262144"
+    )
+    if batcher.max_bytes is not None and batcher.max_bytes > 262_144:
+        builder.problem(where, "MaxInputBytesPerBatch must be a whole number of bytes, at most 262144")
+    batcher.max_items_from = builder.computed(raw, "MaxItemsPerBatch", where) or builder.lookup(
+        raw, "MaxItemsPerBatchPath", where
+    )
+    batcher.max_bytes_from = builder.computed(raw, "MaxInputBytesPerBatch", where) or builder.lookup(
+        raw, "MaxInputBytesPerBatchPath", where
+    )
+    batcher.batch_input = builder.template(raw, "BatchInput", where)
+    if not any((batcher.max_items, batcher.max_bytes, batcher.max_items_from, batcher.max_bytes_from)):
+        builder.problem(where, "needs MaxItemsPerBatch or MaxInputBytesPerBatch")
+    return batcher

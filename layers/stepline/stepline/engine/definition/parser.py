@@ -16,11 +16,10 @@ from typing import Any
 
 from stepline.engine.definition.fields import FieldCompiler
 from stepline.engine.definition.languages import language_of, misplaced
-from stepline.engine.definition.objects import item_reader, result_writer
+from stepline.engine.definition.objects import item_batcher, item_reader, result_writer
 from stepline.engine.definition.rules import compile_rule
 from stepline.engine.definition.states import (
     UNSET,
-    Batcher,
     ChainedState,
     ChoiceRule,
     ChoiceState,
@@ -185,16 +184,6 @@ class _Builder(FieldCompiler):
             state.result_selector = self.template(body, "ResultSelector", where)
         state.retry = self.retriers(body.get("Retry", []), where)
         state.catch = self.catchers(body.get("Catch", []), where)
-
-    def whole(self, body: dict[str, Any], key: str, where: str, *, minimum: int, label: str) -> int | None:
-        """A field that holds a whole number, or (JSONata) a ``{% %}`` computing one."""
-        if key not in body or (self.jsonata and is_expression(body[key])):
-            return None
-        value = body[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.problem(where, f"{key} must be {label}")
-            return None
-        return value
 
 
 class _Site:
@@ -450,27 +439,7 @@ def _map_fields(builder: _Builder, state: MapState, body: dict[str, Any], where:
         elif not isinstance(batcher, dict):
             builder.problem(where, "ItemBatcher must be an object")
         else:
-            state.batcher = _batcher(builder, batcher, f"{where}: ItemBatcher")
-
-
-def _batcher(builder: _Builder, raw: dict[str, Any], where: str) -> Batcher:
-    batcher = Batcher()
-    batcher.max_items = builder.whole(raw, "MaxItemsPerBatch", where, minimum=1, label="a whole number, 1 or more")
-    batcher.max_bytes = builder.whole(
-        raw, "MaxInputBytesPerBatch", where, minimum=1, label="a whole number of bytes, at most 262144"
-    )
-    if batcher.max_bytes is not None and batcher.max_bytes > 262_144:
-        builder.problem(where, "MaxInputBytesPerBatch must be a whole number of bytes, at most 262144")
-    batcher.max_items_from = builder.computed(raw, "MaxItemsPerBatch", where) or builder.lookup(
-        raw, "MaxItemsPerBatchPath", where
-    )
-    batcher.max_bytes_from = builder.computed(raw, "MaxInputBytesPerBatch", where) or builder.lookup(
-        raw, "MaxInputBytesPerBatchPath", where
-    )
-    batcher.batch_input = builder.template(raw, "BatchInput", where)
-    if not any((batcher.max_items, batcher.max_bytes, batcher.max_items_from, batcher.max_bytes_from)):
-        builder.problem(where, "needs MaxItemsPerBatch or MaxInputBytesPerBatch")
-    return batcher
+            state.batcher = item_batcher(builder, batcher, f"{where}: ItemBatcher")
 
 
 _PARSERS: dict[StateType, Callable[[_Builder, _Site], State]] = {

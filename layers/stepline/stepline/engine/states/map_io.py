@@ -1,6 +1,6 @@
 """A distributed Map's items read from S3 (ItemReader) and its results written there (ResultWriter).
 
-Through the engine's ``ObjectStore`` (``engine.objects``), never boto3. As Step Functions'
+Through the engine's ``ObjectStore`` (``ports.objects``), never boto3. As Step Functions'
 developer guide describes them ("ItemReader (Map)", "ResultWriter (Map)"):
 
 - ``s3:getObject`` reads one object: a JSON array, JSON Lines, or CSV whose first row (or
@@ -32,8 +32,8 @@ from stepline.engine.clock import iso
 from stepline.engine.definition import ItemReader, MapState
 from stepline.engine.errors import StatesError
 from stepline.engine.model import Execution, ExecutionStatus, Frame
-from stepline.engine.objects import ObjectStoreError
 from stepline.engine.store import dumps
+from stepline.ports.objects import ObjectStoreError
 
 if TYPE_CHECKING:
     from stepline.engine.active import Active
