@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from stepline.definition.providers import PROVIDERS
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "pipelines"
 EVENTS = REPO / "events"
@@ -174,3 +176,8 @@ def watching(
             }
         ]
     return document
+
+
+def handler_placeholders() -> list[str]:
+    """Every placeholder a compiled pipeline can contain: what template.yaml and a stack provide."""
+    return sorted({provider.handler for provider in PROVIDERS})

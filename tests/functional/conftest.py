@@ -25,8 +25,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from stepline.compiler import CompiledPipeline, substitute
-from stepline.definition.providers import handler_placeholders
 from tests import moto_jsonata
+from tests.helpers import handler_placeholders
 
 REGION = "us-east-1"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}

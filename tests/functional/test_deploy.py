@@ -15,10 +15,9 @@ from moto import mock_aws
 from stepline import cli, wiring
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import load_valid_pipeline
-from stepline.definition.providers import handler_placeholders
 from stepline.ports.targets import Target
 from stepline.registry import state_machine_name
-from tests.helpers import EXAMPLES, watching, write
+from tests.helpers import EXAMPLES, handler_placeholders, watching, write
 
 pytestmark = pytest.mark.functional
 

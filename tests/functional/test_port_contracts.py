@@ -29,13 +29,12 @@ from stepline.adapters.local.registry import SqliteRegistry
 from stepline.adapters.local.secrets import EnvironmentSecretStore
 from stepline.adapters.local.workflows import EngineWorkflows
 from stepline.engine import Engine, Store
-from stepline.errors import ConfigurationError
 from stepline.ports.approvals import Approval, Approvals, Deliveries
 from stepline.ports.artifacts import ArtifactNotFound, ArtifactStore, get_into, put_directory
 from stepline.ports.pipelines import RegisteredPipeline, Registry
 from stepline.ports.records import Records
 from stepline.ports.secrets import SecretStore
-from stepline.ports.workflows import ExecutionNotFound, Workflows, execution_arn
+from stepline.ports.workflows import ExecutionNameTaken, ExecutionNotFound, Workflows, execution_arn, start_new
 from tests.helpers import pipeline
 from tests.moto_env import REGION, create_table, moto_aws
 
@@ -304,11 +303,41 @@ def test_an_execution_started_is_described_and_listed(workflows: tuple[Workflows
 def test_a_trigger_starts_an_execution_name_once(workflows: tuple[Workflows, str]) -> None:
     port, machine = workflows
     # Given a trigger that names its execution after the event
-    first = port.start_new(machine, "delivery-9", "{}")
+    first = start_new(port, machine, "delivery-9", "{}")
     # When the event is delivered again, Then nothing more starts
     assert first == execution_arn(machine, "delivery-9")
-    assert port.start_new(machine, "delivery-9", "{}") is None
+    assert start_new(port, machine, "delivery-9", "{}") is None
     assert [e["name"] for e in port.executions(machine)] == ["delivery-9"]
+
+
+class _LookedTooEarly:
+    """The port as a delivery saw it that looked just before another delivery started the execution."""
+
+    def __init__(self, port: Workflows) -> None:
+        self.port = port
+
+    def describe(self, execution_arn: str) -> dict[str, object]:
+        raise ExecutionNotFound(execution_arn)
+
+    def start(self, state_machine_arn: str, name: str, payload: str) -> str:
+        return self.port.start(state_machine_arn, name, payload)
+
+    def executions(self, state_machine_arn: str, limit: int = 50) -> list[dict[str, object]]:
+        return self.port.executions(state_machine_arn, limit)
+
+    def history(self, execution_arn: str) -> list[dict[str, object]]:
+        return self.port.history(execution_arn)
+
+
+def test_a_trigger_that_lost_a_race_starts_nothing(workflows: tuple[Workflows, str]) -> None:
+    port, machine = workflows
+    # Given an execution another delivery started just after this one found the name free
+    port.start(machine, "delivery-10", '{"a": 1}')
+    # When this one starts it too (its input differs: a later retry's payload)
+    started = start_new(_LookedTooEarly(port), machine, "delivery-10", '{"a": 2}')
+    # Then the name taken means nothing more starts, and no error
+    assert started is None
+    assert [e["name"] for e in port.executions(machine)] == ["delivery-10"]
 
 
 def test_an_unknown_execution_or_a_reused_name_is_refused(workflows: tuple[Workflows, str]) -> None:
@@ -318,5 +347,5 @@ def test_an_unknown_execution_or_a_reused_name_is_refused(workflows: tuple[Workf
         port.describe(execution_arn(machine, "never"))
     # When a name is started again with another input, Then the port refuses, naming it
     port.start(machine, "once", '{"a": 1}')
-    with pytest.raises(ConfigurationError, match=r"\bonce\b"):
+    with pytest.raises(ExecutionNameTaken, match=r"\bonce\b"):
         port.start(machine, "once", '{"a": 2}')

@@ -18,6 +18,10 @@ from stepline.errors import ConfigurationError
 
 CLI = Path(stepline.cli.__file__).parent
 # What `stepline --version` and the parser must not load: each costs tens of milliseconds.
+# What `stepline validate` must not load: it reads definitions, it runs nothing.
+RUNNING = ["rich", "boto3", "botocore", "sqlite3", "stepline.compiler", "stepline.engine", "stepline.api"]
+RUNNING += ["stepline.adapters", "stepline.wiring", "stepline.local"]
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pipelines" / "local-demo.yaml"
 HEAVY = [
     "pydantic",
     "rich",
@@ -108,6 +112,22 @@ def test_building_the_parser_loads_no_commands_machinery() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     # Then nothing a command needs only when it runs has been imported
     assert json.loads(loaded.stdout) == []
+
+
+def test_validate_loads_the_definitions_and_nothing_that_runs_them() -> None:
+    # Given a fresh interpreter
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from stepline.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['validate', {str(EXAMPLE)!r}])\n"
+        f"running = {RUNNING!r}\n"
+        "print(json.dumps([code, sorted(n for n in sys.modules if n in running or n.startswith(tuple(r + '.' for r in running)))]))\n"
+    )
+    # When it validates a pipeline file
+    answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    # Then the file is valid, and no compiler, engine, API, adapter, AWS SDK or rich was loaded
+    assert json.loads(answer.stdout) == [0, []]
 
 
 def test_version_answers_through_the_entry_point() -> None:

@@ -80,24 +80,33 @@ def test_the_api_maps_each_kind_of_domain_error_to_its_status(error: SteplineErr
 
 
 def _text_matches(tree: ast.AST) -> list[int]:
-    """Lines comparing a caught error's text (``str(error) == …``, ``… in error.args[0]``)."""
+    """Lines comparing a caught error's text: ``str(error) == …``, ``… in error.args[0]``, or
+    one of its attributes against a sentence (``error.reason == "no such file"``)."""
     caught = {node.name for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler) and node.name}
+
+    def of_caught(node: ast.expr) -> bool:
+        return isinstance(node, ast.Name) and node.id in caught
+
     lines = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Compare):
             continue
-        for side in (node.left, *node.comparators):
+        sides = [node.left, *node.comparators]
+        has_text = any(isinstance(side, ast.Constant) and isinstance(side.value, str) for side in sides)
+        for side in sides:
             text_of_error = (
                 isinstance(side, ast.Call)
                 and isinstance(side.func, ast.Name)
                 and side.func.id == "str"
-                and any(isinstance(a, ast.Name) and a.id in caught for a in side.args)
+                and any(of_caught(a) for a in side.args)
             )
             args_of_error = (
                 isinstance(side, ast.Subscript) and isinstance(side.value, ast.Attribute) and side.value.attr == "args"
             )
-            if text_of_error or args_of_error:
+            attribute_as_text = has_text and isinstance(side, ast.Attribute) and of_caught(side.value)
+            if text_of_error or args_of_error or attribute_as_text:
                 lines.append(node.lineno)
+                break
     return lines
 
 
@@ -125,3 +134,9 @@ def test_the_text_check_sees_a_message_compared() -> None:
     code = "try:\n    f()\nexcept ValueError as error:\n    if str(error) == 'the link has expired':\n        pass\n"
     # Then the check finds it
     assert _text_matches(ast.parse(code)) == [4]
+    # and so it does an attribute compared with a sentence (what buildspec.py once did)
+    code = "try:\n    f()\nexcept OSError as error:\n    x = 'gone' if error.reason == 'no such file' else ''\n"
+    assert _text_matches(ast.parse(code)) == [4]
+    # but not a number or a code compared
+    code = "try:\n    f()\nexcept OSError as error:\n    x = error.errno in FULL or error.status == 401\n"
+    assert _text_matches(ast.parse(code)) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stepline.local.template import load_template
-from tests.helpers import EVENTS, REPO
+from tests.helpers import EVENTS, REPO, handler_placeholders
 
 TEMPLATE: dict[str, Any] = load_template(REPO / "template.yaml")  # as the local runtime reads it
 
@@ -50,7 +50,6 @@ def test_the_lambda_runtime_is_python_3_12() -> None:
 
 
 def test_the_stack_outputs_every_arn_stepline_deploy_substitutes() -> None:
-    from stepline.definition.providers import handler_placeholders
     from stepline.deploy import EXECUTION_ROLE_OUTPUT, REGISTRY_OUTPUT
 
     needed = {*handler_placeholders(), EXECUTION_ROLE_OUTPUT, REGISTRY_OUTPUT}
@@ -58,7 +57,6 @@ def test_the_stack_outputs_every_arn_stepline_deploy_substitutes() -> None:
 
 
 def test_pipelines_run_under_a_role_that_may_call_exactly_the_action_functions() -> None:
-    from stepline.definition.providers import handler_placeholders
 
     [invoke] = [
         statement
@@ -90,7 +88,6 @@ def test_codecommit_changes_reach_the_trigger_function_and_deletes_do_not() -> N
 
 
 def test_the_local_runtime_finds_every_placeholder_in_the_template_as_sam_local_would() -> None:
-    from stepline.definition.providers import handler_placeholders
     from stepline.local.template import read_template
 
     # Given template.yaml, When read as the local runtime reads it

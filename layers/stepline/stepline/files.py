@@ -35,6 +35,10 @@ class UnreadableFile(InvalidInput):
         self.reason = reason
 
 
+class MissingFile(UnreadableFile):
+    """Nothing is at the path."""
+
+
 def read_limited(path: str | Path, limit: int, what: str = "a file") -> bytes:
     """The bytes at ``path``, at most ``limit`` of them, or UnreadableFile saying why not.
 
@@ -44,7 +48,7 @@ def read_limited(path: str | Path, limit: int, what: str = "a file") -> bytes:
         # Non-blocking, so a named pipe with no writer cannot hang the open.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise UnreadableFile(path, "no such file") from None
+        raise MissingFile(path, "no such file") from None
     except OSError as error:
         raise UnreadableFile(path, f"cannot be read: {error.strerror}") from None
     try:

@@ -36,7 +36,7 @@ from stepline.actions.request import ActionRequest, action_result
 from stepline.errors import ConfigurationError
 from stepline.ports.artifacts import ArtifactStore, put_directory
 from stepline.ports.waiters import Completion, TaskCallbacks, Waiter, Waiters
-from stepline.ports.workflows import ExecutionNotFound, Workflows
+from stepline.ports.workflows import ExecutionNameTaken, ExecutionNotFound, Workflows
 
 _NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -89,7 +89,10 @@ def start_state_machine(
     if answered_before(waiter, kind, waiters, callbacks) is not None:
         return waiter.work.get("execution", "")
     name = execution_name(configuration.get("ExecutionNamePrefix", ""), request.execution.name)
-    execution = waiter.work.get("execution") or workflows.start(arn, name, text)
+    try:
+        execution = waiter.work.get("execution") or workflows.start(arn, name, text)
+    except ExecutionNameTaken as taken:
+        raise ConfigurationError(f"{label}: {taken}") from None
     attach(waiters, waiter, f"sfn#{execution}", {"execution": execution}, kind, callbacks)
     return execution
 

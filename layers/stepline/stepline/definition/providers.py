@@ -374,11 +374,6 @@ def supported_type_names() -> list[str]:
     return [provider.type_name for provider in PROVIDERS]
 
 
-def handler_placeholders() -> list[str]:
-    """Every placeholder a compiled pipeline can contain, for the runtimes to provide."""
-    return sorted({provider.handler for provider in PROVIDERS})
-
-
 # Git-based sources: where their pushes come from, and the configuration keys naming the
 # repository (None: GitHub v1's Owner/Repo pair) and the branch.
 _GIT_SOURCE_KEYS = {

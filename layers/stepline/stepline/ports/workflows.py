@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from stepline.errors import Conflict
+
 
 class ExecutionNotFound(LookupError):
     """No execution of that ARN: the engine and Step Functions both report it as this."""
 
 
+class ExecutionNameTaken(Conflict):
+    """An execution of that name exists with another input (Step Functions' ExecutionAlreadyExists)."""
+
+
 class Workflows(Protocol):
     def start(self, state_machine_arn: str, name: str, payload: str) -> str:
-        """Start (or find, for the same name and input) an execution; return its ARN."""
+        """Start (or find, for the same name and input) an execution; return its ARN.
+        ExecutionNameTaken when one of that name exists with another input."""
         ...
 
     def describe(self, execution_arn: str) -> dict[str, object]:
@@ -26,10 +33,21 @@ class Workflows(Protocol):
         """Every history event, oldest first, as GetExecutionHistory gives them."""
         ...
 
-    def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
-        """Start an execution unless one of that name exists already (then None): a trigger
-        names executions after the event, so a redelivered event starts nothing."""
-        ...
+
+def start_new(workflows: Workflows, state_machine_arn: str, name: str, payload: str) -> str | None:
+    """Start an execution unless one of that name exists already (then None): a trigger
+    names executions after the event, so a redelivered event starts nothing."""
+    # Asked first because Step Functions (and the engine) answer a start with the same name and
+    # input as a success while that execution runs: only the describe tells old from new.
+    try:
+        workflows.describe(execution_arn(state_machine_arn, name))
+        return None
+    except ExecutionNotFound:
+        pass
+    try:
+        return workflows.start(state_machine_arn, name, payload)
+    except ExecutionNameTaken:
+        return None  # started a moment ago by a concurrent delivery of the same event
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:

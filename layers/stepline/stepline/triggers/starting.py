@@ -11,7 +11,7 @@ from stepline.observability import logger
 from stepline.ports.pipelines import Registry
 from stepline.ports.pushes import GitHubPush
 from stepline.ports.sources import ChangedPaths
-from stepline.ports.workflows import Workflows
+from stepline.ports.workflows import Workflows, start_new
 from stepline.triggers.changes import RepositoryChange, from_github
 from stepline.triggers.matching import match
 
@@ -73,7 +73,7 @@ def start_matching(
             report.warnings.append(warning)
             logger.warning(warning)
         payload = json.dumps(trigger_input(change, outcome.actions), sort_keys=True)
-        started = workflows.start_new(entry.state_machine_arn, change.execution_name(), payload)
+        started = start_new(workflows, entry.state_machine_arn, change.execution_name(), payload)
         if started is None:
             report.already_started.append(entry.name)
         else:

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stepline.definition.problems import Problem, format_path
-from stepline.files import UnreadableFile, read_limited
+from stepline.files import MissingFile, UnreadableFile, read_limited
 
 PHASES = ("install", "pre_build", "build", "post_build")
 # A buildspec is a few KB: the cap keeps a mistaken file from being read into memory whole.
@@ -188,9 +188,10 @@ def parse_buildspec(text: str, source: str) -> Buildspec:
 def load_buildspec(path: Path) -> Buildspec:
     try:
         text = read_limited(path, MAX_BUILDSPEC_BYTES, "a buildspec").decode("utf-8")
+    except MissingFile:
+        raise BuildspecError(str(path), [Problem("", "no buildspec file here")]) from None
     except UnreadableFile as error:
-        reason = "no buildspec file here" if error.reason == "no such file" else error.reason
-        raise BuildspecError(str(path), [Problem("", reason)]) from None
+        raise BuildspecError(str(path), [Problem("", error.reason)]) from None
     except UnicodeDecodeError as error:
         raise BuildspecError(str(path), [Problem("", f"cannot be read: {error}")]) from None
     return parse_buildspec(text, str(path))

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from stepline.actions.errors import TransientActionError
 from stepline.adapters.aws import error_code
 from stepline.errors import ConfigurationError
-from stepline.ports.workflows import ExecutionNotFound, execution_arn
+from stepline.ports.workflows import ExecutionNameTaken, ExecutionNotFound
 
 
 class StepFunctionsWorkflows:
@@ -24,29 +24,12 @@ class StepFunctionsWorkflows:
         except ClientError as error:
             code = error_code(error)
             if code == "ExecutionAlreadyExists":
-                raise ConfigurationError(f"an execution named {name!r} already exists with another input") from None
+                raise ExecutionNameTaken(f"an execution named {name!r} already exists with another input") from None
             if code in {"StateMachineDoesNotExist", "InvalidArn"}:
                 raise ConfigurationError(f"state machine {state_machine_arn!r} does not exist") from None
             if code in {"ThrottlingException", "ExecutionLimitExceeded"}:
                 raise TransientActionError(f"Step Functions could not start {name!r} now: {code}") from None
             raise ConfigurationError(f"Step Functions refused to start {name!r}: {code}") from None
-
-    def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
-        # Asked first because Step Functions answers a start with the same name and input as
-        # a success while that execution runs: only the describe tells old from new.
-        try:
-            self.describe(execution_arn(state_machine_arn, name))
-            return None
-        except ExecutionNotFound:
-            pass
-        try:
-            return str(
-                self.client.start_execution(stateMachineArn=state_machine_arn, name=name, input=payload)["executionArn"]
-            )
-        except ClientError as error:
-            if error_code(error) == "ExecutionAlreadyExists":
-                return None  # started a moment ago by a concurrent delivery of the same event
-            raise
 
     def executions(self, state_machine_arn: str, limit: int = 50) -> list[dict[str, object]]:
         listed: list[dict[str, object]] = self.client.list_executions(

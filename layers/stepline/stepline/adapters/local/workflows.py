@@ -12,20 +12,22 @@ from stepline.engine import (
     StateMachineDoesNotExist,
 )
 from stepline.errors import ConfigurationError
-from stepline.ports.workflows import ExecutionNotFound, execution_arn
+from stepline.ports.workflows import ExecutionNameTaken, ExecutionNotFound
 
 
 class EngineWorkflows:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def local_arn(self, state_machine_arn: str) -> str:
-        """The ARN on this engine of the state machine an AWS ARN names: by its name, whatever
-        Region and account a pipeline written for AWS gives (this engine has one of each)."""
-        kind, _, name = state_machine_arn.rpartition(":stateMachine:")
-        if not kind.startswith("arn:") or not name:
-            return state_machine_arn
-        return f"arn:aws:states:{self.engine.region}:{self.engine.account}:stateMachine:{name}"
+    def local_arn(self, arn: str) -> str:
+        """The ARN on this engine of the state machine (or execution) an AWS ARN names: by its
+        name, whatever Region and account a pipeline written for AWS gives (this engine has one
+        of each)."""
+        for kind in (":stateMachine:", ":execution:"):
+            prefix, _, name = arn.partition(kind)
+            if prefix.startswith("arn:") and name:
+                return f"arn:aws:states:{self.engine.region}:{self.engine.account}{kind}{name}"
+        return arn
 
     def start(self, state_machine_arn: str, name: str, payload: str) -> str:
         try:
@@ -36,20 +38,8 @@ class EngineWorkflows:
                 f"no state machine {machine!r} on this machine: give its definition with "
                 f"--state-machine {machine}=FILE (or STEPLINE_STATE_MACHINES)"
             ) from None
-        except EngineError as error:
-            raise ConfigurationError(error.message) from None
-
-    def start_new(self, state_machine_arn: str, name: str, payload: str) -> str | None:
-        state_machine_arn = self.local_arn(state_machine_arn)
-        try:
-            self.describe(execution_arn(state_machine_arn, name))
-            return None
-        except ExecutionNotFound:
-            pass
-        try:
-            return str(self.engine.start_execution(state_machine_arn, name, payload)["executionArn"])
-        except ExecutionAlreadyExists:
-            return None
+        except ExecutionAlreadyExists as error:
+            raise ExecutionNameTaken(error.message) from None
         except EngineError as error:
             raise ConfigurationError(error.message) from None
 
@@ -65,7 +55,7 @@ class EngineWorkflows:
 
     def describe(self, execution_arn: str) -> dict[str, object]:
         try:
-            return self.engine.describe_execution(execution_arn)
+            return self.engine.describe_execution(self.local_arn(execution_arn))
         except ExecutionDoesNotExist:
             raise ExecutionNotFound(f"no execution {execution_arn}") from None
 
