@@ -247,3 +247,29 @@ def test_the_local_object_store_keeps_every_key_inside_its_folder(tmp_path: Path
     with pytest.raises(ObjectStoreError):
         store.put(bucket, key, b"x")
     assert not (tmp_path / "escape").exists()
+
+
+def test_a_jsonata_map_reads_and_writes_with_arguments_and_computed_max_items(buckets: Path) -> None:
+    # Given a JSONata distributed Map whose key, MaxItems and prefix come from its input, exporting COMPACT
+    definition = distributed(
+        ItemReader={
+            "Resource": GET,
+            "ReaderConfig": {"InputType": "JSON", "MaxItems": "{% $states.input.max %}"},
+            "Arguments": {"Bucket": "data", "Key": "{% $states.input.key %}"},
+        },
+        ResultWriter={
+            "Resource": PUT,
+            "Arguments": {"Bucket": "out", "Prefix": "{% 'by/' & $states.input.who %}"},
+            "WriterConfig": {"Transformation": "COMPACT"},
+        },
+        Output="{% $states.result.ResultWriterDetails %}",
+    )
+    definition["QueryLanguage"] = "JSONata"
+    # When it runs
+    described = run(buckets, definition, {"key": "in/numbers.json", "max": 2, "who": "ann"})
+    # Then two items ran, and the succeeded file under by/ann/<run>/ holds their outputs alone
+    details = described["output"]
+    assert details["Key"].startswith("by/ann/")
+    manifest = json.loads((buckets / "out" / details["Key"]).read_text())
+    (succeeded,) = manifest["ResultFiles"]["SUCCEEDED"]
+    assert json.loads((buckets / "out" / succeeded["Key"]).read_text()) == [{"n": 1}, {"n": 2}]

@@ -9,6 +9,7 @@ forgotten only after every listener has heard it: at least once, across crashes.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import uuid
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from stepline.engine.active import Active
 
 _NOT_TRUNCATED = {"truncated": False}
+_SUCCEEDED_DETAILS = dumps(["executionSucceededEventDetails", {"outputDetails": _NOT_TRUNCATED}])
 
 
 def start(
@@ -121,10 +123,15 @@ def start_child(active: Active, machine_arn: str, name: str, data_in: Any, paren
 def _begin(active: Active, execution: Execution) -> None:
     active.executions[execution.arn] = execution
     arm_deadline(active, execution)
-    details = {"inputDetails": _NOT_TRUNCATED, "roleArn": execution.role_arn}
-    text = execution.input_text
-    record(active, execution, None, "ExecutionStarted", "executionStartedEventDetails", details, "input", text)
+    body = _started_details(execution.role_arn)
+    record(active, execution, None, "ExecutionStarted", None, None, "input", execution.input_text, body=body)
     root(active, execution)
+
+
+@functools.lru_cache(maxsize=256)
+def _started_details(role_arn: str) -> str:
+    """ExecutionStarted's details beside its input: the same for every execution of a role, written once."""
+    return dumps(["executionStartedEventDetails", {"inputDetails": _NOT_TRUNCATED, "roleArn": role_arn}])
 
 
 def arm_deadline(active: Active, execution: Execution) -> None:
@@ -222,8 +229,7 @@ def description(execution: Execution) -> dict[str, Any]:
 
 def succeed(active: Active, execution: Execution, output: Any, text: str | None = None) -> None:
     text = dumps(output) if text is None else text
-    details = {"outputDetails": _NOT_TRUNCATED}
-    record(active, execution, None, "ExecutionSucceeded", "executionSucceededEventDetails", details, "output", text)
+    record(active, execution, None, "ExecutionSucceeded", None, None, "output", text, body=_SUCCEEDED_DETAILS)
     end(active, execution, ExecutionStatus.SUCCEEDED, output=output, text=text)
 
 

@@ -9,7 +9,8 @@ DISTRIBUTED: the items (after ItemSelector) are grouped by the ItemBatcher, if a
 processor (``states.distributed``), recorded in the parent's history as a Map Run:
 ``MapRunStarted`` with its ARN, then ``MapRunSucceeded`` or ``MapRunFailed``. A child sees
 none of the parent's variables, and any failure beyond the tolerated ones (none by
-default) fails the Map with ``States.ExceedToleratedFailureThreshold``.
+default) fails the Map with ``States.ExceedToleratedFailureThreshold``. Its items may be read
+from S3 (ItemReader) and its results written there or shaped (ResultWriter): ``states.map_io``.
 """
 
 from __future__ import annotations
