@@ -1,8 +1,10 @@
 """The sweeper (every five minutes, EventBridge Scheduler): finish what no event finished.
 
-Builds, ECS deployments and Step Functions executions whose waiters are older than
-``older_than`` seconds are polled (BatchGetBuilds, DescribeServices, DescribeExecution) and
-those that ended are answered through the same ``settle`` as their events; decisions on
+Builds, ECS deployments, Step Functions executions, CloudFormation operations, CodeDeploy
+deployments and Elastic Beanstalk updates whose waiters are older than ``older_than`` seconds
+are polled (BatchGetBuilds, DescribeServices, DescribeExecution, DescribeStacks,
+BatchGetDeployments, DescribeEnvironments) and those that ended
+are answered through the same ``settle`` as their events; decisions on
 approvals recorded but never answered are answered again. So a dropped event, or a crash
 between a decision and its answer, costs a pipeline minutes, not the task's timeout.
 """
@@ -12,10 +14,14 @@ from __future__ import annotations
 from stepline.actions.approval import answer_unanswered
 from stepline.actions.build.codebuild import build_work
 from stepline.actions.completions import WorkKind, sweep
+from stepline.actions.deploy.beanstalk import environment_work
+from stepline.actions.deploy.codedeploy import deployment_work as codedeploy_work
 from stepline.actions.deploy.ecs import deployment_work
+from stepline.actions.deploy.stack_work import stack_work
 from stepline.actions.invoke_states import execution_work
 from stepline.ports.approvals import Approvals
 from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.aws_deploys import CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
 from stepline.ports.deployments import ContainerService
 from stepline.ports.waiters import TaskCallbacks, Waiters
@@ -25,9 +31,22 @@ DEFAULT_OLDER_THAN_SECONDS = 5 * 60
 
 
 def work_kinds(
-    builds: BuildService, ecs: ContainerService, workflows: Workflows, store: ArtifactStore
+    builds: BuildService,
+    ecs: ContainerService,
+    workflows: Workflows,
+    store: ArtifactStore,
+    stacks: Stacks,
+    deployments: CodeDeployments,
+    environments: Environments,
 ) -> dict[str, WorkKind]:
-    return {"build": build_work(builds), "ecs": deployment_work(ecs), "sfn": execution_work(workflows, store)}
+    return {
+        "build": build_work(builds),
+        "ecs": deployment_work(ecs),
+        "sfn": execution_work(workflows, store),
+        "cfn": stack_work(stacks, store),
+        "codedeploy": codedeploy_work(deployments),
+        "beanstalk": environment_work(environments),
+    }
 
 
 def sweep_once(

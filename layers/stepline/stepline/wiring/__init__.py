@@ -17,6 +17,7 @@ from stepline.actions.approval import LinkSigner
 from stepline.errors import ConfigurationError
 from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
 from stepline.ports.pipelines import PipelineHost, Registry
@@ -184,6 +185,23 @@ def container_service() -> ContainerService:
 
 def lambda_functions() -> LambdaFunctions:
     return root().lambda_functions()
+
+
+def stacks() -> Stacks:
+    """CloudFormation stacks and stack sets (on one machine: AWS, or the emulator configured)."""
+    return root().stacks()
+
+
+def buckets() -> Buckets:
+    return root().buckets()
+
+
+def code_deployments() -> CodeDeployments:
+    return root().code_deployments()
+
+
+def environments() -> Environments:
+    return root().environments()
 
 
 def function_invoker() -> FunctionInvoker:
