@@ -12,13 +12,13 @@ from stepline.settings import settings
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list[str]]:
     kinds = work_kinds(
-        wiring.build_service(),
-        wiring.container_service(),
-        wiring.workflows(),
-        wiring.artifact_store(),
-        wiring.stacks(),
-        wiring.code_deployments(),
-        wiring.environments(),
+        wiring.build_service,
+        wiring.container_service,
+        wiring.workflows,
+        wiring.artifact_store,
+        wiring.stacks,
+        wiring.code_deployments,
+        wiring.environments,
     )
     waiting, approvals, callbacks = wiring.waiters(), wiring.approvals(), wiring.task_callbacks()
     outcomes = sweep_once(waiting, approvals, kinds, callbacks, wiring.now(), settings().sweep_after_seconds)

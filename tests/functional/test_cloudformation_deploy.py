@@ -25,9 +25,9 @@ from moto import mock_aws
 from moto.cloudformation.models import cloudformation_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from stepline.actions.completions import sweep
+from stepline.actions.completions import sweep, waiter_key
 from stepline.actions.deploy.cloudformation import deploy_stack
-from stepline.actions.deploy.stack_work import stack_work
+from stepline.actions.deploy.stack_work import StackStatusChange, finish_stack_operation, stack_work
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
 from stepline.adapters.aws.cloudformation import CloudFormationStacks
@@ -432,3 +432,33 @@ def test_stack_instances_of_a_stack_set_that_does_not_exist_say_so(world: World)
     assert "stack set 'reminders-baseline' does not exist (a CloudFormationStackSet action makes it)" in str(
         caught.value
     )
+
+
+def stack_event(stack_id: str, status: str, token: str) -> StackStatusChange:
+    """EventBridge's "CloudFormation Stack Status Change", the sample's documented shape."""
+    event = copy.deepcopy(load_event("callbacks/cloudformation-stack-rolled-back.json"))
+    event["detail"].update({"stack-id": stack_id, "client-request-token": token})
+    event["detail"]["status-details"]["status"] = status
+    return StackStatusChange.model_validate(event)
+
+
+def test_the_stacks_event_answers_at_once_by_its_client_request_token(world: World) -> None:
+    # Given a CREATE_UPDATE action whose stack was created (CloudFormation's events carry the
+    # ClientRequestToken the action sent: its own digest)
+    request = world.request("create-update.json", build_files())
+    work = world.deploy(request)
+    token = "stepline-" + waiter_key("cfn", request.execution.id, "Deploy.DeployApi").split("#", 1)[1]
+    stacks, store = world.stacks, world.store
+    # When the stack's status change arrives, Then the task is answered then, not at the next sweep
+    finished = finish_stack_operation(
+        stack_event(work["stack"], "CREATE_COMPLETE", token), stacks, store, world.waiters, world.callbacks
+    )
+    assert finished == "succeeded: Deploy.DeployApi"
+    assert [kind for kind, _, _ in world.callbacks.answers] == ["succeed"]
+    # And a redelivery, or another operation's event, changes nothing
+    again = stack_event(work["stack"], "CREATE_COMPLETE", token)
+    assert finish_stack_operation(again, stacks, store, world.waiters, world.callbacks).startswith("ignored")
+    other = stack_event(work["stack"], "UPDATE_COMPLETE", "Console-UpdateStack-1")
+    assert "was not started by Stepline" in finish_stack_operation(other, stacks, store, world.waiters, world.callbacks)
+    assert world.sweep() == []
+    assert len(world.callbacks.answers) == 1

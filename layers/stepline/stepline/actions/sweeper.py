@@ -11,6 +11,8 @@ between a decision and its answer, costs a pipeline minutes, not the task's time
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+
 from stepline.actions.approval import answer_unanswered
 from stepline.actions.build.codebuild import build_work
 from stepline.actions.completions import WorkKind, sweep
@@ -30,29 +32,52 @@ from stepline.ports.workflows import Workflows
 DEFAULT_OLDER_THAN_SECONDS = 5 * 60
 
 
+class WorkKinds(Mapping[str, WorkKind]):
+    """The kinds of work, each built when a waiter of that kind is first polled: a sweep with no
+    stack waiting makes no CloudFormation client (building one loads its service model)."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], WorkKind]]) -> None:
+        self._factories = factories
+        self._built: dict[str, WorkKind] = {}
+
+    def __getitem__(self, kind: str) -> WorkKind:
+        if kind not in self._built:
+            self._built[kind] = self._factories[kind]()
+        return self._built[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._factories)
+
+    def __len__(self) -> int:
+        return len(self._factories)
+
+
 def work_kinds(
-    builds: BuildService,
-    ecs: ContainerService,
-    workflows: Workflows,
-    store: ArtifactStore,
-    stacks: Stacks,
-    deployments: CodeDeployments,
-    environments: Environments,
-) -> dict[str, WorkKind]:
-    return {
-        "build": build_work(builds),
-        "ecs": deployment_work(ecs),
-        "sfn": execution_work(workflows, store),
-        "cfn": stack_work(stacks, store),
-        "codedeploy": codedeploy_work(deployments),
-        "beanstalk": environment_work(environments),
-    }
+    builds: Callable[[], BuildService],
+    ecs: Callable[[], ContainerService],
+    workflows: Callable[[], Workflows],
+    store: Callable[[], ArtifactStore],
+    stacks: Callable[[], Stacks],
+    deployments: Callable[[], CodeDeployments],
+    environments: Callable[[], Environments],
+) -> WorkKinds:
+    """Every kind of work, from the functions that make its ports (the wiring's)."""
+    return WorkKinds(
+        {
+            "build": lambda: build_work(builds()),
+            "ecs": lambda: deployment_work(ecs()),
+            "sfn": lambda: execution_work(workflows(), store()),
+            "cfn": lambda: stack_work(stacks(), store()),
+            "codedeploy": lambda: codedeploy_work(deployments()),
+            "beanstalk": lambda: environment_work(environments()),
+        }
+    )
 
 
 def sweep_once(
     waiters: Waiters,
     approvals: Approvals,
-    kinds: dict[str, WorkKind],
+    kinds: Mapping[str, WorkKind],
     callbacks: TaskCallbacks,
     now: float,
     older_than: float = DEFAULT_OLDER_THAN_SECONDS,

@@ -182,13 +182,13 @@ class LocalRuntime:
     def _sweep(self) -> None:
         """What the sweeper function does for waiters on AWS, on this machine's schedule."""
         kinds = work_kinds(
-            wiring.build_service(),
-            wiring.container_service(),
-            wiring.workflows(),
-            wiring.artifact_store(),
-            wiring.stacks(),
-            wiring.code_deployments(),
-            wiring.environments(),
+            wiring.build_service,
+            wiring.container_service,
+            wiring.workflows,
+            wiring.artifact_store,
+            wiring.stacks,
+            wiring.code_deployments,
+            wiring.environments,
         )
         while not self._stop.wait(SWEEP_EVERY_SECONDS):
             try:

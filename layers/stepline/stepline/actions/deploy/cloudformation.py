@@ -125,7 +125,8 @@ def _start(
                 f"{label}: stack {name} is {status}, a failed state: CREATE_UPDATE does not replace a failed "
                 "stack (as in CodePipeline); delete it, or use ActionMode REPLACE_ON_FAILURE"
             )
-        stacks.delete(str(stack["StackId"]), role, token)
+        # Its own token: the deletion's events must not read as the end of the creation that follows.
+        stacks.delete(str(stack["StackId"]), role, f"{token}-replaced")
         if not stacks.wait_deleted(str(stack["StackId"]), REPLACE_WAIT_SECONDS):
             raise TransientActionError(f"{label}: stack {name} ({status}) is still being deleted before it is replaced")
         stack = None

@@ -9,12 +9,14 @@ import json
 import tempfile
 from pathlib import Path
 
-from stepline.actions.completions import Answer, WorkKind, failed
+from pydantic import BaseModel, ConfigDict, Field
+
+from stepline.actions.completions import Answer, WorkKind, failed, settle
 from stepline.actions.deploy.stack_sets import stack_set_ended
 from stepline.actions.request import action_result
 from stepline.ports.artifacts import ArtifactStore, put_directory
 from stepline.ports.aws_deploys import Stacks
-from stepline.ports.waiters import Completion, Waiter
+from stepline.ports.waiters import Completion, TaskCallbacks, Waiter, Waiters
 
 # The states CodePipeline calls failed (REPLACE_ON_FAILURE replaces a stack in one of them).
 FAILED_STATES = frozenset(
@@ -148,3 +150,43 @@ def first_failed_resource(events: list[dict[str, object]], stack_name: str) -> s
             reason = event.get("ResourceStatusReason") or "no reason given"
             return f"{event.get('LogicalResourceId')} ({event.get('ResourceType')}) {status}: {reason}"
     return None
+
+
+class StackStatusDetails(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    status: str
+    status_reason: str = Field("", alias="status-reason")
+
+
+class StackStatus(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    stack_id: str = Field(alias="stack-id")
+    status_details: StackStatusDetails = Field(alias="status-details")
+    client_request_token: str = Field("", alias="client-request-token")
+
+
+class StackStatusChange(BaseModel):
+    """EventBridge's "CloudFormation Stack Status Change" event (source aws.cloudformation)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    detail_type: str = Field(alias="detail-type")
+    detail: StackStatus
+
+
+def finish_stack_operation(
+    event: StackStatusChange, stacks: Stacks, store: ArtifactStore, waiters: Waiters, callbacks: TaskCallbacks
+) -> str:
+    """A stack operation's event: the waiter is found by the operation's ClientRequestToken (the
+    action's own), and its end read as the sweeper reads it, so both answer alike. An event that
+    comes before the action attached its operation is left to the sweeper."""
+    detail = event.detail
+    token = detail.client_request_token
+    if not token.startswith("stepline-"):
+        return f"ignored: {detail.stack_id} {detail.status_details.status} was not started by Stepline"
+    waiter = waiters.find(f"cfn#{token}")
+    if waiter is None:
+        return f"ignored: nothing waits for {token} yet (the sweeper answers it)"
+    ended = _ended(stacks, waiter)
+    if ended is None:
+        return f"ignored: {waiter.action} is still running ({detail.status_details.status})"
+    return settle(waiter, ended, stack_work(stacks, store), waiters, callbacks)
