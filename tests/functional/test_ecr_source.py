@@ -3,6 +3,7 @@ and CodePipeline's output variables; on one machine, an image reference file ins
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from collections.abc import Iterator
@@ -45,7 +46,11 @@ def ecr(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("ecr", region_name="us-east-1")
         client.create_repository(repositoryName="rails_app")
-        pushed = client.put_image(repositoryName="rails_app", imageManifest=MANIFEST, imageTag="release")
+        digest = "sha256:" + hashlib.sha256(MANIFEST.encode()).hexdigest()
+        # The digest is given (ECR computes it from the manifest; moto hashes nothing without it)
+        pushed = client.put_image(
+            repositoryName="rails_app", imageManifest=MANIFEST, imageTag="release", imageDigest=digest
+        )
         client.digest = pushed["image"]["imageId"]["imageDigest"]  # as ECR computed it for the push
         yield client
 
@@ -115,3 +120,22 @@ def test_on_one_machine_an_image_reference_file_stands_for_the_repository(tmp_pa
     with pytest.raises(ConfigurationError) as caught:
         run_source_action(request(), source, LocalArtifactStore(tmp_path / "artifacts"))
     assert 'must be a JSON object with "ImageURI"' in str(caught.value)
+
+
+def test_a_run_started_by_a_push_fetches_the_pushed_digest_not_the_tags_latest(ecr: Any, tmp_path: Path) -> None:
+    # Given the tag moved on to a second image after the push that started the run (the first
+    # image also tagged v1: ECR keeps a retagged image untagged, moto deletes it unless another tag holds it)
+    first = ecr.digest
+    ecr.put_image(repositoryName="rails_app", imageManifest=MANIFEST, imageTag="v1", imageDigest=first)
+    second_manifest = MANIFEST.replace('"layers": []', '"layers": [], "annotations": {"v": "2"}')
+    second = "sha256:" + hashlib.sha256(second_manifest.encode()).hexdigest()
+    moved = ecr.put_image(
+        repositoryName="rails_app", imageManifest=second_manifest, imageTag="release", imageDigest=second
+    )
+    assert moved["image"]["imageId"]["imageDigest"] != first
+    started = request().model_copy(
+        update={"trigger": {"type": "CloudWatchEvent", "revisions": {"Image": {"imageDigest": first}}}}
+    )
+    # When the source action runs, Then it fetches the pushed image
+    result = run_source_action(started, EcrImageSource(EcrImages(ecr)), LocalArtifactStore(tmp_path))
+    assert result["variables"]["ImageDigest"] == first

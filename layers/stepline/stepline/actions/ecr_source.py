@@ -42,9 +42,12 @@ class EcrImageSource:
                 raise ConfigurationError(
                     f"{label}: no image reference file is mapped for ECR repository {repository!r}"
                 )
-            image = self.images.describe(repository, tag)
+            pushed = request.revision.get("imageDigest")  # a push started the run: that image
+            digest = pushed if isinstance(pushed, str) and pushed else None
+            image = self.images.describe(repository, tag, digest)
             if image is None:
-                raise SourceNotFoundError(f"{label}: ECR repository {repository!r} has no image tagged {tag!r}")
+                which = f"image {digest}" if digest else f"image tagged {tag!r}"
+                raise SourceNotFoundError(f"{label}: ECR repository {repository!r} has no {which}")
             detail = _detail(image)
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
             zipped.writestr("imageDetail.json", json.dumps(detail, indent=2))

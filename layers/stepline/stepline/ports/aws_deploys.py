@@ -93,9 +93,9 @@ class CodeDeployments(Protocol):
 class Images(Protocol):
     """Container images in ECR (Source/AWS/ECR)."""
 
-    def describe(self, repository: str, tag: str) -> dict[str, object] | None:
-        """The image the tag points at, as DescribeImages gives it, plus ``imageUri`` (pinned by
-        digest); None when the repository has no such tag."""
+    def describe(self, repository: str, tag: str, digest: str | None = None) -> dict[str, object] | None:
+        """The image the tag points at (or the one of ``digest``, a push's), as DescribeImages
+        gives it, plus ``imageUri`` (pinned by digest); None when there is no such image."""
         ...
 
 

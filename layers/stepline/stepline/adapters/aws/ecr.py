@@ -14,9 +14,10 @@ class EcrImages:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def describe(self, repository: str, tag: str) -> dict[str, object] | None:
+    def describe(self, repository: str, tag: str, digest: str | None = None) -> dict[str, object] | None:
+        image_id = {"imageDigest": digest} if digest else {"imageTag": tag}
         try:
-            found = self.client.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+            found = self.client.describe_images(repositoryName=repository, imageIds=[image_id])
         except ClientError as error:
             code = error_code(error)
             if code == "ImageNotFoundException":
