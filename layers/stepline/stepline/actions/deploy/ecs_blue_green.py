@@ -14,15 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from stepline.actions.artifacts import fetch_into
+from stepline.actions.artifacts import InputFiles, input_files
 from stepline.actions.deploy.ecs import READ_ONLY
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
-from stepline.errors import ConfigurationError
 from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.deployments import ContainerService
 
@@ -40,8 +37,7 @@ def blue_green_revision(
     label: str,
 ) -> dict[str, object]:
     """Register the filled-in task definition; return the AppSpecContent revision naming it."""
-    with tempfile.TemporaryDirectory(prefix="stepline-bluegreen-") as scratch:
-        files = _Files(request, store, Path(scratch), label)
+    with input_files(request, store, label) as files:
         taskdef_file = (
             configuration["TaskDefinitionTemplateArtifact"],
             configuration.get("TaskDefinitionTemplatePath") or "taskdef.json",
@@ -50,7 +46,7 @@ def blue_green_revision(
             configuration["AppSpecTemplateArtifact"],
             configuration.get("AppSpecTemplatePath") or "appspec.yaml",
         )
-        taskdef = files.text(*taskdef_file)
+        taskdef = files.text(*taskdef_file, "TaskDefinitionTemplatePath", MAX_FILE_BYTES)
         for number in range(1, 5):
             artifact = configuration.get(f"Image{number}ArtifactName")
             if not artifact:
@@ -59,7 +55,7 @@ def blue_green_revision(
             if f"<{placeholder}>" not in taskdef:
                 raise ArtifactError(f"{label}: {taskdef_file[1]} has no <{placeholder}> placeholder for Image{number}")
             taskdef = taskdef.replace(f"<{placeholder}>", _image_uri(files, artifact, label))
-        appspec = files.text(*appspec_file)
+        appspec = files.text(*appspec_file, "AppSpecTemplatePath", MAX_FILE_BYTES)
     definition = _task_definition(taskdef, taskdef_file[1], label)
     if TASK_DEFINITION_PLACEHOLDER not in appspec:
         raise ArtifactError(f"{label}: {appspec_file[1]} has no {TASK_DEFINITION_PLACEHOLDER} placeholder")
@@ -71,37 +67,9 @@ def blue_green_revision(
     }
 
 
-class _Files:
-    """Files of input artifacts, each artifact unpacked once."""
-
-    def __init__(self, request: ActionRequest, store: ArtifactStore, scratch: Path, label: str) -> None:
-        self.request, self.store, self.scratch, self.label = request, store, scratch, label
-        self.inputs = [artifact.name for artifact in request.action.input_artifacts]
-        self.folders: dict[str, Path] = {}
-
-    def text(self, artifact: str, path: str) -> str:
-        if artifact not in self.inputs:
-            raise ConfigurationError(f"{self.label}: artifact {artifact!r} is not an input of this action")
-        if artifact not in self.folders:
-            folder = self.scratch / str(len(self.folders))
-            folder.mkdir()
-            fetch_into(self.request, self.store, artifact, folder, self.label)
-            self.folders[artifact] = folder
-        folder = self.folders[artifact]
-        found = (folder / path).resolve()
-        if folder.resolve() not in found.parents or not found.is_file():
-            raise ArtifactError(f"{self.label}: {path} is not in artifact {artifact!r}")
-        if found.stat().st_size > MAX_FILE_BYTES:
-            raise ArtifactError(f"{self.label}: {path} in {artifact!r} is larger than CodePipeline's 3 MB")
-        try:
-            return found.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ArtifactError(f"{self.label}: {path} in {artifact!r} is not UTF-8 text") from None
-
-
-def _image_uri(files: _Files, artifact: str, label: str) -> str:
+def _image_uri(files: InputFiles, artifact: str, label: str) -> str:
     """``ImageURI`` of the imageDetail.json an image artifact holds (an ECR source's, or a build's)."""
-    text = files.text(artifact, "imageDetail.json")
+    text = files.text(artifact, "imageDetail.json", "Image<N>ArtifactName", MAX_FILE_BYTES)
     try:
         detail = json.loads(text)
     except json.JSONDecodeError as error:

@@ -7,15 +7,12 @@ artifact), as CodePipeline resolves them. Overrides win over the configuration f
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from stepline.actions.artifacts import fetch_into
+from stepline.actions.artifacts import InputFiles, input_files
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
 from stepline.definition.deploy_providers import artifact_path, override_problem
@@ -37,44 +34,11 @@ class StackInputs:
     stack_policy: str | None = None
 
 
-class _Artifacts:
-    """Input artifacts unpacked on demand, each once, into one scratch folder."""
-
-    def __init__(self, request: ActionRequest, store: ArtifactStore, scratch: Path, label: str) -> None:
-        self.request, self.store, self.scratch, self.label = request, store, scratch, label
-        self.inputs = [artifact.name for artifact in request.action.input_artifacts]
-        self.folders: dict[str, Path] = {}
-
-    def file(self, artifact: str, path: str, key: str) -> Path:
-        if artifact not in self.inputs:
-            raise ConfigurationError(f"{self.label}: {key} names artifact {artifact!r}, which is not an input")
-        if artifact not in self.folders:
-            folder = self.scratch / str(len(self.folders))
-            folder.mkdir()
-            fetch_into(self.request, self.store, artifact, folder, self.label)
-            self.folders[artifact] = folder
-        folder = self.folders[artifact]
-        found = (folder / path).resolve()
-        if folder.resolve() not in found.parents:
-            raise ArtifactError(f"{self.label}: {key} {path!r} points outside artifact {artifact!r}")
-        if not found.is_file():
-            present = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())[:10]
-            listed = ", ".join(present) or "nothing"
-            raise ArtifactError(f"{self.label}: {key}: {path} is not in artifact {artifact!r} (it has: {listed})")
-        return found
-
-
-@contextmanager
-def _artifacts(request: ActionRequest, store: ArtifactStore, label: str) -> Iterator[_Artifacts]:
-    with tempfile.TemporaryDirectory(prefix="stepline-stack-") as scratch:
-        yield _Artifacts(request, store, Path(scratch), label)
-
-
 def stack_inputs(
     request: ActionRequest, store: ArtifactStore, configuration: dict[str, str], label: str
 ) -> StackInputs:
     """Read the template, the configuration file and the overrides the action names."""
-    with _artifacts(request, store, label) as artifacts:
+    with input_files(request, store, label) as artifacts:
         template = None
         if configuration.get("TemplatePath"):
             template = _read_template(artifacts, configuration["TemplatePath"])
@@ -88,14 +52,14 @@ def stack_inputs(
     return StackInputs(template=template, parameters=parameters, tags=tags, stack_policy=policy)
 
 
-def _split(artifacts: _Artifacts, value: str, key: str) -> Path:
+def _split(artifacts: InputFiles, value: str, key: str) -> Path:
     split = artifact_path(value)
     if split is None:
         raise ConfigurationError(f"{artifacts.label}: {key} {value!r} is not ArtifactName::path/to/file")
-    return artifacts.file(split[0], split[1], key)
+    return artifacts.path(split[0], split[1], key)
 
 
-def _read_template(artifacts: _Artifacts, value: str) -> str:
+def _read_template(artifacts: InputFiles, value: str) -> str:
     path = _split(artifacts, value, "TemplatePath")
     size = path.stat().st_size
     if size > MAX_TEMPLATE_BODY_BYTES:
@@ -109,7 +73,7 @@ def _read_template(artifacts: _Artifacts, value: str) -> str:
         raise ArtifactError(f"{artifacts.label}: TemplatePath {value} is not UTF-8 text") from None
 
 
-def _json_file(artifacts: _Artifacts, path: Path, what: str) -> Any:
+def _json_file(artifacts: InputFiles, path: Path, what: str) -> Any:
     if path.stat().st_size > MAX_CONFIGURATION_BYTES:
         raise ArtifactError(f"{artifacts.label}: {what} is larger than {MAX_CONFIGURATION_BYTES // 1024} KB")
     try:
@@ -122,7 +86,7 @@ def _json_file(artifacts: _Artifacts, path: Path, what: str) -> Any:
         raise ArtifactError(f"{artifacts.label}: {what} is not UTF-8 text") from None
 
 
-def _string_map(artifacts: _Artifacts, value: Any, what: str) -> dict[str, str]:
+def _string_map(artifacts: InputFiles, value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str | int | float | bool) for v in value.values()):
@@ -130,7 +94,7 @@ def _string_map(artifacts: _Artifacts, value: Any, what: str) -> dict[str, str]:
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
 
 
-def _read_configuration(artifacts: _Artifacts, value: str) -> tuple[dict[str, str], dict[str, str], str | None]:
+def _read_configuration(artifacts: InputFiles, value: str) -> tuple[dict[str, str], dict[str, str], str | None]:
     """CodePipeline's template configuration file: {"Parameters", "Tags", "StackPolicy"}."""
     loaded = _json_file(artifacts, _split(artifacts, value, "TemplateConfiguration"), f"TemplateConfiguration {value}")
     if not isinstance(loaded, dict):
@@ -147,7 +111,7 @@ def _read_configuration(artifacts: _Artifacts, value: str) -> tuple[dict[str, st
     return parameters, tags, json.dumps(policy) if policy is not None else None
 
 
-def _overrides(request: ActionRequest, artifacts: _Artifacts, text: str) -> dict[str, str]:
+def _overrides(request: ActionRequest, artifacts: InputFiles, text: str) -> dict[str, str]:
     label = artifacts.label
     try:
         overrides = json.loads(text)
@@ -185,10 +149,10 @@ def artifact_attribute(reference: dict[str, str] | None, artifact: str, attribut
     return {"BucketName": bucket, "ObjectKey": key, "URL": url}[attribute]
 
 
-def _get_param(artifacts: _Artifacts, artifact: str, file_name: str, key: str, name: str) -> str:
+def _get_param(artifacts: InputFiles, artifact: str, file_name: str, key: str, name: str) -> str:
     """Fn::GetParam: the value of ``key`` in the JSON object ``file_name`` of ``artifact``."""
     what = f"ParameterOverrides {name}: Fn::GetParam {artifact}::{file_name}"
-    loaded = _json_file(artifacts, artifacts.file(artifact, file_name, "ParameterOverrides"), what)
+    loaded = _json_file(artifacts, artifacts.path(artifact, file_name, "ParameterOverrides"), what)
     if not isinstance(loaded, dict) or key not in loaded:
         keys = ", ".join(sorted(loaded)[:10]) if isinstance(loaded, dict) else "it is not a JSON object"
         raise ArtifactError(f"{artifacts.label}: {what} has no key {key!r} (it has: {keys})")

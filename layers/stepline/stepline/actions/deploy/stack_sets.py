@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from stepline.actions.artifacts import fetch_into
-from stepline.actions.errors import ArtifactError
+from stepline.actions.artifacts import InputFiles, input_files
 from stepline.actions.request import ActionRequest
 from stepline.definition.deploy_providers import artifact_path
 from stepline.errors import ConfigurationError
 from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.aws_deploys import Stacks
 
+# CloudFormation's limit on a template sent in the request; configuration files are smaller still.
+MAX_FILE_BYTES = 51_200
 _SHORTHAND = re.compile(r"(\w+)=([^,\s]*)")
 _OU = re.compile(r"^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$|^r-[a-z0-9]{4,32}$")
 
@@ -41,8 +40,14 @@ def start_stack_set_operation(
     request: ActionRequest, store: ArtifactStore, stacks: Stacks, configuration: dict[str, str], label: str
 ) -> dict[str, str]:
     """Start the operation the provider names; the work the waiter waits for."""
+    with input_files(request, store, label) as files:
+        return _start(request, _Reader(files), stacks, configuration, label)
+
+
+def _start(
+    request: ActionRequest, reader: _Reader, stacks: Stacks, configuration: dict[str, str], label: str
+) -> dict[str, str]:
     name = configuration["StackSetName"]
-    reader = _Reader(request, store, label)
     targets = _targets(reader.value(configuration.get("DeploymentTargets", "")), label)
     regions = [r.strip() for r in configuration.get("Regions", "").split(",") if r.strip()]
     preferences = _preferences(configuration)
@@ -170,28 +175,20 @@ def _parameters(value: str, key: str, label: str) -> list[dict[str, Any]]:
 class _Reader:
     """Configuration values that may name a file in an input artifact (``Artifact::path``)."""
 
-    def __init__(self, request: ActionRequest, store: ArtifactStore, label: str) -> None:
-        self.request, self.store, self.label = request, store, label
-        self.inputs = [artifact.name for artifact in request.action.input_artifacts]
+    def __init__(self, files: InputFiles) -> None:
+        self.files = files
 
     def value(self, value: str) -> str:
         split = artifact_path(value)
-        if split is None or split[0] not in self.inputs:
+        if split is None or split[0] not in self.files.inputs:
             return value
         return self.file_text(value, "a file")
 
     def file_text(self, value: str, key: str) -> str:
         split = artifact_path(value)
-        if split is None or split[0] not in self.inputs:
-            raise ConfigurationError(f"{self.label}: {key} {value!r} is not InputArtifact::path/to/file")
-        artifact, path = split
-        with tempfile.TemporaryDirectory(prefix="stepline-stackset-") as scratch:
-            folder = Path(scratch)
-            fetch_into(self.request, self.store, artifact, folder, self.label)
-            found = (folder / path).resolve()
-            if folder.resolve() not in found.parents or not found.is_file():
-                raise ArtifactError(f"{self.label}: {key}: {path} is not in artifact {artifact!r}")
-            return found.read_text(encoding="utf-8")
+        if split is None:
+            raise ConfigurationError(f"{self.files.label}: {key} {value!r} is not InputArtifact::path/to/file")
+        return self.files.text(split[0], split[1], key, MAX_FILE_BYTES)
 
 
 def stack_set_ended(stacks: Stacks, name: str, operation_id: str) -> tuple[bool, str] | None:
