@@ -24,7 +24,12 @@ from moto.codedeploy.models import codedeploy_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from stepline.actions.completions import sweep
-from stepline.actions.deploy.codedeploy import deploy_with_codedeploy, deployment_work
+from stepline.actions.deploy.codedeploy import (
+    DeploymentStateChange,
+    deploy_with_codedeploy,
+    deployment_work,
+    finish_codedeploy,
+)
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
 from stepline.adapters.aws.codedeploy import CodeDeployService
@@ -247,3 +252,27 @@ def test_a_failed_deployment_reports_codedeploys_error() -> None:
         "CodeDeploy deployment d-EXAMPLE11 Failed: ECS_UPDATE_ERROR: The ECS service cannot be updated: "
         "the task definition's container port is not mapped"
     )
+
+
+def codedeploy_event(deployment: str, state: str) -> DeploymentStateChange:
+    """EventBridge's "CodeDeploy Deployment State-change Notification", the sample's documented shape."""
+    event = copy.deepcopy(load_event("callbacks/codedeploy-deployment-succeeded.json"))
+    event["detail"].update({"deploymentId": deployment, "state": state})
+    return DeploymentStateChange.model_validate(event)
+
+
+def test_the_deployments_event_answers_at_once_and_an_early_one_is_kept(world: World) -> None:
+    service = CodeDeployService(world.codedeploy)
+    request = world.request("ecs-blue-green.json", blue_green_artifacts())
+    work = world.deploy(request)
+    # When CodeDeploy reports the deployment in progress, then succeeded, Then the task succeeds once
+    assert finish_codedeploy(
+        codedeploy_event(work["deployment"], "START"), service, world.waiters, world.callbacks
+    ) == (f"ignored: deployment {work['deployment']} is START")
+    event = codedeploy_event(work["deployment"], "SUCCESS")
+    assert finish_codedeploy(event, service, world.waiters, world.callbacks) == "succeeded: Deploy.BlueGreen"
+    assert finish_codedeploy(event, service, world.waiters, world.callbacks).startswith("ignored")
+    # And an end that comes before any action attached its deployment is kept for it
+    early = finish_codedeploy(codedeploy_event("d-NOTYETSEEN", "FAILURE"), service, world.waiters, world.callbacks)
+    assert early.startswith("kept: nothing waits for codedeploy#d-NOTYETSEEN")
+    assert len(world.callbacks.answers) == 1

@@ -16,7 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-from stepline.actions.completions import Answer, WorkKind, answered_before, attach, failed, register, waiter_key
+from pydantic import BaseModel, ConfigDict, Field
+
+from stepline.actions.completions import (
+    Answer,
+    WorkKind,
+    answered_before,
+    attach,
+    complete,
+    failed,
+    register,
+    waiter_key,
+)
 from stepline.actions.deploy.ecs_blue_green import blue_green_revision
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest, action_result
@@ -129,3 +140,38 @@ def deployment_ended(deployment: str, info: dict[str, object] | None) -> Complet
         reason = ": ".join(str(part) for part in (error.get("code"), error.get("message")) if part)
         return failed("DeploymentFailed", f"CodeDeploy deployment {deployment} {status}: {reason or 'no reason given'}")
     return None  # Created, Queued, InProgress, Baking, Ready (waiting to reroute traffic)
+
+
+class DeploymentDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    deployment_id: str = Field(alias="deploymentId")
+    state: str
+    application: str = ""
+    deployment_group: str = Field("", alias="deploymentGroup")
+
+
+class DeploymentStateChange(BaseModel):
+    """EventBridge's "CodeDeploy Deployment State-change Notification" (source aws.codedeploy)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    detail_type: str = Field(alias="detail-type")
+    detail: DeploymentDetail
+
+
+def finish_codedeploy(
+    event: DeploymentStateChange, deployments: CodeDeployments, waiters: Waiters, callbacks: TaskCallbacks
+) -> str:
+    """A deployment's end, as its event reports it: SUCCESS succeeds; FAILURE and STOP fail with
+    the error BatchGetDeployments gives. Kept until the action links it, when it comes first."""
+    detail = event.detail
+    if detail.state not in {"SUCCESS", "FAILURE", "STOP"}:
+        return f"ignored: deployment {detail.deployment_id} is {detail.state}"
+    completion = Completion(succeeded=True)
+    if detail.state != "SUCCESS":
+        found = deployments.describe([detail.deployment_id])
+        ended = deployment_ended(detail.deployment_id, found[0] if found else None)
+        reason = f"CodeDeploy deployment {detail.deployment_id}: {detail.state}"
+        # The event is the newer word when BatchGetDeployments has not caught up.
+        completion = ended if ended is not None and not ended.succeeded else failed("DeploymentFailed", reason)
+    kind = deployment_work(deployments)
+    return complete(f"codedeploy#{detail.deployment_id}", completion, kind, waiters, callbacks)
