@@ -27,9 +27,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from stepline.actions.completions import sweep, waiter_key
 from stepline.actions.deploy.cloudformation import deploy_stack
+from stepline.actions.deploy.stack_inputs import TemplateUploads
 from stepline.actions.deploy.stack_work import StackStatusChange, finish_stack_operation, stack_work
 from stepline.actions.errors import ArtifactError
 from stepline.actions.request import ActionRequest
+from stepline.adapters.aws.buckets import S3Buckets
 from stepline.adapters.aws.cloudformation import CloudFormationStacks
 from stepline.adapters.aws.tokens import DynamoRecords
 from stepline.adapters.aws.waiters import DynamoWaiters
@@ -462,3 +464,23 @@ def test_the_stacks_event_answers_at_once_by_its_client_request_token(world: Wor
     assert "was not started by Stepline" in finish_stack_operation(other, stacks, store, world.waiters, world.callbacks)
     assert world.sweep() == []
     assert len(world.callbacks.answers) == 1
+
+
+def test_a_template_too_large_for_the_request_goes_through_the_artifact_bucket(world: World) -> None:
+    # Given a template over CloudFormation's 51,200-byte request limit (CDK's often are)
+    large = {**TEMPLATE, "Metadata": {"Padding": "x" * 60_000}}
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="stepline-artifacts-111122223333")
+    uploads = TemplateUploads(S3Buckets(s3), "stepline-artifacts-111122223333", "us-east-1")
+    request = world.request("create-update.json", build_files(large))
+    # When the action runs on AWS (where the artifact bucket is), Then CloudFormation reads it by URL
+    deploy_stack(request, world.store, world.stacks, world.waiters, world.records, world.callbacks, 1.0, uploads)
+    assert world.stack("reminders-api")["StackStatus"] == "CREATE_COMPLETE"
+    [stored] = s3.list_objects_v2(Bucket="stepline-artifacts-111122223333")["Contents"]
+    assert stored["Key"].startswith("RemindersApi/manual-1/stepline-")
+    assert stored["Size"] == len(json.dumps(large))
+    # And on one machine, with no bucket, the action says why it cannot
+    other = request.model_copy(update={"execution": request.execution.model_copy(update={"id": "local"})})
+    with pytest.raises(ArtifactError) as caught:
+        world.deploy(other)
+    assert "CloudFormation takes at most 51200 in a request, and larger ones from S3" in str(caught.value)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stepline.actions.approval import LinkSigner
+from stepline.actions.deploy.stack_inputs import TemplateUploads
 from stepline.errors import ConfigurationError
 from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
@@ -194,6 +195,13 @@ def stacks() -> Stacks:
 
 def buckets() -> Buckets:
     return root().buckets()
+
+
+def template_uploads() -> TemplateUploads | None:
+    """Where a CloudFormation template too large for a request goes: the artifact bucket on AWS;
+    none on one machine (its artifacts are local files)."""
+    bucket = artifact_bucket()
+    return TemplateUploads(buckets(), bucket, settings().region) if bucket else None
 
 
 def code_deployments() -> CodeDeployments:

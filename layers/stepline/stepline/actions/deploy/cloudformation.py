@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from stepline.actions.completions import answered_before, attach, register, settle, waiter_key
-from stepline.actions.deploy.stack_inputs import StackInputs, stack_inputs
+from stepline.actions.deploy.stack_inputs import StackInputs, TemplateUploads, stack_inputs, with_template_url
 from stepline.actions.deploy.stack_sets import start_stack_set_operation
 from stepline.actions.deploy.stack_work import FAILED_STATES, is_no_change, stack_work
 from stepline.actions.errors import TransientActionError
@@ -48,8 +48,10 @@ def deploy_stack(
     records: Records,
     callbacks: TaskCallbacks,
     now: float,
+    uploads: TemplateUploads | None = None,
 ) -> dict[str, str]:
-    """Start the stack operation the ActionMode names; the task token waits for its end."""
+    """Start the stack operation the ActionMode names; the task token waits for its end.
+    ``uploads`` says where a template too large for the request goes (on AWS: the artifact bucket)."""
     label = f"{request.stage}.{request.action.name}"
     if request.task_token is None:
         raise ConfigurationError(f"{label}: a CloudFormation action waits for a task token, and none came")
@@ -76,7 +78,7 @@ def deploy_stack(
     work = waiter.work or _recorded(records.get(record_key)) or None
     if work is None:
         records.put(record_key, {"starting": True})
-        work = _start(request, store, stacks, configuration, token, label)
+        work = _start(request, store, stacks, configuration, token, label, uploads)
         records.put(record_key, {"work": work})
     ended = attach(waiters, waiter, f"cfn#{token}", work, kind, callbacks)
     if ended is None and work.get("operation") == "none":  # nothing to wait for: answer now
@@ -96,6 +98,7 @@ def _start(
     configuration: dict[str, str],
     token: str,
     label: str,
+    uploads: TemplateUploads | None,
 ) -> dict[str, str]:
     if request.action.action_type_id.provider in {"CloudFormationStackSet", "CloudFormationStackInstances"}:
         return start_stack_set_operation(request, store, stacks, configuration, label)
@@ -116,7 +119,8 @@ def _start(
         raise ConfigurationError(
             f"{label}: stack {name} is {status}: another operation is under way on it; retry once it ends"
         )
-    inputs = stack_inputs(request, store, configuration, label)
+    key = f"{request.pipeline}/{request.execution.name}/{token}.template"
+    inputs = with_template_url(stack_inputs(request, store, configuration, label), uploads, key, label)
     if mode == "CHANGE_SET_REPLACE":
         return _replace_change_set(stacks, name, status, configuration, inputs)
     if stack is not None and (status in FAILED_STATES or status == "REVIEW_IN_PROGRESS"):
@@ -188,7 +192,9 @@ def _stack_parameters(name: str, configuration: dict[str, str], inputs: StackInp
 
 def _shared(configuration: dict[str, str], inputs: StackInputs) -> dict[str, Any]:
     """What CreateStack, UpdateStack and CreateChangeSet all take."""
-    shared: dict[str, Any] = {"TemplateBody": inputs.template or ""}
+    shared: dict[str, Any] = (
+        {"TemplateURL": inputs.template_url} if inputs.template_url else {"TemplateBody": inputs.template or ""}
+    )
     if inputs.parameters:
         shared["Parameters"] = [{"ParameterKey": k, "ParameterValue": v} for k, v in inputs.parameters.items()]
     capabilities = [c.strip() for c in configuration.get("Capabilities", "").split(",") if c.strip()]

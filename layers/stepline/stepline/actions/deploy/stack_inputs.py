@@ -7,7 +7,8 @@ artifact), as CodePipeline resolves them. Overrides win over the configuration f
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -18,9 +19,12 @@ from stepline.actions.request import ActionRequest
 from stepline.definition.deploy_providers import artifact_path, override_problem
 from stepline.errors import ConfigurationError
 from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.aws_deploys import Buckets
 
 # CloudFormation's limit on a template sent in the request (TemplateBody).
 MAX_TEMPLATE_BODY_BYTES = 51_200
+# CloudFormation's limit on a template it reads from S3 (TemplateURL).
+MAX_TEMPLATE_BYTES = 1_000_000
 MAX_CONFIGURATION_BYTES = 1024 * 1024
 
 
@@ -29,6 +33,7 @@ class StackInputs:
     """The template and what goes with it, ready for CreateStack/UpdateStack/CreateChangeSet."""
 
     template: str | None = None
+    template_url: str | None = None  # where a template too large for the request was put
     parameters: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     stack_policy: str | None = None
@@ -62,10 +67,10 @@ def _split(artifacts: InputFiles, value: str, key: str) -> Path:
 def _read_template(artifacts: InputFiles, value: str) -> str:
     path = _split(artifacts, value, "TemplatePath")
     size = path.stat().st_size
-    if size > MAX_TEMPLATE_BODY_BYTES:
+    if size > MAX_TEMPLATE_BYTES:
         raise ArtifactError(
             f"{artifacts.label}: TemplatePath {value} is {size} bytes; CloudFormation takes at most "
-            f"{MAX_TEMPLATE_BODY_BYTES} in a request (package it smaller, e.g. with nested stacks)"
+            f"{MAX_TEMPLATE_BYTES} (split it into nested stacks)"
         )
     try:
         return path.read_text(encoding="utf-8")
@@ -160,3 +165,33 @@ def _get_param(artifacts: InputFiles, artifact: str, file_name: str, key: str, n
     if isinstance(value, dict | list) or value is None:
         raise ArtifactError(f"{artifacts.label}: {what} key {key!r} is not a string or number")
     return value if isinstance(value, str) else json.dumps(value)
+
+
+@dataclass(frozen=True)
+class TemplateUploads:
+    """Where templates too large for a request (over 51,200 bytes) go: the artifact bucket, whence
+    CloudFormation reads them by TemplateURL, as the AWS CLI's ``deploy --s3-bucket`` does."""
+
+    buckets: Buckets
+    bucket: str
+    region: str
+
+    def url(self, key: str, template: str) -> str:
+        with tempfile.TemporaryDirectory(prefix="stepline-template-") as scratch:
+            file = Path(scratch) / "template"
+            file.write_text(template, encoding="utf-8")
+            self.buckets.put_file(self.bucket, key, file, {"ContentType": "text/plain"})
+        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/{quote(key)}"
+
+
+def with_template_url(inputs: StackInputs, uploads: TemplateUploads | None, key: str, label: str) -> StackInputs:
+    """The inputs, their template put in S3 when it is too large to send in the request."""
+    size = len((inputs.template or "").encode())
+    if size <= MAX_TEMPLATE_BODY_BYTES:
+        return inputs
+    if uploads is None:
+        raise ArtifactError(
+            f"{label}: the template is {size} bytes; CloudFormation takes at most {MAX_TEMPLATE_BODY_BYTES} in a "
+            "request, and larger ones from S3, which an artifact store on this machine is not"
+        )
+    return replace(inputs, template=None, template_url=uploads.url(key, inputs.template or ""))
