@@ -1,8 +1,9 @@
-"""A SAM-style pipeline on one machine against an emulated AWS account: `stepline run` of
+"""Pipelines on one machine against an emulated AWS account. A SAM-style one: `stepline run` of
 source → build → CloudFormation CHANGE_SET_REPLACE → approval → CHANGE_SET_EXECUTE, the
 CloudFormation actions sent to moto's server (a real HTTP server in a subprocess) through
-STEPLINE_AWS_ENDPOINT_URL, and completed by the local sweeper's polling. Without credentials,
-the run refuses before anything runs, naming the actions."""
+STEPLINE_AWS_ENDPOINT_URL, and completed by the local sweeper's polling; an S3 deploy publishing
+a build to a bucket there. Without credentials, the run refuses before anything runs, naming the
+actions."""
 
 from __future__ import annotations
 
@@ -245,3 +246,56 @@ def test_without_credentials_the_run_refuses_before_anything_runs_naming_the_act
     assert "Deploy.CreateChangeSet (Deploy/AWS/CloudFormation), Release.ExecuteChangeSet" in ran.stderr
     assert "STEPLINE_AWS_ENDPOINT_URL" in ran.stderr
     assert not (tmp_path / ".stepline" / "engine.sqlite").exists()  # nothing ran
+
+
+SITE_STAGE = {
+    "name": "Publish",
+    "actions": [
+        {
+            "name": "Site",
+            "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+            "configuration": {
+                "BucketName": "reminders-site",
+                "Extract": "true",
+                "ObjectKey": "releases/#{SourceVariables.CommitId}",
+                "CacheControl": "max-age=60",
+            },
+            "inputArtifacts": [{"name": "Packaged"}],
+        }
+    ],
+}
+
+
+def test_an_s3_deploy_publishes_the_build_to_the_emulated_bucket(tmp_path: Path, moto_server: str) -> None:
+    # Given source → build → S3 deploy, and the bucket in the emulated account
+    bare, work = repositories(
+        tmp_path,
+        {
+            "template.json": json.dumps(TEMPLATE),
+            "buildspec.yml": BUILDSPEC,
+            "params/prod.json": json.dumps({"Stage": "prod"}),
+        },
+    )
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "the site")
+    git(work, "push", "--quiet", "origin", "main")
+    commit = git(work, "rev-parse", "HEAD").strip()
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(pipeline("reminders-site", bare, [STAGES[0], SITE_STAGE])))
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", **credentials)
+    s3.create_bucket(Bucket="reminders-site")
+    env = environment(
+        tmp_path,
+        STEPLINE_AWS_ENDPOINT_URL=moto_server,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # moto's server takes any
+    )
+    # When it runs
+    ran = run(path, tmp_path, env)
+    # Then the build's files are objects under the commit, with the Cache-Control asked for
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="reminders-site")["Contents"])
+    assert listed == [f"releases/{commit}/packaged.json", f"releases/{commit}/params.json"]
+    page = s3.head_object(Bucket="reminders-site", Key=f"releases/{commit}/packaged.json")
+    assert (page["ContentType"], page["CacheControl"]) == ("application/json", "max-age=60")
