@@ -484,3 +484,29 @@ def test_a_template_too_large_for_the_request_goes_through_the_artifact_bucket(w
     with pytest.raises(ArtifactError) as caught:
         world.deploy(other)
     assert "CloudFormation takes at most 51200 in a request, and larger ones from S3" in str(caught.value)
+
+
+def test_an_attempt_cut_off_while_starting_waits_for_the_operation_it_began(world: World) -> None:
+    # Given an attempt that recorded it was starting, began the stack's creation, and died before
+    # recording it (the stack is still being created: set through moto's backend, which finishes at once)
+    request = world.request("create-update.json", build_files())
+    world.records.put(f"{request.execution.id}/Deploy.DeployApi", {"starting": True})
+    stack_id = world.cloudformation.create_stack(StackName="reminders-api", TemplateBody=json.dumps(_queue_template()))[
+        "StackId"
+    ]
+    cloudformation_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].stacks[stack_id].status = "CREATE_IN_PROGRESS"
+    # When the task is invoked again, Then it waits for that operation instead of refusing a busy stack
+    work = world.deploy(request)
+    assert (work["operation"], work["stack"]) == ("stack", stack_id)
+    cloudformation_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].stacks[stack_id].status = "CREATE_COMPLETE"
+    assert world.sweep() == ["succeeded: Deploy.DeployApi"]
+
+
+def test_a_stack_busy_with_someone_elses_operation_is_refused_naming_its_state(world: World) -> None:
+    stack_id = world.cloudformation.create_stack(StackName="reminders-api", TemplateBody=json.dumps(_queue_template()))[
+        "StackId"
+    ]
+    cloudformation_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].stacks[stack_id].status = "UPDATE_IN_PROGRESS"
+    with pytest.raises(ConfigurationError) as caught:
+        world.deploy(world.request("create-update.json", build_files()))
+    assert "stack reminders-api is UPDATE_IN_PROGRESS: another operation is under way on it" in str(caught.value)

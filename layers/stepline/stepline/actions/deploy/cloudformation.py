@@ -75,7 +75,8 @@ def deploy_stack(
         return waiter.work
     token = "stepline-" + key.split("#", 1)[1]  # CloudFormation's ClientRequestToken: [a-zA-Z][-a-zA-Z0-9]*
     record_key = f"{request.execution.id}/{label}"
-    work = waiter.work or _recorded(records.get(record_key)) or None
+    record = records.get(record_key)
+    work = waiter.work or _recorded(record) or (_adopted(stacks, configuration) if record else None)
     if work is None:
         records.put(record_key, {"starting": True})
         work = _start(request, store, stacks, configuration, token, label, uploads)
@@ -89,6 +90,19 @@ def deploy_stack(
 def _recorded(record: dict[str, object] | None) -> dict[str, str] | None:
     work = (record or {}).get("work")
     return {str(k): str(v) for k, v in work.items()} if isinstance(work, dict) else None
+
+
+def _adopted(stacks: Stacks, configuration: dict[str, str]) -> dict[str, str] | None:
+    """An earlier attempt began starting and was cut off before it recorded what it started: a
+    stack operation under way now is taken to be its own (it carried this action's token), and
+    waited for instead of refused as another's."""
+    name = configuration.get("StackName")
+    stack = stacks.describe(name) if name else None
+    status = str((stack or {}).get("StackStatus", ""))
+    if stack is None or not status.endswith("_IN_PROGRESS") or status == "REVIEW_IN_PROGRESS":
+        return None
+    operation = "delete" if status.startswith("DELETE") else "stack"
+    return {"operation": operation, "stack": str(stack["StackId"]), "mode": configuration.get("ActionMode", "")}
 
 
 def _start(
