@@ -112,7 +112,14 @@ def _text_matches(tree: ast.AST) -> list[int]:
 
 # AWS's words, not ours: CloudFormation answers DescribeStacks for a missing stack with the
 # generic ValidationError code, and only its message ("Stack with id X does not exist") says why.
-AWS_MESSAGES = {"adapters/aws/problems.py": 1}  # `stepline deploy` reads AWS errors through it
+AWS_MESSAGES = {
+    "adapters/aws/problems.py": 1,  # `stepline deploy` reads AWS errors through it
+    # The same ValidationError for a missing stack, and for an update with nothing to change
+    # ("No updates are to be performed."), which CodePipeline counts a success.
+    "adapters/aws/cloudformation.py": 2,
+    # InvalidParameterValue for a version label taken (by a retried attempt's own version).
+    "adapters/aws/beanstalk.py": 1,
+}
 
 
 def test_no_module_recognises_an_error_by_its_text() -> None:

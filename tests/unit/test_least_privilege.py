@@ -27,6 +27,7 @@ UNSCOPABLE = {
     "xray:GetSamplingTargets": "X-Ray takes no resource",
     "ecs:DescribeTaskDefinition": "ECS task definitions have no resource-level permissions for these",
     "ecs:RegisterTaskDefinition": "ECS task definitions have no resource-level permissions for these",
+    "elasticbeanstalk:CreateStorageLocation": "the account's one Elastic Beanstalk bucket; it takes no resource",
     **{
         f"logs:{action}": "CloudWatch Logs' log-delivery APIs take no resource (Step Functions' documented policy)"
         for action in (
@@ -45,6 +46,22 @@ UNSCOPABLE = {
 READ_ONLY_ACROSS_ACCOUNT = {
     ("states:DescribeExecution", ":execution:*"): "executions carry no tags and their names are the user's",
     ("cloudwatch:DescribeAlarms", ":alarm:*"): "the alarms a Lambda deploy names; read only",
+    ("elasticbeanstalk:CreateApplicationVersion", ":applicationversion/*"): (
+        "a new version's ARN is unknown before it exists, and a version deploys nothing by itself: "
+        "UpdateEnvironment, which does, reaches only tagged environments"
+    ),
+    ("codedeploy:GetDeploymentConfig", ":deploymentconfig:*"): (
+        "CreateDeployment reads the group's deployment configuration, AWS's own or the user's; read only"
+    ),
+}
+# Buckets AWS names for the account, each with its reason.
+AWS_NAMED = {
+    ("s3:PutObject", "s3:::elasticbeanstalk-${AWS::Region}-${AWS::AccountId}/*"): (
+        "the account's Elastic Beanstalk bucket (CreateStorageLocation names it), where bundles go"
+    ),
+    ("s3:GetObject", "s3:::elasticbeanstalk-${AWS::Region}-${AWS::AccountId}/*"): (
+        "the account's Elastic Beanstalk bucket, read back by CreateApplicationVersion"
+    ),
 }
 # Granted only while the action creates the resource, as the condition says.
 WHILE_CREATING = {
@@ -151,6 +168,8 @@ def overreach(template: Mapping[str, Any]) -> list[str]:
                     continue
                 if any(action == listed and suffix in text for listed, suffix in READ_ONLY_ACROSS_ACCOUNT):
                     continue
+                if any(action == listed and text.endswith(f"{suffix}'}}") for listed, suffix in AWS_NAMED):
+                    continue
                 if any(
                     action == listed and suffix in text and statement.get("Condition") == condition
                     for (listed, suffix), condition in WHILE_CREATING.items()
@@ -231,6 +250,9 @@ def test_the_walk_refuses_the_grants_that_were_too_broad(role: str, statement: d
 USER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/reminders-task-execution"
 USER_BUCKET = "arn:aws:s3:::reminders-releases"
 USER_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:reminders-approvals"
+USER_SITE = "arn:aws:s3:::reminders-site"
+USER_STACKS = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/reminders-*"
+USER_STACK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/reminders-cloudformation"
 ENABLED = {"aws:ResourceTag/stepline": "enabled"}
 
 
@@ -242,6 +264,9 @@ def stack() -> Stack:
             "EcsTaskRoleArns": [USER_ROLE],
             "SourceBucketArns": [USER_BUCKET],
             "ApprovalTopicArns": [USER_TOPIC],
+            "CloudFormationStackArns": [USER_STACKS],
+            "DeployBucketArns": [USER_SITE],
+            "CloudFormationRoleArns": [USER_STACK_ROLE],
         },
     )
 
@@ -326,6 +351,54 @@ def test_ecs_deploys_pass_only_the_declared_roles_and_only_to_ecs_tasks(stack: S
     assert decide(stack, "DeployEcsFunctionRole", "ecs:UpdateService", service) == "implicitly denied"
 
 
+def test_cloudformation_deploys_act_on_declared_stacks_and_pass_declared_roles_to_cloudformation(stack: Stack) -> None:
+    # Given the stacks and the role a pipeline's CloudFormation actions were declared with
+    ours = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/reminders-api/5b9e3a80-0000-11ef-8f3e-0a1b2c3d4e5f"
+    theirs = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/payroll/6c0f4b90-0000-11ef-8f3e-0a1b2c3d4e5f"
+    for action in ("cloudformation:CreateStack", "cloudformation:DeleteStack", "cloudformation:ExecuteChangeSet"):
+        assert decide(stack, "DeployCloudFormationFunctionRole", action, ours) == "allowed"
+        # Then any other stack (which may carry a powerful role of its own) is out of reach
+        assert decide(stack, "DeployCloudFormationFunctionRole", action, theirs) == "implicitly denied"
+    to_cloudformation = {"iam:PassedToService": "cloudformation.amazonaws.com"}
+    role = "DeployCloudFormationFunctionRole"
+    assert decide(stack, role, "iam:PassRole", USER_STACK_ROLE, **to_cloudformation) == "allowed"
+    admin = f"arn:aws:iam::{ACCOUNT}:role/admin"
+    assert decide(stack, role, "iam:PassRole", admin, **to_cloudformation) == "implicitly denied"
+    to_lambda = {"iam:PassedToService": "lambda.amazonaws.com"}
+    assert decide(stack, role, "iam:PassRole", USER_STACK_ROLE, **to_lambda) == "implicitly denied"
+    # And the sweeper only reads those stacks
+    assert decide(stack, "SweeperFunctionRole", "cloudformation:DescribeStacks", ours) == "allowed"
+    assert decide(stack, "SweeperFunctionRole", "cloudformation:DescribeStacks", theirs) == "implicitly denied"
+    assert decide(stack, "SweeperFunctionRole", "cloudformation:DeleteStack", ours) == "implicitly denied"
+
+
+def test_codedeploy_deploys_reach_only_tagged_groups(stack: Stack) -> None:
+    group = f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:AppECS-reminders/DgpECS-reminders"
+    role = "DeployCodeDeployFunctionRole"
+    assert decide(stack, role, "codedeploy:CreateDeployment", group, **ENABLED) == "allowed"
+    assert decide(stack, role, "codedeploy:CreateDeployment", group) == "implicitly denied"
+    assert decide(stack, "SweeperFunctionRole", "codedeploy:BatchGetDeployments", group, **ENABLED) == "allowed"
+    to_tasks = {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    assert decide(stack, role, "iam:PassRole", USER_ROLE, **to_tasks) == "allowed"
+    assert decide(stack, role, "iam:PassRole", USER_STACK_ROLE, **to_tasks) == "implicitly denied"
+
+
+def test_beanstalk_deploys_update_only_tagged_environments(stack: Stack) -> None:
+    environment = f"arn:aws:elasticbeanstalk:{REGION}:{ACCOUNT}:environment/reminders-web/reminders-web-prod"
+    role = "DeployBeanstalkFunctionRole"
+    assert decide(stack, role, "elasticbeanstalk:UpdateEnvironment", environment, **ENABLED) == "allowed"
+    assert decide(stack, role, "elasticbeanstalk:UpdateEnvironment", environment) == "implicitly denied"
+    other = "arn:aws:s3:::elasticbeanstalk-eu-west-1-999999999999/x.zip"
+    assert decide(stack, role, "s3:PutObject", other) == "implicitly denied"
+
+
+def test_s3_deploys_write_only_to_declared_buckets(stack: Stack) -> None:
+    assert decide(stack, "DeployS3FunctionRole", "s3:PutObject", f"{USER_SITE}/index.html") == "allowed"
+    assert decide(stack, "DeployS3FunctionRole", "s3:PutObject", f"{USER_BUCKET}/app.zip") == "implicitly denied"
+    artifacts = stack.get_att("ArtifactBucket", "Arn")
+    assert decide(stack, "DeployS3FunctionRole", "s3:PutObject", f"{artifacts}/x.zip") == "implicitly denied"
+
+
 def test_sources_read_only_declared_buckets_and_tagged_repositories(stack: Stack) -> None:
     assert decide(stack, "SourceFunctionRole", "s3:GetObject", f"{USER_BUCKET}/app.zip") == "allowed"
     assert decide(stack, "SourceFunctionRole", "s3:GetBucketVersioning", USER_BUCKET) == "allowed"
@@ -357,6 +430,10 @@ def test_without_declared_targets_the_optional_grants_are_left_out() -> None:
         == "implicitly denied"
     )
     assert decide(bare, "SourceFunctionRole", "s3:GetObject", f"{USER_BUCKET}/app.zip") == "implicitly denied"
+    stack_arn = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/reminders-api/1"
+    assert decide(bare, "DeployCloudFormationFunctionRole", "cloudformation:CreateStack", stack_arn) == (
+        "implicitly denied"
+    )
 
 
 def test_the_artifact_policy_lets_a_build_project_role_read_and_write_artifacts(stack: Stack) -> None:

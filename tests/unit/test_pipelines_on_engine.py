@@ -30,6 +30,7 @@ def stub_handlers(engine: Engine) -> Functions:
         "SourceFunctionArn",
         "BuildFunctionArn",
         "DeployEcsFunctionArn",
+        "DeployCloudFormationFunctionArn",
         "ApprovalFunctionArn",
         "InvokeFunctionArn",
     )

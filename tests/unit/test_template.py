@@ -119,7 +119,7 @@ def test_every_event_and_async_invocation_ends_in_the_dead_letter_queue_which_ra
     stack = Stack(template)
     queue = stack.get_att("DeadLetters", "Arn")
     rules = list(stack.resources_of("AWS::Events::Rule"))
-    assert len(rules) == 4
+    assert len(rules) == 7  # builds, ECS and CodeDeploy deployments, stacks, executions; repositories, images
     for name, _ in rules:
         [target] = stack.resource(name)["Targets"]
         assert target["DeadLetterConfig"] == {"Arn": queue}, name

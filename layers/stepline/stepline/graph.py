@@ -5,6 +5,27 @@ from __future__ import annotations
 from itertools import groupby
 
 from stepline.definition.models import ActionDeclaration, PipelineDeclaration, StageDeclaration
+from stepline.definition.problems import Problem
+from stepline.definition.providers import find_provider
+
+UNSUPPORTED = "not run by Stepline"
+
+
+def unsupported_actions(pipeline: PipelineDeclaration) -> list[tuple[int, int]]:
+    """(stage index, action index) of the actions whose provider Stepline does not run."""
+    return [
+        (stage_index, action_index)
+        for stage_index, stage in enumerate(pipeline.stages)
+        for action_index, action in enumerate(stage.actions)
+        if find_provider(action.action_type_id) is None
+    ]
+
+
+def drawing_blockers(pipeline: PipelineDeclaration, errors: list[Problem]) -> list[Problem]:
+    """The errors that keep a pipeline from being drawn: all but "not an action type Stepline
+    runs" (a pipeline of any valid shape is drawn, its unsupported actions named)."""
+    paths = {f"stages[{s}].actions[{a}].actionTypeId" for s, a in unsupported_actions(pipeline)}
+    return [p for p in errors if not any(p.path.endswith(path) for path in paths)]
 
 
 def run_order_groups(stage: StageDeclaration) -> list[list[ActionDeclaration]]:
@@ -36,6 +57,8 @@ def render_text(pipeline: PipelineDeclaration) -> str:
                 else:
                     joint = "└" if position == len(group) - 1 else "├"
                 details = _details(action)
+                if find_provider(action.action_type_id) is None:
+                    details = f"{details}   ✗ {UNSUPPORTED}".lstrip()
                 kind = str(action.action_type_id)
                 line = f"│ {order:>3} {joint} {action.name:<{name_width}}  {kind:<{type_width}}  {details}"
                 lines.append(line.rstrip())
@@ -65,7 +88,8 @@ def render_mermaid(pipeline: PipelineDeclaration) -> str:
             for action in group:
                 node = f"s{stage_index}a{stage.actions.index(action)}"
                 current.append(node)
-                lines.append(f'    {node}["{_label(action.name)}<br/><small>{action.action_type_id}</small>"]')
+                note = f"<br/><small>{UNSUPPORTED}</small>" if find_provider(action.action_type_id) is None else ""
+                lines.append(f'    {node}["{_label(action.name)}<br/><small>{action.action_type_id}</small>{note}"]')
             edges.extend(f"  {source} --> {target}" for source in previous for target in current)
             previous = current
         lines.append("  end")

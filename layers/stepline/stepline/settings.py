@@ -71,6 +71,8 @@ class LocalSettings(_Common):
     releases: Path | None = None
     # Where template.yaml, functions/ and statemachines/ are; default: this package's checkout.
     home: Path | None = None
+    # Where the providers that act on an AWS account send their calls instead (an emulator).
+    aws_endpoint_url: str | None = None
 
     @property
     def release_folder(self) -> Path:
@@ -103,6 +105,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "notify_url": ("STEPLINE_NOTIFY_URL",),
     "releases": ("STEPLINE_RELEASES",),
     "home": ("STEPLINE_HOME",),
+    "aws_endpoint_url": ("STEPLINE_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
 }
 _MODELS: dict[str, type[AwsSettings] | type[LocalSettings]] = {"aws": AwsSettings, "local": LocalSettings}
 

@@ -92,12 +92,16 @@ def compile_file(args: argparse.Namespace) -> ExitCode:
 
 
 def draw_graph(args: argparse.Namespace) -> ExitCode:
-    from stepline.definition import load_valid_pipeline
-    from stepline.graph import render_mermaid, render_text
+    from stepline.definition import DefinitionError, check_file
+    from stepline.graph import drawing_blockers, render_mermaid, render_text
 
-    loaded = load_valid_pipeline(args.file)
+    # Any pipeline of a valid shape is drawn; actions of providers Stepline does not run are named.
+    report = check_file(args.file)
+    blockers = drawing_blockers(report.loaded.pipeline, report.errors) if report.loaded else report.errors
+    if report.loaded is None or blockers:
+        raise DefinitionError(report.source, blockers)
     draw = render_mermaid if args.format == "mermaid" else render_text
-    sys.stdout.write(draw(loaded.pipeline))
+    sys.stdout.write(draw(report.loaded.pipeline))
     return ExitCode.OK
 
 

@@ -136,9 +136,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
     loaded = report.loaded
     # --source adds to what STEPLINE_SOURCES (and STEPLINE_SOURCES_FILE) already map.
     given = ",".join(filter(None, [os.environ.get("STEPLINE_SOURCES", ""), _sources(args.source)]))
-    missing = _unmapped_sources(loaded.pipeline, source_mapping(given, os.environ.get("STEPLINE_SOURCES_FILE")))
+    mapping = source_mapping(given, os.environ.get("STEPLINE_SOURCES_FILE"))
+    missing = _unmapped_sources(loaded.pipeline, mapping)
     if missing:
         raise UsageError("; ".join(missing))
+    from stepline.local.aws_access import missing_credentials
+
+    if problem := missing_credentials(loaded.pipeline, mapping):
+        raise UsageError(problem)
     environment = {"STEPLINE_SOURCES": given, "STEPLINE_STATE_MACHINES": _state_machines(args.state_machine)}
     console = render.console()
     for warning in report.warnings:  # accepted but not acted on yet: said, never silently ignored

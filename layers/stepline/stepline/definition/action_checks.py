@@ -29,6 +29,10 @@ def check_action(pipeline: PipelineDeclaration, action: ActionDeclaration, path:
     if provider.v2_only and pipeline.pipeline_type is PipelineType.V1:
         yield Problem(f"{path}.actionTypeId", f"{type_id} actions need pipelineType V2")
     yield from _configuration(path, action, provider)
+    if provider.configuration_check is not None:
+        inputs = [artifact.name for artifact in action.input_artifacts]
+        for key, problem in provider.configuration_check(action.configuration, inputs):
+            yield Problem(f"{path}.configuration.{key}", problem)
     yield from _artifact_counts(path, action, provider.inputs, "input", len(action.input_artifacts))
     yield from _artifact_counts(path, action, provider.outputs, "output", len(action.output_artifacts))
     yield from _commands(path, action, provider)

@@ -10,86 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from stepline.definition.deploy_providers import DEPLOY_PROVIDERS
 from stepline.definition.models import ActionDeclaration, ActionTypeId
+from stepline.definition.provider_types import Integration, Provider, boolean, minutes, one_of
 
-# A value check returns None when the value is fine, else a sentence saying what is wrong.
-ValueCheck = Callable[[str], str | None]
-
-
-class Integration(StrEnum):
-    # lambda:invoke — the handler returns the action's result.
-    INVOKE = "invoke"
-    # lambda:invoke.waitForTaskToken — the handler starts work; completion arrives later
-    # (a CodeBuild or ECS event, an approval) through SendTaskSuccess/Failure.
-    CALLBACK = "callback"
-    # states:startExecution.sync:2 — a static state machine from statemachines/ does the work.
-    NESTED = "nested"
-
-
-@dataclass(frozen=True)
-class Provider:
-    category: str
-    owner: str
-    provider: str
-    summary: str
-    handler: str  # placeholder naming the Lambda function or state machine that runs it
-    integration: Integration
-    required: frozenset[str] = frozenset()
-    optional: frozenset[str] = frozenset()
-    inputs: tuple[int, int] = (0, 0)
-    outputs: tuple[int, int] = (0, 0)
-    # None: the action decides its variables at run time (a buildspec's exported-variables).
-    output_variables: frozenset[str] | None = frozenset()
-    versions: frozenset[str] = frozenset({"1"})
-    v2_only: bool = False
-    takes_commands: bool = False
-    stepline_only: bool = False
-    timeout_minutes: int = 60
-    value_checks: Mapping[str, ValueCheck] = field(default_factory=dict)
-    # Values accepted but not acted on yet: key → (value, what Stepline does instead).
-    not_yet_supported: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.category, self.owner, self.provider)
-
-    @property
-    def type_name(self) -> str:
-        return f"{self.category}/{self.owner}/{self.provider}"
-
-    @property
-    def known_keys(self) -> frozenset[str]:
-        return self.required | self.optional
-
-
-def _one_of(*allowed: str) -> ValueCheck:
-    def check(value: str) -> str | None:
-        if value in allowed:
-            return None
-        return f"{value!r} is not one of {', '.join(allowed)}"
-
-    return check
-
-
-def _boolean(value: str) -> str | None:
-    if value.lower() in {"true", "false"}:
-        return None
-    return f"{value!r} is not true or false"
-
-
-def _minutes(low: int, high: int) -> ValueCheck:
-    def check(value: str) -> str | None:
-        if value.isdigit() and low <= int(value) <= high:
-            return None
-        return f"{value!r} is not a whole number of minutes from {low} to {high}"
-
-    return check
-
+__all__ = ["PROVIDERS", "Integration", "Provider", "find_provider", "handler_placeholders", "supported_type_names"]
 
 _DEPLOY_STRATEGY = re.compile(
     r"^(AllAtOnce|Canary(?P<cp>\d+)Percent(?P<cm>\d+)Minutes?"
@@ -136,6 +65,16 @@ def _codebuild_environment(value: str) -> str | None:
     return None
 
 
+def _codebuild_configuration(configuration: Mapping[str, str], inputs: list[str]) -> list[tuple[str, str]]:
+    """PrimarySource names the input artifact the build runs in (CodeBuild's primary source)."""
+    primary = configuration.get("PrimarySource", "")
+    if primary and "#{" not in primary and primary not in inputs:
+        return [
+            ("PrimarySource", f"{primary!r} is not an input artifact of this action; its inputs: {', '.join(inputs)}")
+        ]
+    return []
+
+
 _GIT_VARIABLES = frozenset({"CommitId", "CommitMessage", "BranchName", "AuthorDate", "CommitterDate", "RepositoryName"})
 
 
@@ -167,8 +106,8 @@ PROVIDERS: tuple[Provider, ...] = (
         optional=frozenset({"PollForSourceChanges", "OutputArtifactFormat"}),
         output_variables=_GIT_VARIABLES,
         value_checks={
-            "PollForSourceChanges": _boolean,
-            "OutputArtifactFormat": _one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
+            "PollForSourceChanges": boolean,
+            "OutputArtifactFormat": one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
         },
         not_yet_supported={
             "PollForSourceChanges": _POLLING_NOTE,
@@ -195,8 +134,8 @@ PROVIDERS: tuple[Provider, ...] = (
             }
         ),
         value_checks={
-            "DetectChanges": _boolean,
-            "OutputArtifactFormat": _one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
+            "DetectChanges": boolean,
+            "OutputArtifactFormat": one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
         },
         not_yet_supported={
             "OutputArtifactFormat": (
@@ -222,7 +161,7 @@ PROVIDERS: tuple[Provider, ...] = (
                 "RepositoryName",
             }
         ),
-        value_checks={"PollForSourceChanges": _boolean},
+        value_checks={"PollForSourceChanges": boolean},
         not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
     ),
     _source(
@@ -232,8 +171,16 @@ PROVIDERS: tuple[Provider, ...] = (
         required=frozenset({"S3Bucket", "S3ObjectKey"}),
         optional=frozenset({"PollForSourceChanges", "AllowOverrideForS3ObjectKey"}),
         output_variables=frozenset({"ETag", "VersionId"}),
-        value_checks={"PollForSourceChanges": _boolean, "AllowOverrideForS3ObjectKey": _boolean},
+        value_checks={"PollForSourceChanges": boolean, "AllowOverrideForS3ObjectKey": boolean},
         not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
+    ),
+    _source(
+        "AWS",
+        "ECR",
+        "an ECR image tag, read as its digest (locally: an image reference file, or ECR itself)",
+        required=frozenset({"RepositoryName"}),
+        optional=frozenset({"ImageTag"}),
+        output_variables=frozenset({"RegistryId", "RepositoryName", "ImageTag", "ImageDigest", "ImageURI"}),
     ),
     _source(
         "Custom",
@@ -268,10 +215,11 @@ PROVIDERS: tuple[Provider, ...] = (
             output_variables=None,
             timeout_minutes=8 * 60,
             value_checks={
-                "BatchEnabled": _boolean,
-                "CombineArtifacts": _boolean,
+                "BatchEnabled": boolean,
+                "CombineArtifacts": boolean,
                 "EnvironmentVariables": _codebuild_environment,
             },
+            configuration_check=_codebuild_configuration,
             not_yet_supported={
                 "BatchEnabled": ("true", "a single build runs"),
                 "CombineArtifacts": ("true", "artifacts are not combined"),
@@ -305,7 +253,8 @@ PROVIDERS: tuple[Provider, ...] = (
         inputs=(1, 1),
         # Stepline's additions; CodePipeline's ECS action has no output variables.
         output_variables=frozenset({"TaskDefinitionArn", "DeploymentId"}),
-        value_checks={"DeploymentTimeout": _minutes(1, 60)},
+        value_checks={"DeploymentTimeout": minutes(1, 60)},
+        acts_on_aws=True,
     ),
     Provider(
         "Deploy",
@@ -322,6 +271,7 @@ PROVIDERS: tuple[Provider, ...] = (
         v2_only=True,
         timeout_minutes=_MAX_SHIFT_MINUTES + 60,
         value_checks={"DeployStrategy": _deploy_strategy},
+        acts_on_aws=True,
     ),
     Provider(
         "Approval",
@@ -359,8 +309,9 @@ PROVIDERS: tuple[Provider, ...] = (
         outputs=(0, 1),
         output_variables=frozenset({"StateMachineArn", "ExecutionArn"}),
         timeout_minutes=7 * 24 * 60,
-        value_checks={"InputType": _one_of("Literal", "FilePath")},
+        value_checks={"InputType": one_of("Literal", "FilePath")},
     ),
+    *DEPLOY_PROVIDERS,
 )
 
 _BY_KEY: dict[tuple[str, str, str], Provider] = {provider.key: provider for provider in PROVIDERS}

@@ -20,7 +20,9 @@ from typing import Any
 
 from stepline import wiring
 from stepline.actions.build.local import clean_workspaces
+from stepline.actions.completions import sweep
 from stepline.actions.errors import ACTION_FAILURES
+from stepline.actions.sweeper import work_kinds
 from stepline.adapters.local import private_data_directory
 from stepline.adapters.local.engine import EngineCallbacks
 from stepline.adapters.local.functions import load_callable
@@ -40,6 +42,10 @@ from stepline.status import PipelineRun, run_of
 
 # The stack output naming the function EventBridge sends service state changes to.
 CALLBACKS_PLACEHOLDER = "CallbacksFunctionArn"
+# The sweeper's polling, which EventBridge Scheduler runs every five minutes on AWS, runs here
+# every second on waiters of any age: what it polls (a stack on AWS or an emulator) has no
+# event to report its end on this machine. Approvals keep their own path (the API).
+SWEEP_EVERY_SECONDS = 1.0
 
 
 def checkout(configured: Path | None = None) -> Path:
@@ -71,6 +77,7 @@ class LocalRuntime:
         self.settings = local_settings(self.data, environment)
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self._sweeping: threading.Thread | None = None
         private_data_directory(self.data, files=("engine.sqlite", "engine.lock"))  # 0700, its files 0600
         # One engine runs a data directory's executions at a time: two would both pick up the
         # unfinished ones and run them twice. Readers (executions, show) take no lock.
@@ -166,9 +173,29 @@ class LocalRuntime:
     # ------------------------------------------------------------------ running -----------
 
     def start_worker(self) -> None:
-        """Run the engine in a background thread until ``close``."""
+        """Run the engine, and the sweeper's polling, in background threads until ``close``."""
         self._worker = threading.Thread(target=self._work, name="stepline-engine", daemon=True)
         self._worker.start()
+        self._sweeping = threading.Thread(target=self._sweep, name="stepline-sweeper", daemon=True)
+        self._sweeping.start()
+
+    def _sweep(self) -> None:
+        """What the sweeper function does for waiters on AWS, on this machine's schedule."""
+        kinds = work_kinds(
+            wiring.build_service,
+            wiring.container_service,
+            wiring.workflows,
+            wiring.artifact_store,
+            wiring.stacks,
+            wiring.code_deployments,
+            wiring.environments,
+        )
+        while not self._stop.wait(SWEEP_EVERY_SECONDS):
+            try:
+                for outcome in sweep(wiring.waiters(), kinds, wiring.task_callbacks(), wiring.now(), older_than=0):
+                    logger.info(outcome)
+            except Exception:  # one sweep failing leaves its waiters to the next
+                logger.exception("the sweep failed; the next one tries again")
 
     def _work(self) -> None:
         try:
@@ -178,8 +205,9 @@ class LocalRuntime:
 
     def close(self) -> None:
         self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout=30)
+        for thread in (self._worker, self._sweeping):
+            if thread is not None:
+                thread.join(timeout=30)
         self.engine.close()
         if self._lock_file is not None:
             self._lock_file.close()  # closing releases the lock

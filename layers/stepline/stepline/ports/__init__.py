@@ -8,6 +8,8 @@ and adapters/local implement them. One module a concept:
 - ``pipelines``: RegisteredPipeline, Registry, PipelineHost; ``workflows``: Workflows
 - ``deployments``: ContainerService, LambdaFunctions, FunctionInvoker; ``targets``: Targets
 - ``objects``: ObjectStore (S3 objects a distributed Map reads and writes; the one port the engine is given)
+- ``aws_deploys``: Stacks, Buckets, CodeDeployments, Environments, Images (the deploy providers
+  and the ECR source, which act on an AWS account from either runtime)
 
 Ports import nothing of actions, adapters, wiring or the runtimes (an architecture test checks it).
 """

@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["build", "ecs", "sfn"]
+Kind = Literal["build", "ecs", "sfn", "cfn", "codedeploy", "beanstalk"]
 State = Literal["WAITING", "ANSWERED"]
 
 

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stepline.actions.approval import LinkSigner
+from stepline.actions.deploy.stack_inputs import TemplateUploads
 from stepline.errors import ConfigurationError
 from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
 from stepline.ports.pipelines import PipelineHost, Registry
@@ -184,6 +186,30 @@ def container_service() -> ContainerService:
 
 def lambda_functions() -> LambdaFunctions:
     return root().lambda_functions()
+
+
+def stacks() -> Stacks:
+    """CloudFormation stacks and stack sets (on one machine: AWS, or the emulator configured)."""
+    return root().stacks()
+
+
+def buckets() -> Buckets:
+    return root().buckets()
+
+
+def template_uploads() -> TemplateUploads | None:
+    """Where a CloudFormation template too large for a request goes: the artifact bucket on AWS;
+    none on one machine (its artifacts are local files)."""
+    bucket = artifact_bucket()
+    return TemplateUploads(buckets(), bucket, settings().region) if bucket else None
+
+
+def code_deployments() -> CodeDeployments:
+    return root().code_deployments()
+
+
+def environments() -> Environments:
+    return root().environments()
 
 
 def function_invoker() -> FunctionInvoker:

@@ -11,9 +11,15 @@ from typing import Any
 from stepline.actions.approval import LinkSigner
 from stepline.actions.build import Builds
 from stepline.actions.build.codebuild import CodeBuildBuilds
+from stepline.actions.ecr_source import EcrImageSource
 from stepline.adapters.aws.approvals import DynamoApprovals, SnsNotifier
 from stepline.adapters.aws.artifacts import S3ArtifactStore
+from stepline.adapters.aws.beanstalk import BeanstalkEnvironments
+from stepline.adapters.aws.buckets import S3Buckets
+from stepline.adapters.aws.cloudformation import CloudFormationStacks
 from stepline.adapters.aws.codebuild import CodeBuildService
+from stepline.adapters.aws.codedeploy import CodeDeployService
+from stepline.adapters.aws.ecr import EcrImages
 from stepline.adapters.aws.ecs import EcsService
 from stepline.adapters.aws.functions import LambdaInvoker
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
@@ -28,6 +34,7 @@ from stepline.adapters.github import GitHubSource, UrllibHttpClient
 from stepline.errors import ConfigurationError
 from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
 from stepline.ports.pipelines import Registry
@@ -58,6 +65,8 @@ class AwsRoot:
         return SecretsManagerSecretStore(self.client("secretsmanager"))
 
     def source_provider(self, provider: str) -> SourceProvider:
+        if provider == "ECR":
+            return EcrImageSource(EcrImages(self.client("ecr")))
         if provider == "CodeCommit":
             return CodeCommitSource(self.client("codecommit"))
         if provider == "S3":
@@ -96,6 +105,18 @@ class AwsRoot:
 
     def lambda_functions(self) -> LambdaFunctions:
         return AwsLambdaFunctions(self.client("lambda"), self.client("cloudwatch"))
+
+    def stacks(self) -> Stacks:
+        return CloudFormationStacks(self.client("cloudformation"))
+
+    def buckets(self) -> Buckets:
+        return S3Buckets(self.client("s3"))
+
+    def code_deployments(self) -> CodeDeployments:
+        return CodeDeployService(self.client("codedeploy"))
+
+    def environments(self) -> Environments:
+        return BeanstalkEnvironments(self.client("elasticbeanstalk"))
 
     def function_invoker(self) -> FunctionInvoker:
         return LambdaInvoker(self.client("lambda"))

@@ -14,6 +14,7 @@ from typing import Any
 from stepline.actions.approval import LinkSigner
 from stepline.actions.build import Builds
 from stepline.actions.build.local import LocalBuilds, LocalBuildSettings
+from stepline.actions.ecr_source import EcrImageSource
 from stepline.adapters.local.approvals import SqliteApprovals
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.functions import LocalFunctionInvoker, load_callable
@@ -28,6 +29,7 @@ from stepline.errors import ConfigurationError
 from stepline.files import logs_folder
 from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
+from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
 from stepline.ports.pipelines import Registry
@@ -69,7 +71,21 @@ class LocalRoot:
         return EnvironmentSecretStore()
 
     def source_provider(self, provider: str) -> SourceProvider:
+        if provider == "ECR":  # an image reference file mapped to the repository, else ECR itself
+            from stepline.adapters.aws.ecr import EcrImages  # noqa: PLC0415 - AWS only when asked
+
+            return EcrImageSource(EcrImages(self._aws("ecr")), self.settings.sources, self.settings.base)
         return LocalGitSources(self.settings.base, self.data / "git-cache", self.settings.sources)
+
+    def _aws(self, service: str) -> Any:
+        """A client for the providers that act on an AWS account from this machine: where
+        STEPLINE_AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL) points, such as moto's server, else AWS."""
+        endpoint = self.settings.aws_endpoint_url
+        if not endpoint:
+            return self.client(service)
+        from stepline.adapters.aws import aws_client  # noqa: PLC0415 - AWS only when asked
+
+        return aws_client(service, self.settings.region, endpoint)
 
     @cached_property
     def waiters(self) -> Waiters:
@@ -113,13 +129,35 @@ class LocalRoot:
         # ECS has no local stand-in: a local run deploys to ECS when AWS credentials are present.
         from stepline.adapters.aws.ecs import EcsService  # noqa: PLC0415 - AWS only when asked
 
-        return EcsService(self.client("ecs"))
+        return EcsService(self._aws("ecs"))
 
     def lambda_functions(self) -> LambdaFunctions:
         # Lambda deployments go to AWS from either runtime; locally when credentials are present.
         from stepline.adapters.aws.lambdas import AwsLambdaFunctions  # noqa: PLC0415 - AWS only when asked
 
-        return AwsLambdaFunctions(self.client("lambda"), self.client("cloudwatch"))
+        return AwsLambdaFunctions(self._aws("lambda"), self._aws("cloudwatch"))
+
+    # CloudFormation, S3, CodeDeploy and Elastic Beanstalk deploys act on an AWS account from
+    # this machine too (credentials, or the emulator configured): there is no local stand-in.
+    def stacks(self) -> Stacks:
+        from stepline.adapters.aws.cloudformation import CloudFormationStacks  # noqa: PLC0415 - AWS only when asked
+
+        return CloudFormationStacks(self._aws("cloudformation"))
+
+    def buckets(self) -> Buckets:
+        from stepline.adapters.aws.buckets import S3Buckets  # noqa: PLC0415 - AWS only when asked
+
+        return S3Buckets(self._aws("s3"))
+
+    def code_deployments(self) -> CodeDeployments:
+        from stepline.adapters.aws.codedeploy import CodeDeployService  # noqa: PLC0415 - AWS only when asked
+
+        return CodeDeployService(self._aws("codedeploy"))
+
+    def environments(self) -> Environments:
+        from stepline.adapters.aws.beanstalk import BeanstalkEnvironments  # noqa: PLC0415 - AWS only when asked
+
+        return BeanstalkEnvironments(self._aws("elasticbeanstalk"))
 
     def function_invoker(self) -> FunctionInvoker:
         functions = self.settings.functions

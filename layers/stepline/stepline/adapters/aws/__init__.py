@@ -10,12 +10,18 @@ from botocore.exceptions import ClientError
 
 
 @lru_cache(maxsize=16)
-def aws_client(service: str, region: str) -> Any:
-    """One client per service and Region, built once and reused across invocations."""
+def aws_client(service: str, region: str, endpoint_url: str | None = None) -> Any:
+    """One client per service and Region, built once and reused across invocations;
+    ``endpoint_url`` points it at an emulator (moto's server) instead of AWS."""
     # Typed as Any: with boto3-stubs installed (aws-sam-cli brings them) the overloads want a
     # literal service name, and every adapter already narrows what it calls.
     make: Any = boto3.client
-    return make(service, region_name=region)
+    return make(service, region_name=region, endpoint_url=endpoint_url)
+
+
+def credentials_available() -> bool:
+    """Whether boto3 finds credentials (environment, profile, SSO, instance role…)."""
+    return boto3.Session().get_credentials() is not None
 
 
 def profile_region() -> str | None:
