@@ -19,6 +19,8 @@ from tests.helpers import REPO
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
 # What template.yaml's Globals give every function (its !Refs as the names the tests use).
+# moto running state machines (its ASL interpreter) and Lambda functions without Docker.
+EXECUTING: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 FUNCTION_ENVIRONMENT = {
     "STEPLINE_RUNTIME": "aws",
     "ARTIFACT_BUCKET": "stepline-artifacts",

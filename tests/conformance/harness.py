@@ -23,7 +23,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -32,6 +31,7 @@ from stepline.adapters.local.objects import LocalObjectStore
 from stepline.engine import Engine, Functions, InvalidDefinition, ManualClock
 from tests import moto_jsonata
 from tests.conformance.cases import CHILD_MACHINE, Case
+from tests.moto_env import EXECUTING, moto_aws
 
 REGION = "us-east-1"
 Answer = Callable[[str, Any, str | None], None]
@@ -193,12 +193,7 @@ class MotoRunner:
 
 @contextmanager
 def moto_runner() -> Iterator[MotoRunner]:
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}),
-    ):
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with pytest.MonkeyPatch.context() as patch, moto_aws(patch, config=EXECUTING):
         runner = MotoRunner()
 
         def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response: Any) -> bytes:

@@ -19,7 +19,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -27,9 +26,10 @@ from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from stepline.compiler import CompiledPipeline, substitute
 from tests import moto_jsonata
 from tests.helpers import handler_placeholders
+from tests.moto_env import EXECUTING, moto_aws
 
 REGION = "us-east-1"
-MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+MOTO_CONFIG: Any = EXECUTING
 
 # A stub returns the action's result; for a callback action it may return None instead,
 # meaning it answers the task token itself.
@@ -174,10 +174,7 @@ class MotoPipelines:
 
 @pytest.fixture
 def moto_pipelines(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoPipelines]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws(config=MOTO_CONFIG):
+    with moto_aws(monkeypatch, config=MOTO_CONFIG):
         harness = MotoPipelines()
 
         def invoke(

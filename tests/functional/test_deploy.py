@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from stepline import cli, wiring
 from stepline.compiler import compile_checked, substitute
@@ -18,6 +17,7 @@ from stepline.definition import load_valid_pipeline
 from stepline.ports.targets import Target
 from stepline.registry import state_machine_name
 from tests.helpers import EXAMPLES, handler_placeholders, watching, write
+from tests.moto_env import moto_aws
 
 pytestmark = pytest.mark.functional
 
@@ -102,16 +102,9 @@ ENABLED = {"stepline": "enabled"}
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in (
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", REGION),
-    ):
-        monkeypatch.setenv(name, value)
     # The targets' own checks are tested below; here every target is ready.
     monkeypatch.setattr("stepline.cli.deploy.targets", lambda region: Ready())
-    with mock_aws():
-        wiring.reset()
+    with moto_aws(monkeypatch):
         cloudformation = boto3.client("cloudformation", region_name=REGION)
         cloudformation.create_stack(StackName="stepline", TemplateBody=stack_template(FULL_OUTPUTS))
         yield cloudformation

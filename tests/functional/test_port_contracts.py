@@ -57,6 +57,14 @@ def client(service: str) -> Any:
     return boto3.client(service, region_name=REGION)
 
 
+def served(side: str, local: Callable[[], Any], aws: Callable[[], Any]) -> Iterator[Any]:
+    """The side's adapter for a fixture to yield; a local one holding a database is closed after."""
+    adapter = local() if side == "local" else aws()
+    yield adapter
+    if hasattr(adapter, "close"):
+        adapter.close()
+
+
 # ----------------------------------------------------------------------------- artifacts
 
 
@@ -167,12 +175,11 @@ def test_a_record_is_found_by_its_key_and_replaced_whole(records: Records) -> No
 
 @pytest.fixture
 def approvals(side: str, tmp_path: Path) -> Iterator[Approvals]:
-    if side == "local":
-        local = SqliteApprovals(tmp_path / "approvals.sqlite")
-        yield local
-        local.close()
-        return
-    yield DynamoApprovals(client("dynamodb"), create_table(client("dynamodb"), "ApprovalsTable", "approvals"))
+    yield from served(
+        side,
+        lambda: SqliteApprovals(tmp_path / "approvals.sqlite"),
+        lambda: DynamoApprovals(client("dynamodb"), create_table(client("dynamodb"), "ApprovalsTable", "approvals")),
+    )
 
 
 def pending(approval_id: str = "a1") -> Approval:
@@ -232,12 +239,11 @@ def test_a_delivery_is_taken_once_until_forgotten(approvals: Approvals) -> None:
 
 @pytest.fixture
 def registry(side: str, tmp_path: Path) -> Iterator[Registry]:
-    if side == "local":
-        local = SqliteRegistry(tmp_path / "pipelines.sqlite")
-        yield local
-        local.close()
-        return
-    yield DynamoRegistry(client("dynamodb"), create_table(client("dynamodb"), "PipelinesTable", "pipelines"))
+    yield from served(
+        side,
+        lambda: SqliteRegistry(tmp_path / "pipelines.sqlite"),
+        lambda: DynamoRegistry(client("dynamodb"), create_table(client("dynamodb"), "PipelinesTable", "pipelines")),
+    )
 
 
 def entry(name: str, registered_at: float, machine: str = "one") -> RegisteredPipeline:

@@ -35,20 +35,14 @@ from tests.awsstack.template import REGION
 from tests.awsstack.world import FriendReminders
 from tests.functional.conftest import MOTO_CONFIG
 from tests.helpers import EXAMPLES
+from tests.moto_env import aws_environment, moto_aws
 
 pytestmark = pytest.mark.functional
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[FriendReminders]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws(config=MOTO_CONFIG):
-        wiring.reset()
+    with moto_aws(monkeypatch, config=MOTO_CONFIG):
         built = FriendReminders(admin_clients(), monkeypatch)
         monkeypatch.setattr(wiring, "client", built.stack.client)
 
@@ -267,8 +261,7 @@ def test_why_the_harness_evaluates_iam_itself_moto_checks_actions_against_the_re
     this fails, moto has learnt resources, and the harness could lean on it."""
     from moto.core import set_initial_no_auth_action_count
 
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    aws_environment(monkeypatch)
     table = f"arn:aws:dynamodb:{REGION}:123456789012:table/stepline-tokens"
 
     @set_initial_no_auth_action_count(4)
