@@ -153,11 +153,6 @@ def _source(owner: str, provider: str, summary: str, **details: Any) -> Provider
     )
 
 
-_POLLING_NOTE = (
-    "true",
-    "polling is not supported: changes start pipelines through EventBridge, webhooks or git hooks",
-)
-
 PROVIDERS: tuple[Provider, ...] = (
     _source(
         "AWS",
@@ -171,7 +166,6 @@ PROVIDERS: tuple[Provider, ...] = (
             "OutputArtifactFormat": _one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
         },
         not_yet_supported={
-            "PollForSourceChanges": _POLLING_NOTE,
             "OutputArtifactFormat": (
                 "CODEBUILD_CLONE_REF",
                 "the artifact is a CODE_ZIP of the commit",
@@ -223,7 +217,6 @@ PROVIDERS: tuple[Provider, ...] = (
             }
         ),
         value_checks={"PollForSourceChanges": _boolean},
-        not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
     ),
     _source(
         "AWS",
@@ -233,7 +226,6 @@ PROVIDERS: tuple[Provider, ...] = (
         optional=frozenset({"PollForSourceChanges", "AllowOverrideForS3ObjectKey"}),
         output_variables=frozenset({"ETag", "VersionId"}),
         value_checks={"PollForSourceChanges": _boolean, "AllowOverrideForS3ObjectKey": _boolean},
-        not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
     ),
     _source(
         "Custom",
@@ -383,7 +375,7 @@ def handler_placeholders() -> list[str]:
 # repository (None: GitHub v1's Owner/Repo pair) and the branch.
 _GIT_SOURCE_KEYS = {
     "CodeCommit": ("CodeCommit", "RepositoryName", "BranchName"),
-    "CodeStarSourceConnection": ("GitHub", "FullRepositoryId", "BranchName"),
+    "CodeStarSourceConnection": ("Connection", "FullRepositoryId", "BranchName"),
     "GitHub": ("GitHub", None, "Branch"),
     "Git": ("Git", "RepositoryUrl", "BranchName"),
 }
@@ -393,7 +385,7 @@ _GIT_SOURCE_KEYS = {
 class SourceRepository:
     """The repository a git-based source action reads, as its configuration names it."""
 
-    host: str  # where its pushes are reported from: CodeCommit, GitHub or Git (this machine)
+    host: str  # where its pushes are reported from: CodeCommit, GitHub, Connection (GitHub, GitLab, Bitbucket) or Git
     name: str  # a CodeCommit repository name, GitHub's "owner/repo", or a path or URL
     branch: str
     detects_changes: bool  # False when DetectChanges is "false": pushes do not start it

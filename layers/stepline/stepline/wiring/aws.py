@@ -16,6 +16,7 @@ from stepline.adapters.aws.artifacts import S3ArtifactStore
 from stepline.adapters.aws.codebuild import CodeBuildService
 from stepline.adapters.aws.ecs import EcsService
 from stepline.adapters.aws.functions import LambdaInvoker
+from stepline.adapters.aws.heads import AwsSourceHeads
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
 from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
@@ -25,6 +26,8 @@ from stepline.adapters.aws.tokens import DynamoRecords
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.adapters.github import GitHubSource, UrllibHttpClient
+from stepline.adapters.github_changes import GitHubChangedPaths, GitHubHeads
+from stepline.adapters.github_status import GitHubCommitStatuses
 from stepline.errors import ConfigurationError
 from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
@@ -33,7 +36,8 @@ from stepline.ports.deployments import ContainerService, FunctionInvoker, Lambda
 from stepline.ports.pipelines import Registry
 from stepline.ports.records import Records
 from stepline.ports.secrets import SecretStore
-from stepline.ports.sources import ChangedPaths, SourceProvider
+from stepline.ports.sources import ChangedPaths, SourceHeads, SourceProvider
+from stepline.ports.statuses import CommitStatuses
 from stepline.ports.waiters import TaskCallbacks, Waiters
 from stepline.ports.workflows import Workflows
 from stepline.settings import AwsSettings, require
@@ -109,7 +113,19 @@ class AwsRoot:
 
     def changed_paths(self, provider: str) -> ChangedPaths | None:
         """Who lists a push's changed files when its event does not (GitHub's push event does)."""
-        return CodeCommitChangedPaths(self.client("codecommit")) if provider == "CodeCommit" else None
+        if provider == "CodeCommit":
+            return CodeCommitChangedPaths(self.client("codecommit"))
+        if provider == "GitHub":  # a pull request's files
+            return GitHubChangedPaths(UrllibHttpClient(), self.secret_store, self.settings.github_token_secret)
+        return None
+
+    def source_heads(self) -> SourceHeads:
+        """What polled sources hold now (PollForSourceChanges)."""
+        github = GitHubHeads(UrllibHttpClient(), self.secret_store, self.settings.github_token_secret)
+        return AwsSourceHeads(self.client("codecommit"), self.client("s3"), github)
+
+    def commit_statuses(self) -> CommitStatuses:
+        return GitHubCommitStatuses(self.secret_store, self.settings.github_token_secret, self.settings.github_api_url)
 
     @cached_property
     def _approvals_store(self) -> DynamoApprovals:

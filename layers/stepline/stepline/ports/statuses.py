@@ -1,0 +1,12 @@
+"""Commit statuses: where an execution's state is reported on the commit it builds."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class CommitStatuses(Protocol):
+    def post(self, repository: str, commit: str, status: dict[str, str]) -> None:
+        """Set ``status`` (state, target_url, description, context) on the commit; raise when it
+        was not set (a retried delivery sets it)."""
+        ...
