@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from stepline.ports.pipelines import RegisteredPipeline
-from stepline.triggers.reporting import handle_status_event
+from stepline.triggers.reporting import StatusReporter
 from tests.helpers import load_event, watching
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:stepline-payments"
@@ -71,14 +71,13 @@ class Statuses:
 
 
 def reported(event: dict[str, Any], statuses: Statuses, deliveries: Deliveries, registry: Any = None) -> list[str]:
-    return handle_status_event(
-        event,
+    return StatusReporter(
         registry or Registry(),
         Workflows(),
         statuses,
         deliveries,
         "https://abc.execute-api.us-east-1.amazonaws.com/Prod",
-    )
+    )(event)
 
 
 def test_started_then_failed_post_pending_then_failure_once_each() -> None:

@@ -66,6 +66,7 @@ def test_an_expression_scheduler_would_refuse_is_refused_with_the_reason(express
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """A real LocalRuntime with a git repository, as the local server tests make it."""
     monkeypatch.chdir(tmp_path)
     state = Served(tmp_path)
     yield state

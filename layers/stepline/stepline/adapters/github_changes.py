@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from stepline.actions.errors import SourceAccessError
-from stepline.adapters.github import API, HttpClient, _check
+from stepline.adapters.github import API, HttpClient, _check, api_headers
 from stepline.ports.secrets import SecretStore
 
 
@@ -28,13 +28,7 @@ class _GitHubApi:
             token = self.secrets.get(self.token_secret)
         except LookupError as error:
             raise SourceAccessError(f"GitHub {repository}: no token to {purpose}: {error}") from None
-        headers = {
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "stepline",
-        }
-        response = self.http.get(f"{API}/repos/{repository}/{path}", headers)
+        response = self.http.get(f"{API}/repos/{repository}/{path}", api_headers(token))
         _check(response, repository, reference)
         try:
             loaded: dict[str, Any] = json.loads(response.body.read())

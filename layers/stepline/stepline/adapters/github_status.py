@@ -10,7 +10,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote
 
-from stepline.adapters.github import API, _NoRedirects
+from stepline.adapters.github import API, _NoRedirects, api_headers
 from stepline.errors import ConfigurationError
 from stepline.ports.secrets import SecretStore
 
@@ -38,13 +38,7 @@ class GitHubCommitStatuses:
             url,
             data=json.dumps(status).encode(),
             method="POST",
-            headers={
-                "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/json",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "User-Agent": "stepline",
-            },
+            headers={**api_headers(token), "Content-Type": "application/json"},
         )
         try:
             with self.opener.open(request, timeout=self.timeout) as response:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from stepline import wiring
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import header
-from stepline.api.webhooks import hand_over, limited_body, parsed, payload, secret_of, signature_ok
+from stepline.api.webhooks import hand_over, limited_body, parsed, payload, require_signature, secret_of
 from stepline.settings import settings
 from stepline.triggers.forges import (
     BitbucketPullRequest,
@@ -72,11 +72,7 @@ def gitlab() -> tuple[dict[str, Any], int]:
 def bitbucket() -> tuple[dict[str, Any], int]:
     event = router.current_event
     body = limited_body(event)
-    signature = header(event, "x-hub-signature")
-    if not signature:
-        raise ApiProblem(401, "Unsigned", "X-Hub-Signature is missing: set a secret on the Bitbucket webhook")
-    if not signature_ok(_secret(settings().bitbucket_webhook_secret), body, signature):
-        raise ApiProblem(401, "Bad signature", "X-Hub-Signature does not match the body and the webhook secret")
+    require_signature(event, body, "X-Hub-Signature", lambda: _secret(settings().bitbucket_webhook_secret), "Bitbucket")
     kind = header(event, "x-event-key") or ""
     if kind != "repo:push" and not kind.startswith("pullrequest:"):
         raise ApiProblem(

@@ -36,11 +36,7 @@ def signature_ok(secret: str, body: bytes, signature: str) -> bool:
 def github() -> tuple[dict[str, Any], int]:
     event = router.current_event
     body = limited_body(event)
-    signature = header(event, "x-hub-signature-256")
-    if not signature:
-        raise ApiProblem(401, "Unsigned", "X-Hub-Signature-256 is missing: set a secret on the GitHub webhook")
-    if not signature_ok(secret_of(wiring.webhook_secret), body, signature):
-        raise ApiProblem(401, "Bad signature", "X-Hub-Signature-256 does not match the body and the webhook secret")
+    require_signature(event, body, "X-Hub-Signature-256", wiring.webhook_secret, "GitHub")
     kind = header(event, "x-github-event") or ""
     delivery = header(event, "x-github-delivery") or ""
     if kind == "ping":
@@ -57,6 +53,17 @@ def github() -> tuple[dict[str, Any], int]:
     else:
         change = from_github_pull_request(parsed(GitHubPullRequestEvent, fields, "a GitHub pull_request event"))
     return hand_over([change] if change else [], delivery, f"{kind} {fields.get('action', fields.get('ref', ''))}")
+
+
+def require_signature(
+    event: APIGatewayProxyEvent, body: bytes, name: str, secret: Callable[[], str], forge: str
+) -> None:
+    """401 unless header ``name`` holds ``sha256=`` and the HMAC-SHA256 of the raw body."""
+    signature = header(event, name.lower())
+    if not signature:
+        raise ApiProblem(401, "Unsigned", f"{name} is missing: set a secret on the {forge} webhook")
+    if not signature_ok(secret_of(secret), body, signature):
+        raise ApiProblem(401, "Bad signature", f"{name} does not match the body and the webhook secret")
 
 
 def limited_body(event: APIGatewayProxyEvent) -> bytes:

@@ -120,13 +120,7 @@ def _refusal(
             return "a tag push starts a pipeline only through a trigger with a tags filter"
         branch = repository.branch
         return None if change.reference_name == branch else f"watches branch {branch!r}"
-    filters = trigger.git_configuration.push or []
-    if not filters:
-        return "its trigger has no push filters"
-    refusals = [_filter_refusal(push, change, paths) for push in filters]
-    if any(refusal is None for refusal in refusals):
-        return None
-    return "; ".join(f"push[{index}] {refusal}" for index, refusal in enumerate(refusals))
+    return _any_filter("push", [_filter_refusal(push, change, paths) for push in trigger.git_configuration.push or []])
 
 
 def _filter_refusal(push: GitPushFilter, change: RepositoryChange, paths: PathsOf) -> str | None:
@@ -168,13 +162,17 @@ def _pull_request_refusal(
 ) -> str | None:
     if trigger is None:
         return "a pull request starts a pipeline only through a trigger with pullRequest filters"
-    filters = trigger.git_configuration.pull_request or []
-    if not filters:
-        return "its trigger has no pullRequest filters"
-    refusals = [_pull_filter_refusal(pull, change, paths) for pull in filters]
+    pulls = trigger.git_configuration.pull_request or []
+    return _any_filter("pullRequest", [_pull_filter_refusal(pull, change, paths) for pull in pulls])
+
+
+def _any_filter(kind: str, refusals: list[str | None]) -> str | None:
+    """None when some filter passes (refusals holds each filter's reason, None for a pass)."""
+    if not refusals:
+        return f"its trigger has no {kind} filters"
     if any(refusal is None for refusal in refusals):
         return None
-    return "; ".join(f"pullRequest[{index}] {refusal}" for index, refusal in enumerate(refusals))
+    return "; ".join(f"{kind}[{index}] {refusal}" for index, refusal in enumerate(refusals))
 
 
 def _pull_filter_refusal(pull: GitPullRequestFilter, change: RepositoryChange, paths: PathsOf) -> str | None:

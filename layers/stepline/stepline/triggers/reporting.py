@@ -131,29 +131,9 @@ def report(
     return posted
 
 
-def handle_status_event(
-    event: dict[str, Any],
-    registry: Registry,
-    workflows: Workflows,
-    statuses: CommitStatuses,
-    deliveries: Deliveries,
-    console_url: str,
-) -> list[str]:
-    """Report a CodePipeline (or Step Functions) execution state change; what was posted."""
-    kind = event.get("detail-type") if isinstance(event, dict) else None
-    if kind == EXECUTION_STATUS_CHANGE:
-        translated = from_step_functions(event, registry)
-        if translated is None:
-            return []
-        event = translated
-    elif kind != PIPELINE_STATE_CHANGE:
-        raise ConfigurationError(f"the status function does not read {kind!r} events")
-    return report(parse(PipelineExecutionStateChange, event), registry, workflows, statuses, deliveries, console_url)
-
-
 @dataclass(frozen=True)
 class StatusReporter:
-    """``handle_status_event`` with its adapters, as the composition root builds it."""
+    """The reporter with its adapters, as the composition root builds it."""
 
     registry: Registry
     workflows: Workflows
@@ -162,6 +142,14 @@ class StatusReporter:
     console_url: str
 
     def __call__(self, event: dict[str, Any]) -> list[str]:
-        return handle_status_event(
-            event, self.registry, self.workflows, self.statuses, self.deliveries, self.console_url
-        )
+        """Report a CodePipeline (or Step Functions) execution state change; what was posted."""
+        kind = event.get("detail-type") if isinstance(event, dict) else None
+        if kind == EXECUTION_STATUS_CHANGE:
+            translated = from_step_functions(event, self.registry)
+            if translated is None:
+                return []
+            event = translated
+        elif kind != PIPELINE_STATE_CHANGE:
+            raise ConfigurationError(f"the status function does not read {kind!r} events")
+        change = parse(PipelineExecutionStateChange, event)
+        return report(change, self.registry, self.workflows, self.statuses, self.deliveries, self.console_url)
