@@ -32,7 +32,8 @@ TOKEN = "ghp_fake_token_for_the_fake_api"
 
 
 class FakeStatusApi:
-    """POST /repos/{owner}/{repo}/statuses/{sha}, recorded; anything else is a 404."""
+    """Every POST recorded (GitHub's /repos/{owner}/{repo}/statuses/{sha} read into repo and sha),
+    answered 201 as the forges answer a status they set."""
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
@@ -43,16 +44,15 @@ class FakeStatusApi:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 parts = self.path.strip("/").split("/")
-                if len(parts) != 5 or parts[0] != "repos" or parts[3] != "statuses":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
+                github = len(parts) == 5 and parts[0] == "repos" and parts[3] == "statuses"
                 with api.arrived:
                     api.received.append(
                         {
-                            "repo": f"{parts[1]}/{parts[2]}",
-                            "sha": parts[4],
+                            "path": self.path,
+                            "repo": f"{parts[1]}/{parts[2]}" if github else None,
+                            "sha": parts[4] if github else None,
                             "auth": self.headers["Authorization"],
+                            "private-token": self.headers["PRIVATE-TOKEN"],
                             **body,
                         }
                     )

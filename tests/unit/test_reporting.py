@@ -63,7 +63,8 @@ class Statuses:
         self.posted: list[tuple[str, str, dict[str, str]]] = []
         self.failures = failures
 
-    def post(self, repository: str, commit: str, status: dict[str, str]) -> None:
+    def post(self, provider: str, repository: str, commit: str, status: dict[str, str]) -> None:
+        assert provider == "GitHub"
         if self.failures:
             self.failures -= 1
             raise ConnectionError("GitHub could not be reached")

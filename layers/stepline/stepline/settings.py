@@ -30,6 +30,11 @@ class _Common(BaseModel):
     region: str = "us-east-1"
     github_token_secret: str = "stepline/github-token"  # noqa: S105 - the secret's name, not its value
     github_api_url: str = "https://api.github.com"  # GitHub Enterprise Server: https://HOST/api/v3
+    # Commit statuses on GitLab and Bitbucket (--report-status): each forge's API and token.
+    gitlab_api_url: str = "https://gitlab.com/api/v4"
+    gitlab_token_secret: str = "stepline/gitlab-token"  # noqa: S105 - the secret's name, not its value
+    bitbucket_api_url: str = "https://api.bitbucket.org/2.0"
+    bitbucket_token_secret: str = "stepline/bitbucket-token"  # noqa: S105
     # Approvals and the HTTP API: where links point, which secrets sign and authenticate.
     api_url: str = DEFAULT_API_URL
     link_key_secret: str = "stepline/approval-link-key"  # noqa: S105 - names, not values
@@ -87,6 +92,10 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
     "github_token_secret": ("GITHUB_TOKEN_SECRET",),
     "github_api_url": ("GITHUB_API_URL",),
+    "gitlab_api_url": ("GITLAB_API_URL",),
+    "gitlab_token_secret": ("GITLAB_TOKEN_SECRET",),
+    "bitbucket_api_url": ("BITBUCKET_API_URL",),
+    "bitbucket_token_secret": ("BITBUCKET_TOKEN_SECRET",),
     "api_url": ("STEPLINE_API_URL",),
     "link_key_secret": ("LINK_KEY_SECRET",),
     "webhook_secret": ("GITHUB_WEBHOOK_SECRET",),

@@ -6,7 +6,8 @@ from typing import Protocol
 
 
 class CommitStatuses(Protocol):
-    def post(self, repository: str, commit: str, status: dict[str, str]) -> None:
-        """Set ``status`` (state, target_url, description, context) on the commit; raise when it
-        was not set (a retried delivery sets it)."""
+    def post(self, provider: str, repository: str, commit: str, status: dict[str, str]) -> None:
+        """Set ``status`` (GitHub's words: state pending/success/failure/error, target_url,
+        description, context) on the commit in ``provider``'s repository (GitHub, GitLab,
+        Bitbucket); raise when it was not set (a retried delivery sets it)."""
         ...

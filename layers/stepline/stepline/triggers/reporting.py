@@ -1,6 +1,6 @@
 """Status back to the change: each execution of a pipeline that opted in (``--report-status``)
-is reported on the GitHub commit it builds — pending when it starts, then success, failure,
-or error (stopped, superseded) — with a link to the execution in the console.
+is reported on the GitHub, GitLab or Bitbucket commit it builds — pending when it starts, then
+success, failure, or error (stopped, superseded) — with a link to the execution in the console.
 
 The input is CodePipeline's "CodePipeline Pipeline Execution State Change" event (its
 EventBridge shape). Step Functions' own "Step Functions Execution Status Change", which AWS
@@ -28,6 +28,7 @@ from stepline.ports.statuses import CommitStatuses
 from stepline.ports.workflows import Workflows, execution_arn
 
 PIPELINE_STATE_CHANGE = "CodePipeline Pipeline Execution State Change"
+FORGES = frozenset({"GitHub", "GitLab", "Bitbucket"})  # where a commit can carry a status
 EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 # CodePipeline's pipeline execution states → GitHub's commit status states, with what to say.
 STATES = {
@@ -91,7 +92,7 @@ def report(
     deliveries: Deliveries,
     console_url: str,
 ) -> list[str]:
-    """Post the execution's state on each GitHub commit it builds; what was posted."""
+    """Post the execution's state on each GitHub, GitLab or Bitbucket commit it builds; what was posted."""
     detail = event.detail
     entry = registry.get(detail.pipeline)
     known = STATES.get(detail.state)
@@ -101,9 +102,9 @@ def report(
     revisions = json.loads(str(described.get("input") or "{}")).get("trigger", {}).get("revisions", {})
     commits = sorted(
         {
-            (str(revision["repositoryName"]), str(revision["commitId"]))
+            (str(revision["provider"]), str(revision["repositoryName"]), str(revision["commitId"]))
             for revision in revisions.values()
-            if isinstance(revision, dict) and revision.get("provider") == "GitHub" and revision.get("commitId")
+            if isinstance(revision, dict) and revision.get("provider") in FORGES and revision.get("commitId")
         }
     )
     posted = []
@@ -117,12 +118,12 @@ def report(
             "description": f"Stepline {entry.name}: {saying}"[:140],
             "context": f"stepline/{entry.name}",
         }
-        for repository, commit in commits:
-            key = f"status#{entry.name}#{detail.execution_id}#{state}#{repository}@{commit}"
+        for provider, repository, commit in commits:
+            key = f"status#{entry.name}#{detail.execution_id}#{state}#{provider}:{repository}@{commit}"
             if not deliveries.first_time(key):
                 continue
             try:
-                statuses.post(repository, commit, status)
+                statuses.post(provider, repository, commit, status)
             except BaseException:
                 deliveries.forget(key)  # the next delivery of the event tries again
                 raise

@@ -25,9 +25,9 @@ from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.adapters.aws.tokens import DynamoRecords
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
+from stepline.adapters.commit_statuses import ForgeCommitStatuses, forges
 from stepline.adapters.github import GitHubSource, UrllibHttpClient
 from stepline.adapters.github_changes import GitHubChangedPaths, GitHubHeads
-from stepline.adapters.github_status import GitHubCommitStatuses
 from stepline.errors import ConfigurationError
 from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
@@ -125,7 +125,15 @@ class AwsRoot:
         return AwsSourceHeads(self.client("codecommit"), self.client("s3"), github)
 
     def commit_statuses(self) -> CommitStatuses:
-        return GitHubCommitStatuses(self.secret_store, self.settings.github_token_secret, self.settings.github_api_url)
+        current = self.settings
+        return ForgeCommitStatuses(
+            self.secret_store,
+            forges(
+                (current.github_api_url, current.github_token_secret),
+                (current.gitlab_api_url, current.gitlab_token_secret),
+                (current.bitbucket_api_url, current.bitbucket_token_secret),
+            ),
+        )
 
     @cached_property
     def _approvals_store(self) -> DynamoApprovals:

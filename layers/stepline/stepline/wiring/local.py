@@ -167,9 +167,17 @@ class LocalRoot:
         return LocalSourceHeads(LocalGitSources(self.settings.base, self.data / "git-cache", self.settings.sources))
 
     def commit_statuses(self) -> CommitStatuses:
-        from stepline.adapters.github_status import GitHubCommitStatuses  # noqa: PLC0415 - GitHub only when asked
+        from stepline.adapters.commit_statuses import ForgeCommitStatuses, forges  # noqa: PLC0415 - forges only when asked
 
-        return GitHubCommitStatuses(self.secret_store, self.settings.github_token_secret, self.settings.github_api_url)
+        current = self.settings
+        return ForgeCommitStatuses(
+            self.secret_store,
+            forges(
+                (current.github_api_url, current.github_token_secret),
+                (current.gitlab_api_url, current.gitlab_token_secret),
+                (current.bitbucket_api_url, current.bitbucket_token_secret),
+            ),
+        )
 
     @cached_property
     def _approvals_store(self) -> SqliteApprovals:
