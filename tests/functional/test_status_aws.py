@@ -3,7 +3,8 @@ events for a pipeline's execution are matched against template.yaml's own Status
 (moto's EventBridge matcher) and handed to the status function, which reads the registry in
 moto's DynamoDB, the execution in moto's Step Functions and the token in moto's Secrets
 Manager, and posts to a fake GitHub status API (a real HTTP server): pending, then success,
-once each however often EventBridge delivers them."""
+once each however often EventBridge delivers them; a CodeCommit pull request gets a comment
+for each (botocore's Stubber: moto lacks PostCommentForPullRequest)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import ANY, Stubber
 from moto.events.models import EventPattern
 
 from stepline import wiring
@@ -81,3 +83,54 @@ def test_an_opted_in_pipelines_execution_is_reported_once_per_state(
     foreign = load_event("status/sfn-execution-succeeded.json")
     foreign["detail"]["stateMachineArn"] = f"arn:aws:states:{REGION}:123456789012:stateMachine:someone-else"
     assert not routed(foreign)
+
+
+def test_a_codecommit_pull_request_is_told_in_a_comment_once_per_state(
+    stack: Stack,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a pipeline opted in, started by the documented CodeCommit pull request event
+    # (moto has no PostCommentForPullRequest: botocore's Stubber answers it in its shape)
+    monkeypatch.setenv("STEPLINE_API_URL", "https://abc.execute-api.us-east-1.amazonaws.com/Prod")
+    wiring.reset()
+    stack.register(
+        watching(
+            "demo-previews",
+            repository="MyDemoRepo",
+            pull_request=[{"events": ["OPEN"], "branches": {"includes": ["master"]}}],
+        )
+    )
+    entry = stack.registry.get("demo-previews")
+    assert entry is not None
+    stack.registry.put(entry.model_copy(update={"report_status": True}))
+    with Stubber(wiring.client("codecommit")) as stubber:
+        stubber.add_response("get_differences", {"differences": []})
+        [started] = load_handler("trigger").lambda_handler(
+            load_event("trigger/codecommit-pull-request-created.json"), None
+        )["started"]
+    # When Step Functions reports it running, then succeeded (twice)
+    name = started.rsplit(":", 1)[1]
+    link = f"https://abc.execute-api.us-east-1.amazonaws.com/Prod/pipelines/demo-previews/executions/{name}"
+    with Stubber(wiring.client("codecommit")) as stubber:
+        for state, saying in (("pending", "running"), ("success", "succeeded")):
+            stubber.add_response(
+                "post_comment_for_pull_request",
+                {},
+                {
+                    "pullRequestId": "1",
+                    "repositoryName": "MyDemoRepo",
+                    "beforeCommitId": "12241970EXAMPLE",
+                    "afterCommitId": "2774290EXAMPLE",
+                    "content": f"**stepline/demo-previews**: {state} - Stepline demo-previews: {saying}\n\n"
+                    f"[The execution in the console]({link})",
+                    "clientRequestToken": ANY,
+                },
+            )
+        for status in ("RUNNING", "SUCCEEDED", "SUCCEEDED"):
+            event = load_event("status/sfn-execution-succeeded.json")
+            event["detail"].update(
+                executionArn=started, stateMachineArn=stack.machines["demo-previews"], name=name, status=status
+            )
+            load_handler("status").lambda_handler(event, None)
+        # Then the request got two comments, pending and success, and the redelivery none
+        stubber.assert_no_pending_responses()

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from stepline.adapters.github import API, _NoRedirects, api_headers
 from stepline.errors import ConfigurationError
 from stepline.ports.secrets import SecretStore
+from stepline.ports.statuses import CommitStatuses
 
 GITLAB_STATES = {"pending": "running", "success": "success", "failure": "failed", "error": "canceled"}
 BITBUCKET_STATES = {"pending": "INPROGRESS", "success": "SUCCESSFUL", "failure": "FAILED", "error": "STOPPED"}
@@ -42,14 +43,24 @@ class Forge:
 class ForgeCommitStatuses:
     """The CommitStatuses port for the forges in ``forges`` (by provider name)."""
 
-    def __init__(self, secrets: SecretStore, forges: Mapping[str, Forge], timeout: float = 30) -> None:
+    def __init__(
+        self,
+        secrets: SecretStore,
+        forges: Mapping[str, Forge],
+        others: Mapping[str, CommitStatuses] | None = None,
+        timeout: float = 30,
+    ) -> None:
         self.secrets = secrets
         self.forges = forges
+        self.others = others or {}  # providers reported some other way (CodeCommit: a pull request comment)
         self.timeout = timeout
         self.opener = urllib.request.build_opener(_NoRedirects())
 
     def post(self, provider: str, repository: str, commit: str, status: dict[str, str]) -> None:
         """Set ``status`` (state, target_url, description, context) on the commit."""
+        if provider in self.others:
+            self.others[provider].post(provider, repository, commit, status)
+            return
         forge = self.forges.get(provider)
         if forge is None:
             raise ConfigurationError(f"{provider} {repository}: commit statuses go to GitHub, GitLab or Bitbucket")

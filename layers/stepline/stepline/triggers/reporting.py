@@ -92,7 +92,8 @@ def report(
     deliveries: Deliveries,
     console_url: str,
 ) -> list[str]:
-    """Post the execution's state on each GitHub, GitLab or Bitbucket commit it builds; what was posted."""
+    """Post the execution's state on each GitHub, GitLab or Bitbucket commit it builds (and
+    comment on the CodeCommit pull request that started it); what was posted."""
     detail = event.detail
     entry = registry.get(detail.pipeline)
     known = STATES.get(detail.state)
@@ -100,13 +101,7 @@ def report(
         return []
     described = workflows.describe(execution_arn(entry.state_machine_arn, detail.execution_id))
     revisions = json.loads(str(described.get("input") or "{}")).get("trigger", {}).get("revisions", {})
-    commits = sorted(
-        {
-            (str(revision["provider"]), str(revision["repositoryName"]), str(revision["commitId"]))
-            for revision in revisions.values()
-            if isinstance(revision, dict) and revision.get("provider") in FORGES and revision.get("commitId")
-        }
-    )
+    commits = _targets(revisions)
     posted = []
     # A terminal state posts "pending" first if nothing did (its start event was lost or is late),
     # so a commit never shows pending after its result.
@@ -118,18 +113,37 @@ def report(
             "description": f"Stepline {entry.name}: {saying}"[:140],
             "context": f"stepline/{entry.name}",
         }
-        for provider, repository, commit in commits:
+        for (provider, repository, commit), extra in commits.items():
             key = f"status#{entry.name}#{detail.execution_id}#{state}#{provider}:{repository}@{commit}"
             if not deliveries.first_time(key):
                 continue
             try:
-                statuses.post(provider, repository, commit, status)
+                statuses.post(provider, repository, commit, {**status, **extra})
             except BaseException:
                 deliveries.forget(key)  # the next delivery of the event tries again
                 raise
             posted.append(f"{repository}@{commit[:12]} {state}")
     logger.info("commit statuses reported", extra={"pipeline": entry.name, "state": detail.state, "posted": posted})
     return posted
+
+
+def _targets(revisions: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, str]]:
+    """Where the execution is reported: each forge commit it builds, and each CodeCommit pull
+    request that started it (with what CodeCommit's comment needs: the request, its base)."""
+    found: dict[tuple[str, str, str], dict[str, str]] = {}
+    for revision in revisions.values():
+        if not isinstance(revision, dict) or not revision.get("commitId"):
+            continue
+        where = (str(revision.get("provider")), str(revision.get("repositoryName")), str(revision["commitId"]))
+        request = revision.get("pullRequest")
+        if where[0] in FORGES:
+            found[where] = {}
+        elif where[0] == "CodeCommit" and isinstance(request, dict):
+            found[where] = {
+                "pullRequestId": str(request.get("number")),
+                "beforeCommitId": str(request.get("destinationCommitId")),
+            }
+    return dict(sorted(found.items()))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from stepline.actions.build.codebuild import CodeBuildBuilds
 from stepline.adapters.aws.approvals import DynamoApprovals, SnsNotifier
 from stepline.adapters.aws.artifacts import S3ArtifactStore
 from stepline.adapters.aws.codebuild import CodeBuildService
+from stepline.adapters.aws.comments import CodeCommitPullRequestComments
 from stepline.adapters.aws.ecs import EcsService
 from stepline.adapters.aws.functions import LambdaInvoker
 from stepline.adapters.aws.heads import AwsSourceHeads
@@ -133,6 +134,7 @@ class AwsRoot:
                 (current.gitlab_api_url, current.gitlab_token_secret),
                 (current.bitbucket_api_url, current.bitbucket_token_secret),
             ),
+            {"CodeCommit": CodeCommitPullRequestComments(self.client("codecommit"))},
         )
 
     @cached_property
