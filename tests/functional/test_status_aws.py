@@ -134,3 +134,13 @@ def test_a_codecommit_pull_request_is_told_in_a_comment_once_per_state(
             load_handler("status").lambda_handler(event, None)
         # Then the request got two comments, pending and success, and the redelivery none
         stubber.assert_no_pending_responses()
+
+
+def test_run_controls_codepipeline_shaped_events_reach_the_status_function_too() -> None:
+    # Given CodePipeline's documented event as run control publishes it (PutEvents refuses aws.*)
+    events = load_template(REPO / "template.yaml")["Resources"]["StatusFunction"]["Properties"]["Events"]
+    pattern = EventPattern.load(json.dumps(events["PipelineExecutionStateChange"]["Properties"]["Pattern"]))
+    published = load_event("status/codepipeline-execution-started.json") | {"source": "stepline.codepipeline"}
+    # Then the rule routes it, and not CodePipeline's own pipelines' events
+    assert pattern.matches_event(published)
+    assert not pattern.matches_event(load_event("status/codepipeline-execution-started.json"))

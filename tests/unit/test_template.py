@@ -128,6 +128,7 @@ def test_every_event_and_async_invocation_ends_in_the_dead_letter_queue_which_ra
         "CallbacksFunctionBuildStateChange",
         "CallbacksFunctionDeploymentStateChange",
         "CallbacksFunctionExecutionStatusChange",
+        "StatusFunctionPipelineExecutionStateChange",
         "StatusFunctionPipelineExecutionStatus",
         "TriggerFunctionImagePushed",
         "TriggerFunctionObjectCreated",
