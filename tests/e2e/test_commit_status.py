@@ -38,11 +38,17 @@ class FakeStatusApi:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.arrived = threading.Condition()
+        self.fail_next = 0  # answer this many POSTs 502, as a forge having a bad minute does
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if api.fail_next:
+                    api.fail_next -= 1
+                    self.send_response(502)
+                    self.end_headers()
+                    return
                 parts = self.path.strip("/").split("/")
                 github = len(parts) == 5 and parts[0] == "repos" and parts[3] == "statuses"
                 with api.arrived:

@@ -101,3 +101,20 @@ def test_an_unreachable_forge_or_one_without_statuses_is_said() -> None:
         statuses.post("GitHub", "o/r", "abc", {"state": "pending", "target_url": "", "description": "", "context": "c"})
     with pytest.raises(Exception, match="commit statuses go to GitHub, GitLab or Bitbucket"):
         statuses.post("CodeCommit", "r", "abc", {})
+
+
+def test_a_forge_failing_a_post_gets_it_again_from_the_next_delivery_and_once(api: FakeStatusApi) -> None:  # noqa: F811
+    # Given the forges answering the first status 502 (a bad minute)
+    report = reporter(api.url)
+    api.fail_next = 1
+    started = load_event("status/codepipeline-execution-started.json")
+    # When the start is reported, Then the function fails (EventBridge will deliver it again)
+    with pytest.raises(ConnectionError, match="answered 502"):
+        report(started)
+    # When EventBridge delivers it again, Then both commits get their pending status, once each
+    report(started)
+    report(started)
+    assert sorted((r["path"].split("/")[1], r["state"]) for r in api.received) == [
+        ("2.0", "INPROGRESS"),
+        ("api", "running"),
+    ]
