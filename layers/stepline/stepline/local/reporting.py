@@ -54,6 +54,10 @@ class ReportedStarts:
     def history(self, execution_arn: str) -> list[dict[str, object]]:
         return self.workflows.history(execution_arn)
 
+    def __getattr__(self, name: str) -> Any:
+        """Whatever else the port offers (stopping an execution, …) is the engine's own."""
+        return getattr(self.workflows, name)
+
     def _tell(self, arn: str) -> None:
         described = dict(self.workflows.describe(arn))
         self.started(status_change_event({**described, "status": "RUNNING"}))
