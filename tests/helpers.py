@@ -153,10 +153,11 @@ def watching(
     repository: str = "FriendReminders",
     branch: str = "master",
     push: list[dict[str, Any]] | None = None,
+    pull_request: list[dict[str, Any]] | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    """A valid V2 pipeline whose source action ("Source") reads ``repository``; with ``push``, a
-    trigger of those push filters on that action."""
+    """A valid V2 pipeline whose source action ("Source") reads ``repository``; with ``push`` or
+    ``pull_request``, a trigger of those filters on that action."""
     key = {"CodeCommit": "RepositoryName", "CodeStarSourceConnection": "FullRepositoryId", "Git": "RepositoryUrl"}
     configuration = {key[provider]: repository, "BranchName": branch}
     if provider == "CodeStarSourceConnection":
@@ -168,16 +169,38 @@ def watching(
         name=name,
         **fields,
     )
-    if push is not None:
-        document["triggers"] = [
-            {
-                "providerType": "CodeStarSourceConnection",
-                "gitConfiguration": {"sourceActionName": "Source", "push": push},
-            }
-        ]
+    if push is not None or pull_request is not None:
+        git: dict[str, Any] = {"sourceActionName": "Source"}
+        git.update({"push": push} if push is not None else {})
+        git.update({"pullRequest": pull_request} if pull_request is not None else {})
+        document["triggers"] = [{"providerType": "CodeStarSourceConnection", "gitConfiguration": git}]
     return document
 
 
 def handler_placeholders() -> list[str]:
     """Every placeholder a compiled pipeline can contain: what template.yaml and a stack provide."""
     return sorted({provider.handler for provider in PROVIDERS})
+
+
+# The stack's SourceBucketArns parameter, as the trigger tests deploy it.
+SOURCE_BUCKETS = ["arn:aws:s3:::example-bucket"]
+
+
+def trigger_rules_routing(event: dict[str, Any]) -> list[str]:
+    """The TriggerFunction's EventBridge rules in template.yaml whose pattern matches ``event``,
+    by moto's EventBridge pattern matcher (SourceBucketArns resolved to ``SOURCE_BUCKETS``)."""
+    from moto.events.models import EventPattern
+
+    from stepline.local.template import load_template
+
+    events = load_template(REPO / "template.yaml")["Resources"]["TriggerFunction"]["Properties"]["Events"]
+    found = []
+    for name, rule in events.items():
+        if rule["Type"] != "EventBridgeRule":
+            continue  # the poll schedule: EventBridge Scheduler, no pattern
+        pattern = dict(rule["Properties"]["Pattern"])
+        if pattern.get("resources") == {"Ref": "SourceBucketArns"}:
+            pattern["resources"] = SOURCE_BUCKETS
+        if EventPattern.load(json.dumps(pattern)).matches_event(event):
+            found.append(name)
+    return found

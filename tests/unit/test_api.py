@@ -19,7 +19,7 @@ import pytest
 
 from stepline import wiring
 from stepline.api.app import handle
-from stepline.ports.pushes import GitHubPush
+from stepline.triggers.changes import RepositoryChange
 from tests.handlers import load_handler
 from tests.helpers import load_event
 
@@ -48,10 +48,10 @@ class Recorded:
 
 class Pushes:
     def __init__(self) -> None:
-        self.received_pushes: list[GitHubPush] = []
+        self.received_pushes: list[RepositoryChange] = []
 
-    def received(self, push: GitHubPush) -> list[str]:
-        self.received_pushes.append(push)
+    def received(self, change: RepositoryChange) -> list[str]:
+        self.received_pushes.append(change)
         return ["payments-release/push-3e9ecf5"]
 
 
@@ -348,8 +348,8 @@ def test_a_signed_push_reaches_the_trigger_logic_once(world: World) -> None:
     answer = handle(event, None)
     assert answer["statusCode"] == 202, answer["body"]
     [push] = world.pushes.received_pushes
-    assert (push.repository.full_name, push.branch, push.after[:7]) == ("example-org/payments", "main", "3e9ecf5")
-    assert push.paths() == {"payments/retry.py", "payments/client.py", "README.md"}
+    assert (push.repository, push.reference_name, push.commit_id[:7]) == ("example-org/payments", "main", "3e9ecf5")
+    assert push.paths == {"payments/retry.py", "payments/client.py", "README.md"}
     replay = handle(load_event("api/github-push.json"), None)
     assert (replay["statusCode"], json.loads(replay["body"])["duplicate"]) == (200, True)
     assert len(world.pushes.received_pushes) == 1
@@ -368,7 +368,7 @@ def test_ping_is_answered(world: World) -> None:
         (lambda e: e | {"body": e["body"].replace("refs/heads/main", "refs/heads/prod")}, 401, "does not match"),
         (lambda e: signed(e, "x" * (5 * 1024 * 1024 + 1)), 413, "the limit is"),
         (lambda e: signed(e, "{not json"), 400, "not JSON"),
-        (lambda e: signed(e, '{"ref": "refs/heads/main"}'), 400, "not GitHub's shape: before"),
+        (lambda e: signed(e, '{"ref": "refs/heads/main"}'), 400, "not a GitHub push: before"),
         (lambda e: e["headers"].update({"X-GitHub-Event": "issues"}) or e, 400, "'issues'"),
     ],
     ids=["wrong-secret", "missing-header", "altered-body", "oversized", "bad-json", "wrong-shape", "non-push"],
@@ -382,7 +382,7 @@ def test_a_bad_webhook_is_refused_and_starts_nothing(world: World, change: Any, 
 
 def test_a_failed_handoff_lets_the_redelivery_through(world: World) -> None:
     class Down:
-        def received(self, push: GitHubPush) -> list[str]:
+        def received(self, change: RepositoryChange) -> list[str]:
             raise RuntimeError("trigger store unavailable")
 
     wiring.install_pushes(Down())

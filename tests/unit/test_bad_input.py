@@ -471,7 +471,11 @@ EVERY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
     "executions": [(["--data", "{garbage}"], "is not a SQLite database")],
     "show": [(["x", "--data", "{file}/below"], "cannot write there")],
     "serve": [(["--port", "99999"], "99999 is not a port"), (["--data", "{garbage}"], "is not a SQLite database")],
-    "apply": [(["{deep}"], "nests deeper than 32 levels"), (["{pipeline}", "--data", "{file}"], "is a file")],
+    "apply": [
+        (["{deep}"], "nests deeper than 32 levels"),
+        (["{pipeline}", "--data", "{file}"], "is a file"),
+        (["{pipeline}", "--schedule", "every day"], "write rate(VALUE UNIT) or cron("),
+    ],
     "console": [(["--data", "{file}"], "is a file, not a directory")],
     "hook install": [(["{folder}/absent"], "no such directory"), (["{repository}", "--data", "{file}"], "is a file")],
 }

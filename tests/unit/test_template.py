@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from stepline.local.template import load_template
+from stepline.triggers.polling import POLL_EVENT
 from tests.helpers import EVENTS, REPO, handler_placeholders
 
 TEMPLATE: dict[str, Any] = load_template(REPO / "template.yaml")  # as the local runtime reads it
@@ -119,7 +121,19 @@ def test_every_event_and_async_invocation_ends_in_the_dead_letter_queue_which_ra
     stack = Stack(template)
     queue = stack.get_att("DeadLetters", "Arn")
     rules = list(stack.resources_of("AWS::Events::Rule"))
-    assert len(rules) == 7  # builds, ECS and CodeDeploy deployments, stacks, executions; repositories, images
+    assert sorted(name for name, _ in rules) == [
+        "CallbacksFunctionBuildStateChange",
+        "CallbacksFunctionCodeDeployStateChange",
+        "CallbacksFunctionDeploymentStateChange",
+        "CallbacksFunctionExecutionStatusChange",
+        "CallbacksFunctionStackStatusChange",
+        "StatusFunctionPipelineExecutionStateChange",
+        "StatusFunctionPipelineExecutionStatus",
+        "TriggerFunctionImagePushed",
+        "TriggerFunctionObjectCreated",
+        "TriggerFunctionPullRequestStateChange",
+        "TriggerFunctionRepositoryStateChange",
+    ]
     for name, _ in rules:
         [target] = stack.resource(name)["Targets"]
         assert target["DeadLetterConfig"] == {"Arn": queue}, name
@@ -140,11 +154,23 @@ def test_the_sweeper_runs_every_five_minutes_on_eventbridge_scheduler() -> None:
     from tests.awsstack.template import Stack, transformed
 
     stack = Stack(transformed())
-    [(name, _)] = stack.resources_of("AWS::Scheduler::Schedule")
-    schedule = stack.resource(name)
+    schedules = {
+        stack.resource(name)["Name"]: stack.resource(name) for name, _ in stack.resources_of("AWS::Scheduler::Schedule")
+    }
+    assert sorted(schedules) == ["stepline-poll", "stepline-sweeper"]  # one each per stack
+    schedule = schedules["stepline-sweeper"]
     assert schedule["ScheduleExpression"] == "rate(5 minutes)"
-    assert schedule["Name"] == "stepline-sweeper"  # one per stack
     assert schedule["Target"]["Arn"] == stack.get_att("SweeperFunction", "Arn")
+
+
+def test_polled_sources_are_checked_every_minute_by_the_trigger_function() -> None:
+    from tests.awsstack.template import Stack, transformed
+
+    stack = Stack(transformed())
+    [poll] = [stack.resource(n) for n, _ in stack.resources_of("AWS::Scheduler::Schedule") if "Poll" in n]
+    assert poll["ScheduleExpression"] == "rate(1 minute)"
+    assert poll["Target"]["Arn"] == stack.get_att("TriggerFunction", "Arn")
+    assert json.loads(poll["Target"]["Input"])["detail-type"] == POLL_EVENT
 
 
 def test_the_readme_says_sam_build_needs_the_runtime_the_template_names() -> None:

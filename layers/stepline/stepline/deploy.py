@@ -119,7 +119,9 @@ def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, ste
     )
 
 
-def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any = time.time) -> str:
+def apply(
+    plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any = time.time, report_status: bool = False
+) -> str:
     """Create or update the state machine, then register the pipeline; the state machine's ARN."""
     definition = plan.definition_text
     # Errors only, without execution data: the state holds variables, which may be sensitive.
@@ -151,7 +153,11 @@ def apply(plan: DeployPlan, stepfunctions: Any, registry: Registry, clock: Any =
     with aws_errors(f"registering {plan.pipeline.name} in {plan.registry_table}", DeployError):
         registry.put(
             RegisteredPipeline(
-                name=plan.pipeline.name, state_machine_arn=arn, declaration=declaration, registered_at=clock()
+                name=plan.pipeline.name,
+                state_machine_arn=arn,
+                declaration=declaration,
+                registered_at=clock(),
+                report_status=report_status,
             )
         )
     return arn
@@ -186,6 +192,14 @@ def starts_on(pipeline: PipelineDeclaration) -> list[str]:
                 if criteria is not None
             ]
             lines.append(f"pushes to {where} with {', '.join(parts)} ({action.name})")
+        for pull in trigger.git_configuration.pull_request or []:
+            events = "/".join(event.value for event in pull.events) if pull.events else "OPEN/UPDATED/CLOSED"
+            parts = [
+                f"{label} {_criteria(criteria)}"
+                for label, criteria in (("into branches", pull.branches), ("files", pull.file_paths))
+                if criteria is not None
+            ]
+            lines.append(f"pull requests {events} on {where}{' ' + ', '.join(parts) if parts else ''} ({action.name})")
     return lines
 
 

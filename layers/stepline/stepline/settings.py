@@ -29,10 +29,18 @@ class _Common(BaseModel):
 
     region: str = "us-east-1"
     github_token_secret: str = "stepline/github-token"  # noqa: S105 - the secret's name, not its value
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise Server: https://HOST/api/v3
+    # Commit statuses on GitLab and Bitbucket (--report-status): each forge's API and token.
+    gitlab_api_url: str = "https://gitlab.com/api/v4"
+    gitlab_token_secret: str = "stepline/gitlab-token"  # noqa: S105 - the secret's name, not its value
+    bitbucket_api_url: str = "https://api.bitbucket.org/2.0"
+    bitbucket_token_secret: str = "stepline/bitbucket-token"  # noqa: S105
     # Approvals and the HTTP API: where links point, which secrets sign and authenticate.
     api_url: str = DEFAULT_API_URL
     link_key_secret: str = "stepline/approval-link-key"  # noqa: S105 - names, not values
     webhook_secret: str = "stepline/github-webhook-secret"  # noqa: S105
+    gitlab_webhook_secret: str = "stepline/gitlab-webhook-secret"  # noqa: S105
+    bitbucket_webhook_secret: str = "stepline/bitbucket-webhook-secret"  # noqa: S105
     api_token_secret: str = "stepline/api-token"  # noqa: S105
     # The sweeper polls the work of waiters older than this.
     sweep_after_seconds: int = Field(default=300, gt=0)
@@ -85,9 +93,16 @@ Settings = AwsSettings | LocalSettings
 VARIABLES: dict[str, tuple[str, ...]] = {
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
     "github_token_secret": ("GITHUB_TOKEN_SECRET",),
+    "github_api_url": ("GITHUB_API_URL",),
+    "gitlab_api_url": ("GITLAB_API_URL",),
+    "gitlab_token_secret": ("GITLAB_TOKEN_SECRET",),
+    "bitbucket_api_url": ("BITBUCKET_API_URL",),
+    "bitbucket_token_secret": ("BITBUCKET_TOKEN_SECRET",),
     "api_url": ("STEPLINE_API_URL",),
     "link_key_secret": ("LINK_KEY_SECRET",),
     "webhook_secret": ("GITHUB_WEBHOOK_SECRET",),
+    "gitlab_webhook_secret": ("GITLAB_WEBHOOK_SECRET",),
+    "bitbucket_webhook_secret": ("BITBUCKET_WEBHOOK_SECRET",),
     "api_token_secret": ("API_TOKEN_SECRET",),
     "sweep_after_seconds": ("SWEEP_AFTER_SECONDS",),
     "artifact_bucket": ("ARTIFACT_BUCKET",),

@@ -48,6 +48,16 @@ class HttpClient(Protocol):
         ...
 
 
+def api_headers(token: str) -> dict[str, str]:
+    """What every call to GitHub's REST API sends: the token goes to the API host only."""
+    return {
+        "Accept": "application/vnd.github+json",
+        "Authorization": f"Bearer {token}",
+        "X-GitHub-Api-Version": "2022-11-28",
+        "User-Agent": "stepline",
+    }
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
@@ -87,12 +97,7 @@ class GitHubSource:
             token = self.secrets.get(self.token_secret)
         except LookupError as error:
             raise SourceAccessError(f"GitHub {owner_repo}: no token: {error}") from None
-        headers = {
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {token}",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "stepline",
-        }
+        headers = api_headers(token)
         commit = self._json(
             f"{API}/repos/{owner_repo}/commits/{quote(reference, safe='')}", headers, owner_repo, reference
         )

@@ -17,7 +17,9 @@ from stepline.api.requests import json_body, require_bearer
 from stepline.compiler import CompilationError
 from stepline.definition import DefinitionError, valid_pipeline
 from stepline.deploy import starts_on
+from stepline.errors import InvalidInput
 from stepline.triggers.changes import from_git_hook
+from stepline.triggers.schedules import parse_schedule
 from stepline.triggers.starting import TriggerReport, start_matching
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
@@ -28,6 +30,8 @@ class ApplyBody(BaseModel):
 
     declaration: dict[str, Any]
     source: str = "request"
+    schedule: str | None = None  # a cron or rate expression (stepline.triggers.schedules)
+    report_status: bool = Field(False, alias="reportStatus")  # commit statuses (stepline.triggers.reporting)
 
 
 class GitPush(BaseModel):
@@ -50,14 +54,24 @@ def apply_pipeline() -> tuple[dict[str, Any], int]:
     except DefinitionError as error:
         problems = "; ".join(str(problem) for problem in error.problems[:10])
         raise ApiProblem(400, "Invalid pipeline", f"{body.source}: {problems}") from None
+    if body.schedule is not None:
+        try:
+            parse_schedule(body.schedule)
+        except InvalidInput as error:
+            raise ApiProblem(400, "Bad schedule", f"{body.source}: {error}") from None
     try:
-        entry = wiring.local_host().apply(loaded.pipeline)
+        entry = wiring.local_host().apply(loaded.pipeline, report_status=body.report_status)
     except CompilationError as error:
         raise ApiProblem(400, "Not runnable", f"{body.source}: {'; '.join(error.problems)}") from None
+    # Applied again without a schedule, the pipeline has none: the command says what there is.
+    wiring.local_schedules().put(entry.name, body.schedule, wiring.now())
+    schedule = [f"on schedule {body.schedule}"] if body.schedule else []
     return {
         "pipeline": entry.name,
         "stateMachineArn": entry.state_machine_arn,
-        "startsOn": starts_on(loaded.pipeline),
+        "startsOn": starts_on(loaded.pipeline) + schedule,
+        "schedule": body.schedule,
+        "reportStatus": entry.report_status,
     }, 201
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepline.cli import render
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
+from stepline.cli.serve import schedule_expression
 
 if TYPE_CHECKING:
     from stepline.ports.pipelines import Registry
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 DEFAULT_STACK = "stepline"  # samconfig.toml's stack_name
 
 
+SCHEDULE_ROLE_OUTPUT = "ScheduleRoleArn"
+TRIGGER_OUTPUT = "TriggerFunctionArn"
+
+
 def add_commands(commands: Any) -> None:
     deploy = commands.add_parser("deploy", help="compile a pipeline and create or update its state machine on AWS")
     deploy.add_argument("file", metavar="FILE", help="pipeline JSON or YAML")
@@ -30,6 +35,18 @@ def add_commands(commands: Any) -> None:
         "--skip-checks",
         action="store_true",
         help="do not check the projects, functions and services the pipeline names (tags, artifact access)",
+    )
+    deploy.add_argument(
+        "--schedule",
+        metavar="EXPR",
+        type=schedule_expression,
+        help="also start it on an EventBridge Scheduler schedule: rate(1 day), cron(0 6 ? * MON-FRI *) (UTC); "
+        "without it, a schedule an earlier deploy made is removed",
+    )
+    deploy.add_argument(
+        "--report-status",
+        action="store_true",
+        help="report each execution (pending, success, failure) as a status on the GitHub commit it builds",
     )
     deploy.set_defaults(handler=deploy_pipeline)
 
@@ -127,12 +144,33 @@ def deploy_pipeline(args: argparse.Namespace) -> int:
             render.say(f"  {line}")
         return ExitCode.OK
     try:
-        arn = apply(planned, stepfunctions, _registry(outputs, args, region))
+        arn = apply(planned, stepfunctions, _registry(outputs, args, region), report_status=args.report_status)
     except DeployError as error:
         raise CommandFailed(str(error)) from None
     render.say(f"{'created' if planned.change == 'create' else 'updated'} {arn}")
     render.say(f"registered {loaded.pipeline.name}; start it with: stepline start {loaded.pipeline.name}")
+    _schedule(loaded.pipeline.name, args.schedule, outputs, region)
     return ExitCode.OK
+
+
+def _schedule(pipeline: str, expression: str | None, outputs: dict[str, str], region: str) -> None:
+    """The pipeline's EventBridge Scheduler schedule made to match --schedule (none: removed)."""
+    from stepline.adapters.aws import aws_client
+    from stepline.adapters.aws.schedules import ScheduleError, SchedulerSchedules
+
+    schedules = SchedulerSchedules(aws_client("scheduler", region))
+    try:
+        if expression is None:
+            if schedules.remove(pipeline):
+                render.say(f"removed the schedule of {pipeline}")
+            return
+        missing = [name for name in (SCHEDULE_ROLE_OUTPUT, TRIGGER_OUTPUT) if name not in outputs]
+        if missing:
+            raise CommandFailed(f"the stack has no output {', '.join(missing)}: update it (sam deploy) to schedule")
+        name = schedules.put(pipeline, expression, outputs[TRIGGER_OUTPUT], outputs[SCHEDULE_ROLE_OUTPUT])
+    except ScheduleError as error:
+        raise CommandFailed(str(error)) from None
+    render.say(f"scheduled {pipeline}: {expression} (UTC), EventBridge Scheduler schedule {name}")
 
 
 def start_pipeline(args: argparse.Namespace) -> int:

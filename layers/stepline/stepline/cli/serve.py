@@ -4,8 +4,9 @@
 the console, and the routes below) on 127.0.0.1; restarting it resumes every unfinished
 execution from its SQLite file, and starts the pushes hooks kept while it was down. It prints
 a one-time sign-in link to the console; ``console`` asks it for another. ``apply`` registers a
-pipeline with it. ``hook install`` puts git hooks in a repository so its pushes and commits
-reach the server, which starts the pipelines whose filters match — the same matching as on AWS.
+pipeline with it (``--schedule`` also starts it on a cron or rate schedule, by the server's
+clock). ``hook install`` puts git hooks in a repository so its pushes and commits reach the
+server, which starts the pipelines whose filters match — the same matching as on AWS.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -39,6 +42,17 @@ def add_commands(commands: Any) -> None:
 
     apply = commands.add_parser("apply", help="register a pipeline with the local server (stepline serve)")
     apply.add_argument("pipeline", metavar="PIPELINE", help="pipeline JSON or YAML")
+    apply.add_argument(
+        "--schedule",
+        metavar="EXPR",
+        type=schedule_expression,
+        help="also start it on a schedule: rate(1 day), cron(0 6 ? * MON-FRI *) (UTC)",
+    )
+    apply.add_argument(
+        "--report-status",
+        action="store_true",
+        help="report each execution (pending, success, failure) as a status on the GitHub commit it builds",
+    )
     add_connection(apply)
     apply.set_defaults(handler=apply_pipeline)
 
@@ -62,6 +76,8 @@ def serve_forever(args: argparse.Namespace) -> int:
     from stepline.api.wsgi import LocalApi
     from stepline.local.outbox import drain
     from stepline.local.runtime import LocalRuntime
+    from stepline.local.schedules import ScheduleClock
+    from stepline.triggers.polling import poll
 
     public = _public_url()
     try:
@@ -78,6 +94,9 @@ def serve_forever(args: argparse.Namespace) -> int:
     wiring.api_token()  # made before serving, so apply and hooks find it from the first request
     with api:
         runtime.start_worker()
+        poller = partial(poll, runtime.registry, wiring.workflows(), wiring.source_heads(), wiring.records())
+        clock = ScheduleClock(wiring.local_schedules(), runtime.registry, wiring.workflows(), time.time, poller=poller)
+        clock.start()
         render.note(f"serving on {api.url} (API and console), data in {runtime.data}", flush=True)
         render.note(f"console: {login_link()} (signs in once; `stepline console` prints another)", flush=True)
         render.note(f"API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
@@ -85,6 +104,7 @@ def serve_forever(args: argparse.Namespace) -> int:
         for line in drain(runtime.data):  # pushes hooks kept while the server was down
             render.say(line, flush=True)
         stop.wait()
+        clock.stop()
         render.note("stopping; unfinished executions resume at the next start", flush=True)
     runtime.close()
     return ExitCode.OK
@@ -109,6 +129,17 @@ def _public_url() -> str | None:
     return None if parts.hostname in LOOPBACK else given.rstrip("/")
 
 
+def schedule_expression(text: str) -> str:
+    """An argparse type: a schedule expression EventBridge Scheduler (and stepline serve) reads."""
+    from stepline.errors import InvalidInput
+    from stepline.triggers.schedules import parse_schedule
+
+    try:
+        return parse_schedule(text).expression
+    except InvalidInput as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def apply_pipeline(args: argparse.Namespace) -> int:
     from stepline.definition import load_valid_pipeline
 
@@ -122,7 +153,13 @@ def apply_pipeline(args: argparse.Namespace) -> int:
             url = action.get("configuration", {}).get("RepositoryUrl")
             if action["actionTypeId"]["provider"] == "Git" and url and "://" not in url and not url.startswith("git@"):
                 action["configuration"]["RepositoryUrl"] = str((base / url).resolve())
-    answer = call(client(args), "POST", "/api/pipelines", {"declaration": declaration, "source": args.pipeline})
+    body = {
+        "declaration": declaration,
+        "source": args.pipeline,
+        "schedule": args.schedule,
+        "reportStatus": args.report_status,
+    }
+    answer = call(client(args), "POST", "/api/pipelines", body)
     render.say(f"applied {answer['pipeline']} ({answer['stateMachineArn']})")
     for line in answer["startsOn"] or ["starts only by hand"]:
         render.say(f"  {line}")

@@ -18,7 +18,7 @@ from stepline.definition.deploy_providers import DEPLOY_PROVIDERS
 from stepline.definition.models import ActionDeclaration, ActionTypeId
 from stepline.definition.provider_types import Integration, Provider, boolean, minutes, one_of
 
-__all__ = ["PROVIDERS", "Integration", "Provider", "find_provider", "handler_placeholders", "supported_type_names"]
+__all__ = ["PROVIDERS", "Integration", "Provider", "find_provider", "supported_type_names"]
 
 _DEPLOY_STRATEGY = re.compile(
     r"^(AllAtOnce|Canary(?P<cp>\d+)Percent(?P<cm>\d+)Minutes?"
@@ -92,11 +92,6 @@ def _source(owner: str, provider: str, summary: str, **details: Any) -> Provider
     )
 
 
-_POLLING_NOTE = (
-    "true",
-    "polling is not supported: changes start pipelines through EventBridge, webhooks or git hooks",
-)
-
 PROVIDERS: tuple[Provider, ...] = (
     _source(
         "AWS",
@@ -110,7 +105,6 @@ PROVIDERS: tuple[Provider, ...] = (
             "OutputArtifactFormat": one_of("CODE_ZIP", "CODEBUILD_CLONE_REF"),
         },
         not_yet_supported={
-            "PollForSourceChanges": _POLLING_NOTE,
             "OutputArtifactFormat": (
                 "CODEBUILD_CLONE_REF",
                 "the artifact is a CODE_ZIP of the commit",
@@ -162,7 +156,6 @@ PROVIDERS: tuple[Provider, ...] = (
             }
         ),
         value_checks={"PollForSourceChanges": boolean},
-        not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
     ),
     _source(
         "AWS",
@@ -172,7 +165,6 @@ PROVIDERS: tuple[Provider, ...] = (
         optional=frozenset({"PollForSourceChanges", "AllowOverrideForS3ObjectKey"}),
         output_variables=frozenset({"ETag", "VersionId"}),
         value_checks={"PollForSourceChanges": boolean, "AllowOverrideForS3ObjectKey": boolean},
-        not_yet_supported={"PollForSourceChanges": _POLLING_NOTE},
     ),
     _source(
         "AWS",
@@ -329,7 +321,7 @@ def supported_type_names() -> list[str]:
 # repository (None: GitHub v1's Owner/Repo pair) and the branch.
 _GIT_SOURCE_KEYS = {
     "CodeCommit": ("CodeCommit", "RepositoryName", "BranchName"),
-    "CodeStarSourceConnection": ("GitHub", "FullRepositoryId", "BranchName"),
+    "CodeStarSourceConnection": ("Connection", "FullRepositoryId", "BranchName"),
     "GitHub": ("GitHub", None, "Branch"),
     "Git": ("Git", "RepositoryUrl", "BranchName"),
 }
@@ -339,7 +331,7 @@ _GIT_SOURCE_KEYS = {
 class SourceRepository:
     """The repository a git-based source action reads, as its configuration names it."""
 
-    host: str  # where its pushes are reported from: CodeCommit, GitHub or Git (this machine)
+    host: str  # where its pushes are reported from: CodeCommit, GitHub, Connection (GitHub, GitLab, Bitbucket) or Git
     name: str  # a CodeCommit repository name, GitHub's "owner/repo", or a path or URL
     branch: str
     detects_changes: bool  # False when DetectChanges is "false": pushes do not start it

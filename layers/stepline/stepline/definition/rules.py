@@ -372,7 +372,6 @@ def triggers(pipeline: PipelineDeclaration) -> Iterator[Problem]:
                 yield from _empty_criteria(f"{filter_path}.{name}", criteria)
         for filter_index, pull in enumerate(config.pull_request or []):
             filter_path = f"{path}.pullRequest[{filter_index}]"
-            yield warning(filter_path, "pull request triggers are not yet supported: they start nothing")
             for name, criteria in (("branches", pull.branches), ("filePaths", pull.file_paths)):
                 yield from _empty_criteria(f"{filter_path}.{name}", criteria)
 

@@ -33,6 +33,7 @@ from stepline.definition.models import PipelineDeclaration
 from stepline.engine import Engine, EngineError, Functions, Store
 from stepline.engine.store import StoreError
 from stepline.errors import ConfigurationError
+from stepline.local.reporting import ReportedStarts, report_locally
 from stepline.local.template import read_template
 from stepline.observability import logger
 from stepline.ports.pipelines import RegisteredPipeline
@@ -106,11 +107,13 @@ class LocalRuntime:
             Store(str(self.data / "engine.sqlite")), functions=functions, workers=workers, objects=objects
         )
         wiring.install_local_callbacks(EngineCallbacks(self.engine))
-        wiring.install_local_workflows(EngineWorkflows(self.engine))
+        # Starts and ends reach the commit-status reporter as EventBridge brings them to it on AWS.
+        wiring.install_local_workflows(ReportedStarts(EngineWorkflows(self.engine)))
         # What EventBridge's ExecutionStatusChange rule does on AWS: an execution's end goes to
         # the callbacks function, which answers a Step Functions invoke action waiting for it.
         callbacks = handlers[CALLBACKS_PLACEHOLDER]
         self.engine.on_finished(lambda described: callbacks(status_change_event(described), None))
+        self.engine.on_finished(lambda described: report_locally(status_change_event(described)))
         self.registry = wiring.registry()
         self.resources = {placeholder: placeholder for placeholder in stack.handlers}
         for placeholder, machine in stack.machines.items():
@@ -148,7 +151,7 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ pipelines ---------
 
-    def apply(self, pipeline: PipelineDeclaration) -> RegisteredPipeline:
+    def apply(self, pipeline: PipelineDeclaration, report_status: bool = False) -> RegisteredPipeline:
         """Create or update the pipeline's state machine and register it."""
         compiled = compile_checked(pipeline)
         definition = substitute(compiled.definition, {p: self.resources[p] for p in compiled.placeholders})
@@ -158,6 +161,7 @@ class LocalRuntime:
             state_machine_arn=arn,
             declaration=pipeline.model_dump(by_alias=True, exclude_none=True, mode="json"),
             registered_at=time.time(),
+            report_status=report_status,
         )
         self.registry.put(entry)
         return entry

@@ -2,7 +2,8 @@
 and adapters/local implement them. One module a concept:
 
 - ``artifacts``: ArtifactStore and artifact references; ``secrets``: SecretStore; ``records``: Records
-- ``sources``: SourceProvider, SourceRequest, Revision, ChangedPaths; ``pushes``: GitHubPush, Pushes
+- ``sources``: SourceProvider, SourceRequest, Revision, ChangedPaths, SourceHeads; ``pushes``: GitHubPush, Pushes
+- ``statuses``: CommitStatuses (an execution reported on its commit)
 - ``waiters``: Waiter, Completion, Waiters, TaskCallbacks; ``builds``: BuildService
 - ``approvals``: Approval, Approvals, Notifier, Deliveries
 - ``pipelines``: RegisteredPipeline, Registry, PipelineHost; ``workflows``: Workflows

@@ -20,6 +20,8 @@ class RegisteredPipeline(BaseModel):
     state_machine_arn: str
     declaration: dict[str, Any]  # CodePipeline's JSON (camelCase), as `stepline deploy` read it
     registered_at: float
+    # Opt-in: each execution's state is reported on the commit it builds (stepline.triggers.reporting).
+    report_status: bool = False
 
     @cached_property
     def pipeline(self) -> PipelineDeclaration:
@@ -47,4 +49,4 @@ class PipelineHost(Protocol):
     """What registers pipelines on a running server: `stepline serve`'s engine (on AWS,
     `stepline deploy` does this from the user's machine instead)."""
 
-    def apply(self, pipeline: PipelineDeclaration) -> RegisteredPipeline: ...
+    def apply(self, pipeline: PipelineDeclaration, report_status: bool = False) -> RegisteredPipeline: ...

@@ -3,9 +3,12 @@ event), and where verified pushes go."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from stepline.triggers.changes import RepositoryChange
 
 
 class PushedCommit(BaseModel):
@@ -50,8 +53,8 @@ class GitHubPush(BaseModel):
 
 
 class Pushes(Protocol):
-    """Where verified pushes go: the trigger logic decides which pipelines they start."""
+    """Where verified pushes and pull requests go: the trigger logic decides what they start."""
 
-    def received(self, push: GitHubPush) -> list[str]:
+    def received(self, change: RepositoryChange) -> list[str]:
         """The executions started (empty when no pipeline watches that branch)."""
         ...

@@ -80,3 +80,12 @@ def git_variables(
             "CommitUrl": f"https://github.com/{owner_repo}/commit/{revision.commit_id}",
         }
     return {**common, "CommitterDate": revision.committer_date, "RepositoryName": repository}
+
+
+class SourceHeads(Protocol):
+    """What a polled source holds now (PollForSourceChanges): a branch's head commit, or an S3
+    object's latest version id."""
+
+    def head(self, provider: str, configuration: Mapping[str, str]) -> str:
+        """LookupError (or a source error) saying why when it cannot be read."""
+        ...

@@ -5,6 +5,11 @@ With a V2 trigger for that action, its push filters decide (any filter may match
 branches or tags and file paths must all match; excludes win over includes). Without one, a
 push to the action's own branch starts it and tags start nothing — CodePipeline's rules, with
 file-path filters applied to CodeCommit and plain git too.
+
+A pull request starts a pipeline only through a trigger's ``pullRequest`` filters (any may
+match): the request's event must be one the filter lists (all three when it lists none), its
+*destination* branch must be included by the branches filter, and one of the files it changes
+(destination to source commit) by the file-path filter; excludes win over includes.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from pathlib import Path
 
 from stepline.definition.globs import any_match
 from stepline.definition.models import (
+    ActionDeclaration,
     FilterCriteria,
+    GitPullRequestFilter,
     GitPushFilter,
     PipelineDeclaration,
     PipelineTriggerDeclaration,
@@ -23,7 +30,16 @@ from stepline.definition.models import (
 from stepline.definition.providers import SourceRepository, source_repository
 from stepline.triggers.changes import RepositoryChange
 
-PathsOf = Callable[[], set[str]]
+# The changed files, asked only when a filter needs them; None when nothing can list them
+# (Bitbucket's push and GitLab's and Bitbucket's merge requests name no files).
+PathsOf = Callable[[], set[str] | None]
+CONNECTION_PROVIDERS = frozenset({"GitHub", "GitLab", "Bitbucket"})
+POLLED = "PollForSourceChanges is true: the poller starts it (events would start it twice)"
+
+
+def polls(action: ActionDeclaration) -> bool:
+    """Whether the action asks to be polled (stepline.triggers.polling), not started by events."""
+    return action.configuration.get("PollForSourceChanges", "").lower() == "true"
 
 
 @dataclass
@@ -42,7 +58,7 @@ class Match:
 def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsOf) -> Match:
     """Whether ``change`` starts ``pipeline``; ``paths`` is asked only if a filter needs them."""
     outcome = Match(pipeline.name)
-    if change.deleted:
+    if change.deleted and change.pull_request is None:
         outcome.reasons.append(f"{change.reference_type} {change.reference_name} was deleted")
         return outcome
     triggers = {trigger.git_configuration.source_action_name: trigger for trigger in pipeline.triggers}
@@ -52,6 +68,9 @@ def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsO
             continue
         if not repository.detects_changes:
             outcome.reasons.append(f"{action.name}: DetectChanges is false")
+            continue
+        if polls(action):
+            outcome.reasons.append(f"{action.name}: {POLLED}")
             continue
         reason = _refusal(repository, triggers.get(action.name), change, paths)
         if reason is None:
@@ -65,6 +84,10 @@ def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsO
 
 def watches(repository: SourceRepository, change: RepositoryChange) -> bool:
     """Whether the source's repository is the one the change happened in."""
+    if repository.host == "Connection":
+        # A connection's FullRepositoryId names a GitHub, GitLab or Bitbucket repository; the
+        # three compare owner and repository names without case.
+        return change.provider in CONNECTION_PROVIDERS and repository.name.lower() == change.repository.lower()
     if repository.host != change.provider:
         return False
     named = repository.name
@@ -90,18 +113,14 @@ def _refusal(
     paths: PathsOf,
 ) -> str | None:
     """Why the change does not start the pipeline through this action; None when it does."""
+    if change.pull_request is not None:
+        return _pull_request_refusal(trigger, change, paths)
     if trigger is None:
         if change.reference_type == "tag":
             return "a tag push starts a pipeline only through a trigger with a tags filter"
         branch = repository.branch
         return None if change.reference_name == branch else f"watches branch {branch!r}"
-    filters = trigger.git_configuration.push or []
-    if not filters:
-        return "its trigger has no push filters"
-    refusals = [_filter_refusal(push, change, paths) for push in filters]
-    if any(refusal is None for refusal in refusals):
-        return None
-    return "; ".join(f"push[{index}] {refusal}" for index, refusal in enumerate(refusals))
+    return _any_filter("push", [_filter_refusal(push, change, paths) for push in trigger.git_configuration.push or []])
 
 
 def _filter_refusal(push: GitPushFilter, change: RepositoryChange, paths: PathsOf) -> str | None:
@@ -113,8 +132,15 @@ def _filter_refusal(push: GitPushFilter, change: RepositoryChange, paths: PathsO
         return "filters tags, and this is a branch push"
     refusal = _criteria_refusal(push.branches, [change.reference_name], "branch")
     if refusal is None and push.file_paths is not None:
-        refusal = _criteria_refusal(push.file_paths, sorted(paths()), "changed file")
+        refusal = _paths_refusal(push.file_paths, change, paths)
     return refusal
+
+
+def _paths_refusal(criteria: FilterCriteria, change: RepositoryChange, paths: PathsOf) -> str | None:
+    changed = paths()
+    if changed is None:
+        return f"filters file paths, and {change.provider} does not say which files this change touches"
+    return _criteria_refusal(criteria, sorted(changed), "changed file")
 
 
 def _criteria_refusal(criteria: FilterCriteria, names: Iterable[str], what: str) -> str | None:
@@ -129,3 +155,35 @@ def _criteria_refusal(criteria: FilterCriteria, names: Iterable[str], what: str)
         return f"needs a {what}, and the push changed none"
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     return f"does not include {what} {shown}"
+
+
+def _pull_request_refusal(
+    trigger: PipelineTriggerDeclaration | None, change: RepositoryChange, paths: PathsOf
+) -> str | None:
+    if trigger is None:
+        return "a pull request starts a pipeline only through a trigger with pullRequest filters"
+    pulls = trigger.git_configuration.pull_request or []
+    return _any_filter("pullRequest", [_pull_filter_refusal(pull, change, paths) for pull in pulls])
+
+
+def _any_filter(kind: str, refusals: list[str | None]) -> str | None:
+    """None when some filter passes (refusals holds each filter's reason, None for a pass)."""
+    if not refusals:
+        return f"its trigger has no {kind} filters"
+    if any(refusal is None for refusal in refusals):
+        return None
+    return "; ".join(f"{kind}[{index}] {refusal}" for index, refusal in enumerate(refusals))
+
+
+def _pull_filter_refusal(pull: GitPullRequestFilter, change: RepositoryChange, paths: PathsOf) -> str | None:
+    request = change.pull_request
+    assert request is not None  # the caller checked
+    events = [event.value for event in pull.events] if pull.events else ["OPEN", "UPDATED", "CLOSED"]
+    if request.event not in events:
+        return f"does not include the event {request.event} (it lists {', '.join(events)})"
+    refusal = None
+    if pull.branches is not None:
+        refusal = _criteria_refusal(pull.branches, [request.destination_branch], "destination branch")
+    if refusal is None and pull.file_paths is not None:
+        refusal = _paths_refusal(pull.file_paths, change, paths)
+    return refusal

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
 from stepline.definition.models import ExecutionMode
 from stepline.observability import logger
-from stepline.ports.pipelines import Registry
-from stepline.ports.pushes import GitHubPush
+from stepline.ports.pipelines import RegisteredPipeline, Registry
 from stepline.ports.sources import ChangedPaths
 from stepline.ports.workflows import Workflows, start_new
-from stepline.triggers.changes import RepositoryChange, from_github
+from stepline.triggers.changes import RepositoryChange
 from stepline.triggers.matching import match
 
 # CodePipeline's names for what started an execution (ListPipelineExecutions' trigger types);
 # "GitHook" is Stepline's own, for a push to a repository on this machine.
-TRIGGER_TYPES = {"CodeCommit": "CloudWatchEvent", "GitHub": "WebhookV2", "Git": "GitHook"}
+TRIGGER_TYPES = {
+    "CodeCommit": "CloudWatchEvent",
+    "GitHub": "WebhookV2",
+    "GitLab": "WebhookV2",
+    "Bitbucket": "WebhookV2",
+    "Git": "GitHook",
+}
 
 
 @dataclass
@@ -37,15 +43,37 @@ class TriggerReport:
 
 
 def trigger_input(change: RepositoryChange, actions: list[str]) -> dict[str, object]:
-    """The execution input: the commit each matching source action fetches."""
-    return {
-        "trigger": {
-            "type": TRIGGER_TYPES[change.provider],
-            "eventId": change.event_id,
-            "revisions": {action: change.revision() for action in actions},
-        },
-        "variables": {},
+    """The execution input: the commit each matching source action fetches, and for a pull
+    request its number, event, source and destination branches and commits."""
+    trigger: dict[str, object] = {
+        "type": TRIGGER_TYPES[change.provider],
+        "eventId": change.event_id,
+        "revisions": {action: change.revision() for action in actions},
     }
+    if change.pull_request is not None:
+        trigger["pullRequest"] = change.pull_request.as_json(change)
+    return {"trigger": trigger, "variables": {}}
+
+
+def start_one(
+    entry: RegisteredPipeline,
+    name: str,
+    execution_input: dict[str, object],
+    workflows: Workflows,
+    report: TriggerReport,
+) -> None:
+    """Start ``entry`` as ``name`` unless an execution of that name exists: the name is derived
+    from the event, so whatever delivers it again (or polls the same revision) starts nothing."""
+    mode = entry.pipeline.execution_mode
+    if mode is not ExecutionMode.PARALLEL:
+        warning = f"{entry.name}: executionMode {mode.value} is not built yet; executions run side by side"
+        report.warnings.append(warning)
+        logger.warning(warning)
+    started = start_new(workflows, entry.state_machine_arn, name, json.dumps(execution_input, sort_keys=True))
+    if started is None:
+        report.already_started.append(entry.name)
+    else:
+        report.started.append(started)
 
 
 def start_matching(
@@ -54,12 +82,12 @@ def start_matching(
     report = TriggerReport()
 
     @cache
-    def paths() -> set[str]:
+    def paths() -> set[str] | None:
         # Asked once, and only when some pipeline's filters look at files.
         if change.paths is not None:
             return set(change.paths)
         if changed_paths is None:
-            return set()
+            return None
         return changed_paths.between(change.repository, change.old_commit_id, change.commit_id)
 
     for entry in sorted(registry.all(), key=lambda e: e.name):
@@ -67,22 +95,13 @@ def start_matching(
         if not outcome.starts:
             report.skipped[entry.name] = outcome.reasons
             continue
-        mode = entry.pipeline.execution_mode
-        if mode is not ExecutionMode.PARALLEL:
-            warning = f"{entry.name}: executionMode {mode.value} is not built yet; executions run side by side"
-            report.warnings.append(warning)
-            logger.warning(warning)
-        payload = json.dumps(trigger_input(change, outcome.actions), sort_keys=True)
-        started = start_new(workflows, entry.state_machine_arn, change.execution_name(), payload)
-        if started is None:
-            report.already_started.append(entry.name)
-        else:
-            report.started.append(started)
+        start_one(entry, change.execution_name(), trigger_input(change, outcome.actions), workflows, report)
     logger.info(
         "repository change handled",
         extra={
             "repository": change.repository,
             "reference": f"{change.reference_type}/{change.reference_name}",
+            "pull_request": change.pull_request.number if change.pull_request else None,
             "commit": change.commit_id,
             "event": change.event_id,
             "started": report.started,
@@ -94,16 +113,19 @@ def start_matching(
 
 
 class PushesToPipelines:
-    """The Pushes port the webhook receiver hands verified GitHub pushes to."""
+    """The Pushes port the webhook receivers hand verified changes (pushes, pull requests) to."""
 
-    def __init__(self, registry: Registry, workflows: Workflows) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        workflows: Workflows,
+        changed_paths: Callable[[str], ChangedPaths | None] = lambda provider: None,
+    ) -> None:
         self.registry = registry
         self.workflows = workflows
+        self.changed_paths = changed_paths
 
-    def received(self, push: GitHubPush) -> list[str]:
-        change = from_github(push)
-        if change is None:
-            logger.info("push to a ref that is neither a branch nor a tag", extra={"ref": push.ref})
-            return []
-        # GitHub lists each commit's files, so no repository is asked for changed paths.
-        return start_matching(change, self.registry, self.workflows, None).started
+    def received(self, change: RepositoryChange) -> list[str]:
+        # A push lists each commit's files; a pull request's are asked for only if a filter needs them.
+        paths = None if change.paths is not None else self.changed_paths(change.provider)
+        return start_matching(change, self.registry, self.workflows, paths).started

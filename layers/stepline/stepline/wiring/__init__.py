@@ -25,14 +25,17 @@ from stepline.ports.pipelines import PipelineHost, Registry
 from stepline.ports.pushes import Pushes
 from stepline.ports.records import Records
 from stepline.ports.secrets import SecretStore
-from stepline.ports.sources import ChangedPaths, SourceProvider
+from stepline.ports.sources import ChangedPaths, SourceHeads, SourceProvider
+from stepline.ports.statuses import CommitStatuses
 from stepline.ports.waiters import TaskCallbacks, Waiters
 from stepline.ports.workflows import Workflows
 from stepline.settings import LocalSettings, forget, settings
+from stepline.triggers.reporting import StatusReporter
 from stepline.triggers.starting import PushesToPipelines
 
 if TYPE_CHECKING:
     from stepline.actions.build import Builds
+    from stepline.adapters.local.schedules import SqliteSchedules
     from stepline.wiring.aws import AwsRoot
     from stepline.wiring.local import LocalRoot
 
@@ -103,7 +106,7 @@ def pushes() -> Pushes:
     """Verified GitHub pushes start the registered pipelines that match them."""
     if _pushes:
         return _pushes[0]
-    return PushesToPipelines(registry(), workflows())
+    return PushesToPipelines(registry(), workflows(), changed_paths)
 
 
 def install_local_host(host: PipelineHost) -> None:
@@ -227,6 +230,29 @@ def registry() -> Registry:
 def changed_paths(provider: str) -> ChangedPaths | None:
     """Who lists a push's changed files when its event does not (GitHub's push event does)."""
     return root().changed_paths(provider)
+
+
+def local_schedules() -> SqliteSchedules:
+    """The schedules `stepline serve` keeps (on AWS, EventBridge Scheduler's: stepline deploy)."""
+    kept = getattr(root(), "schedules", None)
+    if kept is None:
+        raise ConfigurationError("schedules are kept by stepline serve; on AWS, use stepline deploy --schedule")
+    return kept  # type: ignore[no-any-return]
+
+
+def source_heads() -> SourceHeads:
+    """What polled sources hold now (PollForSourceChanges: stepline.triggers.polling)."""
+    return root().source_heads()
+
+
+def commit_statuses() -> CommitStatuses:
+    """Where executions are reported on the commits they build (--report-status)."""
+    return root().commit_statuses()
+
+
+def status_reporter() -> StatusReporter:
+    """Reports executions on the commits they build (the status function, the local runtime)."""
+    return StatusReporter(registry(), workflows(), commit_statuses(), deliveries(), settings().api_url)
 
 
 def approvals() -> Approvals:

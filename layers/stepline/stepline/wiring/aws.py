@@ -19,9 +19,11 @@ from stepline.adapters.aws.buckets import S3Buckets
 from stepline.adapters.aws.cloudformation import CloudFormationStacks
 from stepline.adapters.aws.codebuild import CodeBuildService
 from stepline.adapters.aws.codedeploy import CodeDeployService
+from stepline.adapters.aws.comments import CodeCommitPullRequestComments
 from stepline.adapters.aws.ecr import EcrImages
 from stepline.adapters.aws.ecs import EcsService
 from stepline.adapters.aws.functions import LambdaInvoker
+from stepline.adapters.aws.heads import AwsSourceHeads
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
 from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
@@ -30,7 +32,9 @@ from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.adapters.aws.tokens import DynamoRecords
 from stepline.adapters.aws.waiters import DynamoWaiters
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
+from stepline.adapters.commit_statuses import ForgeCommitStatuses, forges
 from stepline.adapters.github import GitHubSource, UrllibHttpClient
+from stepline.adapters.github_changes import GitHubChangedPaths, GitHubHeads
 from stepline.errors import ConfigurationError
 from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
@@ -40,7 +44,8 @@ from stepline.ports.deployments import ContainerService, FunctionInvoker, Lambda
 from stepline.ports.pipelines import Registry
 from stepline.ports.records import Records
 from stepline.ports.secrets import SecretStore
-from stepline.ports.sources import ChangedPaths, SourceProvider
+from stepline.ports.sources import ChangedPaths, SourceHeads, SourceProvider
+from stepline.ports.statuses import CommitStatuses
 from stepline.ports.waiters import TaskCallbacks, Waiters
 from stepline.ports.workflows import Workflows
 from stepline.settings import AwsSettings, require
@@ -130,7 +135,28 @@ class AwsRoot:
 
     def changed_paths(self, provider: str) -> ChangedPaths | None:
         """Who lists a push's changed files when its event does not (GitHub's push event does)."""
-        return CodeCommitChangedPaths(self.client("codecommit")) if provider == "CodeCommit" else None
+        if provider == "CodeCommit":
+            return CodeCommitChangedPaths(self.client("codecommit"))
+        if provider == "GitHub":  # a pull request's files
+            return GitHubChangedPaths(UrllibHttpClient(), self.secret_store, self.settings.github_token_secret)
+        return None
+
+    def source_heads(self) -> SourceHeads:
+        """What polled sources hold now (PollForSourceChanges)."""
+        github = GitHubHeads(UrllibHttpClient(), self.secret_store, self.settings.github_token_secret)
+        return AwsSourceHeads(self.client("codecommit"), self.client("s3"), github)
+
+    def commit_statuses(self) -> CommitStatuses:
+        current = self.settings
+        return ForgeCommitStatuses(
+            self.secret_store,
+            forges(
+                (current.github_api_url, current.github_token_secret),
+                (current.gitlab_api_url, current.gitlab_token_secret),
+                (current.bitbucket_api_url, current.bitbucket_token_secret),
+            ),
+            {"CodeCommit": CodeCommitPullRequestComments(self.client("codecommit"))},
+        )
 
     @cached_property
     def _approvals_store(self) -> DynamoApprovals:

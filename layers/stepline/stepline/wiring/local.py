@@ -19,9 +19,11 @@ from stepline.adapters.local.approvals import SqliteApprovals
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.functions import LocalFunctionInvoker, load_callable
 from stepline.adapters.local.git import GitChangedPaths
+from stepline.adapters.local.heads import LocalSourceHeads
 from stepline.adapters.local.notifications import TerminalNotifier
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.registry import SqliteRegistry
+from stepline.adapters.local.schedules import SqliteSchedules
 from stepline.adapters.local.secrets import EnvironmentSecretStore
 from stepline.adapters.local.sources import LocalGitSources
 from stepline.adapters.local.waiters import SqliteWaiters
@@ -35,7 +37,8 @@ from stepline.ports.deployments import ContainerService, FunctionInvoker, Lambda
 from stepline.ports.pipelines import Registry
 from stepline.ports.records import Records
 from stepline.ports.secrets import SecretStore
-from stepline.ports.sources import ChangedPaths, SourceProvider
+from stepline.ports.sources import ChangedPaths, SourceHeads, SourceProvider
+from stepline.ports.statuses import CommitStatuses
 from stepline.ports.waiters import TaskCallbacks, Waiters
 from stepline.ports.workflows import Workflows
 from stepline.settings import LocalSettings
@@ -185,7 +188,34 @@ class LocalRoot:
             from stepline.adapters.aws.sources import CodeCommitChangedPaths  # noqa: PLC0415 - AWS only when asked
 
             return CodeCommitChangedPaths(self.client("codecommit"))
+        if provider == "GitHub":  # a pull request's files, from GitHub's API
+            from stepline.adapters.github import UrllibHttpClient  # noqa: PLC0415 - GitHub only when asked
+            from stepline.adapters.github_changes import GitHubChangedPaths  # noqa: PLC0415
+
+            return GitHubChangedPaths(UrllibHttpClient(), self.secret_store, self.settings.github_token_secret)
         return None
+
+    @cached_property
+    def schedules(self) -> SqliteSchedules:
+        """What `stepline apply --schedule` recorded, for `stepline serve`'s clock."""
+        return SqliteSchedules(self.data / "schedules.sqlite")
+
+    def source_heads(self) -> SourceHeads:
+        """What polled sources hold now: the mapped local repositories' branch heads."""
+        return LocalSourceHeads(LocalGitSources(self.settings.base, self.data / "git-cache", self.settings.sources))
+
+    def commit_statuses(self) -> CommitStatuses:
+        from stepline.adapters.commit_statuses import ForgeCommitStatuses, forges  # noqa: PLC0415 - forges only when asked
+
+        current = self.settings
+        return ForgeCommitStatuses(
+            self.secret_store,
+            forges(
+                (current.github_api_url, current.github_token_secret),
+                (current.gitlab_api_url, current.gitlab_token_secret),
+                (current.bitbucket_api_url, current.bitbucket_token_secret),
+            ),
+        )
 
     @cached_property
     def _approvals_store(self) -> SqliteApprovals:

@@ -39,6 +39,7 @@ def _item(entry: RegisteredPipeline) -> dict[str, Any]:
         # A JSON string, not a DynamoDB map: the declaration comes back exactly as written.
         "declaration": {"S": json.dumps(entry.declaration, sort_keys=True)},
         "registeredAt": {"N": repr(entry.registered_at)},
+        "reportStatus": {"BOOL": entry.report_status},
     }
 
 
@@ -48,4 +49,5 @@ def _entry(item: dict[str, Any]) -> RegisteredPipeline:
         state_machine_arn=item["stateMachineArn"]["S"],
         declaration=json.loads(item["declaration"]["S"]),
         registered_at=float(item["registeredAt"]["N"]),
+        report_status=bool(item.get("reportStatus", {}).get("BOOL", False)),  # absent on older items
     )

@@ -17,45 +17,56 @@ CREATE TABLE IF NOT EXISTS pipelines (
     registered_at REAL NOT NULL
 );
 """
+# Added after the first release: registries made before it gain the column when opened.
+_COLUMNS = {"report_status": "ALTER TABLE pipelines ADD COLUMN report_status INTEGER NOT NULL DEFAULT 0"}
+_INSERT = (
+    "INSERT OR REPLACE INTO pipelines (name, state_machine_arn, declaration, registered_at, report_status) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_SELECT = "SELECT name, state_machine_arn, declaration, registered_at, report_status FROM pipelines"
 
 
 class SqliteRegistry:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         self._db = open_database(path, _SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(pipelines)")}
+        for column, statement in _COLUMNS.items():
+            if column not in present:
+                self._db.execute(statement)
 
     def put(self, entry: RegisteredPipeline) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO pipelines (name, state_machine_arn, declaration, registered_at) "
-                "VALUES (?, ?, ?, ?)",
+                _INSERT,
                 (
                     entry.name,
                     entry.state_machine_arn,
                     json.dumps(entry.declaration, sort_keys=True),
                     entry.registered_at,
+                    int(entry.report_status),
                 ),
             )
 
     def get(self, name: str) -> RegisteredPipeline | None:
         with self._lock:
-            row = self._db.execute(
-                "SELECT name, state_machine_arn, declaration, registered_at FROM pipelines WHERE name = ?", (name,)
-            ).fetchone()
+            row = self._db.execute(_SELECT + " WHERE name = ?", (name,)).fetchone()
         return None if row is None else _entry(row)
 
     def all(self) -> list[RegisteredPipeline]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT name, state_machine_arn, declaration, registered_at FROM pipelines ORDER BY name"
-            ).fetchall()
+            rows = self._db.execute(_SELECT + " ORDER BY name").fetchall()
         return [_entry(row) for row in rows]
 
     def close(self) -> None:
         self._db.close()
 
 
-def _entry(row: tuple[str, str, str, float]) -> RegisteredPipeline:
+def _entry(row: tuple[str, str, str, float, int]) -> RegisteredPipeline:
     return RegisteredPipeline(
-        name=row[0], state_machine_arn=row[1], declaration=json.loads(row[2]), registered_at=row[3]
+        name=row[0],
+        state_machine_arn=row[1],
+        declaration=json.loads(row[2]),
+        registered_at=row[3],
+        report_status=bool(row[4]),
     )
