@@ -310,3 +310,44 @@ def test_custom_action_jobs_through_the_cli_and_a_boto3_worker_over_http(server:
         )
     )  # fmt: skip
     assert SCANNER not in [t["id"] for t in answer(aws(server, "list-action-types"))["actionTypes"]]
+
+
+def test_boto3_over_http_runs_the_approval_scenario(server: Server) -> None:
+    # Given boto3's client at the server, and a pipeline created from its declaration
+    client, _ = scanner_worker(server)
+    bare, work = repositories(server.home)
+    commit_and_push(work, {}, "the sample app")
+    client.create_pipeline(pipeline=pipeline("release", bare, [APPROVE, BUILD], roleArn=ROLE))
+    assert [p["name"] for p in client.list_pipelines()["pipelines"]] == ["release"]
+    # When it starts, and its state is read until the approval waits
+    started = client.start_pipeline_execution(name="release")["pipelineExecutionId"]
+
+    def waiting() -> str | None:
+        stages = client.get_pipeline_state(name="release")["stageStates"]
+        latest = stages[1]["actionStates"][0].get("latestExecution", {})
+        return latest.get("token") if latest.get("status") == "InProgress" else None
+
+    token_given = wait_for(waiting, "the approval to wait", timeout=120)
+    # Then PutApprovalResult with its token approves it, and the run succeeds
+    client.put_approval_result(
+        pipelineName="release",
+        stageName="Approve",
+        actionName="Release",
+        result={"summary": "Ship it", "status": "Approved"},
+        token=token_given,
+    )
+
+    def ended() -> str | None:
+        found = client.get_pipeline_execution(pipelineName="release", pipelineExecutionId=started)
+        return None if found["pipelineExecution"]["status"] == "InProgress" else found["pipelineExecution"]["status"]
+
+    assert wait_for(ended, "the execution to end", timeout=180) == "Succeeded"
+    details = client.list_action_executions(pipelineName="release", filter={"pipelineExecutionId": started})
+    assert {d["actionName"]: d["status"] for d in details["actionExecutionDetails"]} == {
+        "Checkout": "Succeeded",
+        "Release": "Succeeded",
+        "TestAndPackage": "Succeeded",
+    }
+    # And an update of the exported declaration is version 2
+    exported = client.get_pipeline(name="release")["pipeline"]
+    assert client.update_pipeline(pipeline=exported)["pipeline"]["version"] == 2
