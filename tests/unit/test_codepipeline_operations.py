@@ -5,6 +5,7 @@ with PutApprovalResult and succeeds. Every answer's JSON is checked against boto
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from stepline import wiring
+from stepline.api.app import handle
 from stepline.local.runtime import LocalRuntime
 from stepline.ports.workflows import execution_arn
 from tests.codepipeline_client import assert_last_shapes, client
 from tests.gitrepo import Repo
-from tests.helpers import action, approval, pipeline
+from tests.helpers import action, approval, load_event, pipeline
 
 BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands: ['echo built > out.txt']\nartifacts:\n  files: [out.txt]\n"
 
@@ -270,3 +272,20 @@ def test_where_no_server_registers_pipelines_create_says_so(stack: Stack) -> Non
     # Then it says where pipelines are registered, and nothing was
     assert "stepline deploy" in str(refused.value)
     assert wiring.registry().all() == []
+
+
+def test_an_execution_a_push_started_says_so(stack: Stack) -> None:
+    # Given the pipeline, and a git hook reporting a push to its branch (as `stepline hook` does)
+    stack.api.create_pipeline(pipeline=stack.declaration())
+    event = load_event("api/cli-decision.json")
+    body = {"repository": str(stack.repo.path), "ref": "refs/heads/main", "before": "0" * 40, "after": stack.head}
+    event.update({"httpMethod": "POST", "path": "/api/hooks/git", "body": json.dumps(body)})
+    event["requestContext"] = {**event["requestContext"], "path": "/api/hooks/git", "httpMethod": "POST"}
+    event["headers"] = {"Content-Type": "application/json", "Authorization": f"Bearer {wiring.api_token()}"}
+    event["multiValueHeaders"] = {}
+    assert handle(event, None)["statusCode"] == 202
+    # When its executions are listed
+    [summary] = stack.api.list_pipeline_executions(pipelineName="release")["pipelineExecutionSummaries"]
+    # Then the push is its trigger, in CodePipeline's words
+    assert summary["trigger"]["triggerType"] == "WebhookV2"
+    assert summary["status"] == "InProgress"

@@ -24,6 +24,15 @@ from stepline.ports.workflows import ExecutionNotFound, execution_arn
 from stepline.status import PipelineRun, run_of, run_status
 
 _TOKENS = uuid.UUID("5f1d3c2e-8a47-4c59-9d1e-6b0a7f3e2c11")  # the namespace of token-named executions
+_TRIGGER_TYPES = {"GitHook": "WebhookV2"}
+_MODEL_TRIGGER_TYPES = {
+    "StartPipelineExecution",
+    "CreatePipeline",
+    "PollForSourceChanges",
+    "Webhook",
+    "CloudWatchEvent",
+}
+_MODEL_TRIGGER_TYPES |= {"PutActionRevision", "WebhookV2", "ManualRollback", "AutomatedRollback"}
 DEFAULT_PAGE = 100  # ListPipelineExecutions' maxResults default
 _LISTED_AT_MOST = 1000  # executions one listing reads from the newest (the engine's page cap)
 
@@ -110,13 +119,13 @@ def described_execution(entry: RegisteredPipeline, execution_id: str) -> dict[st
 
 
 def trigger_of(described: dict[str, Any]) -> dict[str, str]:
-    """How the execution started, in CodePipeline's TriggerType words."""
+    """How the execution started, in CodePipeline's TriggerType words (the triggers' own names,
+    stepline.triggers.starting; a git hook's push on this machine is reported as WebhookV2)."""
     trigger = _input(described).get("trigger") or {}
-    kind = str(trigger.get("type") or "StartPipelineExecution")
-    known = {"StartPipelineExecution", "CreatePipeline", "PollForSourceChanges", "CloudWatchEvent"}
-    if kind not in known:
-        kind = "WebhookV2" if "push" in kind.lower() or "git" in kind.lower() else "StartPipelineExecution"
-    return {"triggerType": kind, "triggerDetail": str(trigger.get("detail") or trigger.get("type") or "")[:1024]}
+    given = str(trigger.get("type") or "StartPipelineExecution")
+    kind = _TRIGGER_TYPES.get(given, given if given in _MODEL_TRIGGER_TYPES else "StartPipelineExecution")
+    detail = str(trigger.get("eventId") or given)
+    return {"triggerType": kind, "triggerDetail": detail[:1024]}
 
 
 def execution_version(entry: RegisteredPipeline, described: dict[str, Any]) -> int:
