@@ -288,4 +288,5 @@ def test_an_execution_a_push_started_says_so(stack: Stack) -> None:
     [summary] = stack.api.list_pipeline_executions(pipelineName="release")["pipelineExecutionSummaries"]
     # Then the push is its trigger, in CodePipeline's words
     assert summary["trigger"]["triggerType"] == "WebhookV2"
+    assert summary["sourceRevisions"] == [{"actionName": "Checkout", "revisionId": stack.head}]
     assert summary["status"] == "InProgress"

@@ -181,9 +181,20 @@ def _summary(entry: RegisteredPipeline, listed: dict[str, Any], now: datetime) -
         "startTime": listed["startDate"],
         "lastUpdateTime": stopped if isinstance(stopped, datetime) else now,
         "trigger": trigger_of(described),
+        "sourceRevisions": requested_revisions(described),
         "executionMode": entry.declaration.get("executionMode", "SUPERSEDED"),
         "executionType": "STANDARD",
     }
+
+
+def requested_revisions(described: dict[str, Any]) -> list[dict[str, str]]:
+    """The commits the trigger (a push, or sourceRevisions) asked each source action for."""
+    revisions = (_input(described).get("trigger") or {}).get("revisions") or {}
+    return [
+        {"actionName": action, "revisionId": str(revision["commitId"])}
+        for action, revision in revisions.items()
+        if isinstance(revision, dict) and revision.get("commitId")
+    ]
 
 
 @operation("ListPipelineExecutions")
