@@ -232,6 +232,17 @@ def test_an_update_leaves_a_started_execution_at_its_version(stack: Stack) -> No
     listed = [s["pipelineExecutionId"] for s in page["pipelineExecutionSummaries"] + rest["pipelineExecutionSummaries"]]
     assert listed == [second, first]
     assert "nextToken" not in rest
+    # And once the second has run up to its approval too, both runs' actions are listed a page at a time
+    stack.run("release", second)
+    actions = api.list_action_executions(pipelineName="release", maxResults=3)
+    more = api.list_action_executions(pipelineName="release", maxResults=3, nextToken=actions["nextToken"])
+    pages = [
+        (d["pipelineExecutionId"], d["actionName"])
+        for d in [*actions["actionExecutionDetails"], *more["actionExecutionDetails"]]
+    ]
+    assert sorted(pages) == sorted([(e, a) for e in (first, second) for a in ("Checkout", "Review")])
+    assert len(actions["actionExecutionDetails"]) == 3
+    assert "nextToken" not in more
 
 
 def test_variables_are_checked_and_reported(stack: Stack) -> None:

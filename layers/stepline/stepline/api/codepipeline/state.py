@@ -194,16 +194,18 @@ def list_action_executions(call: Call) -> dict[str, Any]:
         arns = [str(described_execution(entry, wanted)["executionArn"])]
     else:
         arns = [str(e["executionArn"]) for e in workflows.executions(entry.state_machine_arn, limit=_LISTED_AT_MOST)]
+    position = page_position(call.input.get("nextToken"))
+    offset = int(position) if position.isdigit() else 0
+    size = call.input.get("maxResults") or 100
     details: list[dict[str, Any]] = []
-    for arn in arns:
+    for arn in arns:  # newest first; read only as far as this page needs
+        if len(details) > offset + size:
+            break
         described = dict(workflows.describe(arn))
         run = run_of(entry, workflows, arn)
         version = execution_version(entry, described)
         started = sorted((a for a in run.actions if a.started is not None), key=lambda a: a.started or 0, reverse=True)
         details.extend(action_detail(entry, run, action, version) for action in started)
-    position = page_position(call.input.get("nextToken"))
-    offset = int(position) if position.isdigit() else 0
-    size = call.input.get("maxResults") or 100
     more = len(details) > offset + size
     return {
         "actionExecutionDetails": details[offset : offset + size],
