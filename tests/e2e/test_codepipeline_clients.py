@@ -62,6 +62,8 @@ def answer(completed: subprocess.CompletedProcess[str]) -> Any:
 
 
 def test_the_aws_cli_creates_runs_approves_and_reads_a_pipeline(server: Server) -> None:
+    # Given the server, which says where the CLI reaches it
+    assert server.said(r"aws codepipeline … --endpoint-url (\S+) \(access key id stepline")[1] == server.url
     # Given a repository and a pipeline exported as `aws codepipeline get-pipeline` writes it
     # (without its metadata, which create-pipeline does not take)
     bare, work = repositories(server.home)
