@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from stepline.definition.providers import PROVIDERS
+from stepline.definition.plugins import PLUGINS_HANDLER
+from stepline.definition.providers import JOBS_HANDLER, PROVIDERS
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "pipelines"
@@ -179,7 +180,7 @@ def watching(
 
 def handler_placeholders() -> list[str]:
     """Every placeholder a compiled pipeline can contain: what template.yaml and a stack provide."""
-    return sorted({provider.handler for provider in PROVIDERS})
+    return sorted({provider.handler for provider in PROVIDERS} | {JOBS_HANDLER, PLUGINS_HANDLER})
 
 
 # The stack's SourceBucketArns parameter, as the trigger tests deploy it.

@@ -18,12 +18,14 @@ import pytest
 
 from stepline.adapters.aws.approvals import DynamoApprovals
 from stepline.adapters.aws.artifacts import S3ArtifactStore
+from stepline.adapters.aws.jobs import DynamoJobs
 from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
 from stepline.adapters.aws.tokens import DynamoRecords
 from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.adapters.local.approvals import SqliteApprovals
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.adapters.local.jobs import SqliteJobs
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.registry import SqliteRegistry
 from stepline.adapters.local.secrets import EnvironmentSecretStore
@@ -31,6 +33,7 @@ from stepline.adapters.local.workflows import EngineWorkflows
 from stepline.engine import Engine, Store
 from stepline.ports.approvals import Approval, Approvals, Deliveries
 from stepline.ports.artifacts import ArtifactNotFound, ArtifactStore, get_into, put_directory
+from stepline.ports.jobs import ActionTypes, Job, Jobs
 from stepline.ports.pipelines import RegisteredPipeline, Registry
 from stepline.ports.records import Records
 from stepline.ports.secrets import SecretStore
@@ -270,6 +273,79 @@ def test_a_pipeline_registered_is_found_and_replaced_by_name(registry: Registry)
     assert (found.state_machine_arn.rsplit(":", 1)[1], found.registered_at) == ("stepline-two", 3.0)
     assert found.declaration == pipeline(name="FriendReminders")
     assert sorted(e.name for e in registry.all()) == ["Billing", "FriendReminders"]
+    # When one is deleted, twice (the second finds nothing, and says nothing)
+    registry.delete("Billing")
+    registry.delete("Billing")
+    # Then only the other is left
+    assert registry.get("Billing") is None
+    assert [e.name for e in registry.all()] == ["FriendReminders"]
+
+
+# ----------------------------------------------------------------------------- jobs
+
+
+@pytest.fixture
+def jobs(side: str, tmp_path: Path) -> Jobs:
+    if side == "local":
+        return SqliteJobs(tmp_path / "jobs.sqlite")
+    return DynamoJobs(client("dynamodb"), create_table(client("dynamodb"), "JobsTable", "jobs"))
+
+
+def job(number: int, policy: str = "strict") -> Job:
+    return Job(
+        id=f"00000000-0000-4000-8000-00000000000{number}",
+        type_key="Test/Custom/LicenceScanner/1",
+        pipeline="release",
+        stage="Scan",
+        action="Licences",
+        execution_id="arn:aws:states:us-east-1:111122223333:execution:stepline-release:run",
+        execution_name="run",
+        configuration={"Policy": policy},
+        output_artifacts=["Report"],
+    )
+
+
+def test_jobs_are_dispatched_once_acknowledged_by_nonce_and_finished_once(jobs: Jobs) -> None:
+    # Given two queued jobs of one type (the first added twice: a repeated call), one of another policy
+    nonces = iter(f"nonce-{n}" for n in range(10))
+    jobs.add(job(1), "token-1")
+    jobs.add(job(1), "token-other")
+    jobs.add(job(2, "lenient"), "token-2")
+    # When a worker asks for strict jobs of the type
+    [first] = jobs.claim("Test/Custom/LicenceScanner/1", 5, 100.0, 40.0, lambda: next(nonces), strict)
+    # Then it gets the first, dispatched with a nonce, its token the first one given
+    assert (first.id, first.status, first.nonce) == (job(1).id, "Dispatched", "nonce-0")
+    assert jobs.get(first.id) == (first, "token-1")
+    # And nobody gets it again within the window; after it, with a new nonce
+    assert jobs.claim("Test/Custom/LicenceScanner/1", 5, 110.0, 50.0, lambda: next(nonces), strict) == []
+    [again] = jobs.claim("Test/Custom/LicenceScanner/1", 5, 200.0, 150.0, lambda: next(nonces), strict)
+    assert again.nonce == "nonce-1"
+    # When acknowledged with the old nonce, then the new one
+    assert jobs.acknowledge(first.id, "nonce-0") is None
+    acknowledged = jobs.acknowledge(first.id, "nonce-1")
+    assert acknowledged is not None
+    assert acknowledged.status == "InProgress"
+    # And its output is recorded, and it is finished once
+    jobs.record_output(first.id, "Report", {"type": "S3", "location": "s3://b/k"})
+    assert jobs.finish(first.id, "Succeeded") is True
+    assert jobs.finish(first.id, "Failed") is False
+    found = jobs.get(first.id)
+    assert found is not None
+    assert (found[0].status, found[0].produced) == ("Succeeded", {"Report": {"type": "S3", "location": "s3://b/k"}})
+
+
+def strict(candidate: Job) -> bool:
+    return candidate.configuration.get("Policy") == "strict"
+
+
+def test_custom_action_types_are_registered_once_and_deleted(jobs: Jobs) -> None:
+    types: ActionTypes = jobs  # type: ignore[assignment]  # each adapter serves both ports (Jobs, ActionTypes)
+    declared = {"id": {"category": "Test", "owner": "Custom", "provider": "X", "version": "1"}}
+    assert types.put_type("Test/Custom/X/1", declared) is True
+    assert types.put_type("Test/Custom/X/1", {}) is False
+    assert types.types() == {"Test/Custom/X/1": declared}
+    types.delete_type("Test/Custom/X/1")
+    assert types.types() == {}
 
 
 # ----------------------------------------------------------------------------- workflows

@@ -59,6 +59,8 @@ class AwsSettings(_Common):
     approvals_table: str | None = None
     pipelines_table: str | None = None
     notification_topic: str | None = None
+    jobs_table: str | None = None  # custom action types and their jobs (the API and jobs functions)
+    job_artifacts_role_arn: str | None = None  # assumed, narrowed to one job's artifacts, for its worker
 
 
 class LocalSettings(_Common):
@@ -112,6 +114,8 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "approvals_table": ("APPROVALS_TABLE",),
     "pipelines_table": ("PIPELINES_TABLE",),
     "notification_topic": ("NOTIFICATION_TOPIC_ARN",),
+    "jobs_table": ("JOBS_TABLE",),
+    "job_artifacts_role_arn": ("JOB_ARTIFACTS_ROLE_ARN",),
     "data": ("STEPLINE_DATA",),
     "base": ("STEPLINE_BASE",),
     "sources": ("STEPLINE_SOURCES",),

@@ -100,6 +100,11 @@ def serve_forever(args: argparse.Namespace) -> int:
         render.note(f"serving on {api.url} (API and console), data in {runtime.data}", flush=True)
         render.note(f"console: {login_link()} (signs in once; `stepline console` prints another)", flush=True)
         render.note(f"API token in {runtime.data / 'api-token'}; {len(unfinished)} unfinished execution(s) resumed")
+        render.note(
+            f"CodePipeline's API too: aws codepipeline … --endpoint-url {api.url} (access key id stepline, "
+            "the API token as the secret)",
+            flush=True,
+        )
         render.note("register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
         for line in drain(runtime.data):  # pushes hooks kept while the server was down
             render.say(line, flush=True)

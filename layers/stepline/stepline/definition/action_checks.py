@@ -21,6 +21,12 @@ def check_action(pipeline: PipelineDeclaration, action: ActionDeclaration, path:
             f"{type_id} is not an action type Stepline runs; supported: " + ", ".join(supported_type_names()),
         )
         return
+    if provider.open_configuration:
+        yield warning(
+            f"{path}.actionTypeId",
+            f"{type_id} runs as a job for workers of that custom action type (CreateCustomActionType registers "
+            "it; a worker polls with PollForJobs)",
+        )
     if type_id.version not in provider.versions:
         yield Problem(
             f"{path}.actionTypeId.version",
@@ -50,7 +56,7 @@ def _configuration(path: str, action: ActionDeclaration, provider: Provider) -> 
                 key_path,
                 "a configuration key must not end in '.$' (Step Functions reads such keys as paths)",
             )
-        if key not in provider.known_keys:
+        if key not in provider.known_keys and not provider.open_configuration:
             known = sorted(provider.known_keys)
             takes = ", ".join(known) if known else "no configuration"
             yield Problem(

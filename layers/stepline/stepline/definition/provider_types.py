@@ -49,6 +49,8 @@ class Provider:
     configuration_check: ConfigurationCheck | None = None
     # It acts on an AWS account from either runtime (locally: with credentials, or an emulator).
     acts_on_aws: bool = False
+    # A custom action type's job: its configuration keys are the type's, registered at run time.
+    open_configuration: bool = False
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -16,9 +16,19 @@ from typing import Any
 
 from stepline.definition.deploy_providers import DEPLOY_PROVIDERS
 from stepline.definition.models import ActionDeclaration, ActionTypeId
+from stepline.definition.plugins import PLUGINS_HANDLER, ActionPlugin, find_plugin
 from stepline.definition.provider_types import Integration, Provider, boolean, minutes, one_of
 
-__all__ = ["PROVIDERS", "Integration", "Provider", "find_provider", "supported_type_names"]
+__all__ = [
+    "JOBS_HANDLER",
+    "PROVIDERS",
+    "Integration",
+    "Provider",
+    "find_provider",
+    "job_provider",
+    "plugin_provider",
+    "supported_type_names",
+]
 
 _DEPLOY_STRATEGY = re.compile(
     r"^(AllAtOnce|Canary(?P<cp>\d+)Percent(?P<cm>\d+)Minutes?"
@@ -309,8 +319,57 @@ PROVIDERS: tuple[Provider, ...] = (
 _BY_KEY: dict[tuple[str, str, str], Provider] = {provider.key: provider for provider in PROVIDERS}
 
 
+JOBS_HANDLER = "JobsFunctionArn"
+# CodePipeline's limits on a custom action type's artifacts (ArtifactDetails: 0 to 5 each).
+_JOB_ARTIFACTS = (0, 5)
+
+
+def job_provider(type_id: ActionTypeId) -> Provider:
+    """A ``Custom``-owned type Stepline does not run itself: each run is a job that a worker of
+    that custom action type polls for and reports on (CodePipeline's job worker API). Which
+    configuration keys and artifacts it takes is the type's, registered with
+    CreateCustomActionType: the API checks them when a pipeline is created."""
+    return Provider(
+        type_id.category,
+        "Custom",
+        type_id.provider,
+        "a job for the workers of a custom action type",
+        handler=JOBS_HANDLER,
+        integration=Integration.CALLBACK,
+        inputs=_JOB_ARTIFACTS,
+        outputs=_JOB_ARTIFACTS,
+        output_variables=None,
+        versions=frozenset({type_id.version}),
+        open_configuration=True,
+    )
+
+
+def plugin_provider(plugin: ActionPlugin) -> Provider:
+    """An action type an installed package provides (``definition.plugins``), run in-process."""
+    return Provider(
+        plugin.category,
+        "Custom",
+        plugin.provider,
+        "an in-process plugin (an installed package's stepline.actions entry point)",
+        handler=PLUGINS_HANDLER,
+        integration=Integration.INVOKE,
+        required=frozenset(plugin.required),
+        optional=frozenset(plugin.optional),
+        inputs=plugin.inputs,
+        outputs=plugin.outputs,
+        output_variables=None,
+        versions=frozenset({plugin.version}),
+    )
+
+
 def find_provider(type_id: ActionTypeId) -> Provider | None:
-    return _BY_KEY.get(type_id.key)
+    """Stepline's own provider of the type, else an installed plugin's, else (owner Custom) a
+    job for the type's workers."""
+    found = _BY_KEY.get(type_id.key)
+    if found is None and type_id.owner == "Custom":
+        plugin = find_plugin(type_id.category.value, type_id.provider)
+        return plugin_provider(plugin) if plugin is not None else job_provider(type_id)
+    return found
 
 
 def supported_type_names() -> list[str]:

@@ -44,6 +44,10 @@ class Registry(Protocol):
 
     def all(self) -> list[RegisteredPipeline]: ...
 
+    def delete(self, name: str) -> None:
+        """Forget the pipeline (nothing happens when it is not registered)."""
+        ...
+
 
 class PipelineHost(Protocol):
     """What registers pipelines on a running server: `stepline serve`'s engine (on AWS,

@@ -21,6 +21,7 @@ from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
+from stepline.ports.jobs import ActionTypes, ArtifactCredentials, Jobs
 from stepline.ports.pipelines import PipelineHost, Registry
 from stepline.ports.pushes import Pushes
 from stepline.ports.records import Records
@@ -274,6 +275,20 @@ def link_signer() -> LinkSigner:
 def api_token() -> str:
     """The bearer token of the JSON API (stepline approve/reject)."""
     return root().api_token()
+
+
+def jobs() -> Jobs:
+    """Jobs of custom action types, for their workers (the CodePipeline API's job operations)."""
+    return root().jobs()
+
+
+def action_types() -> ActionTypes:
+    return root().action_types()
+
+
+def artifact_credentials() -> ArtifactCredentials:
+    """What a custom action's worker reaches its artifacts with."""
+    return root().artifact_credentials()
 
 
 def webhook_secret() -> str:

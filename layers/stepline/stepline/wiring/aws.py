@@ -13,6 +13,7 @@ from stepline.actions.build import Builds
 from stepline.actions.build.codebuild import CodeBuildBuilds
 from stepline.actions.ecr_source import EcrImageSource
 from stepline.adapters.aws.approvals import DynamoApprovals, SnsNotifier
+from stepline.adapters.aws.artifact_credentials import StsArtifactCredentials
 from stepline.adapters.aws.artifacts import S3ArtifactStore
 from stepline.adapters.aws.beanstalk import BeanstalkEnvironments
 from stepline.adapters.aws.buckets import S3Buckets
@@ -24,6 +25,7 @@ from stepline.adapters.aws.ecr import EcrImages
 from stepline.adapters.aws.ecs import EcsService
 from stepline.adapters.aws.functions import LambdaInvoker
 from stepline.adapters.aws.heads import AwsSourceHeads
+from stepline.adapters.aws.jobs import DynamoJobs
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
 from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
@@ -41,6 +43,7 @@ from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
+from stepline.ports.jobs import ActionTypes, ArtifactCredentials, Jobs
 from stepline.ports.pipelines import Registry
 from stepline.ports.records import Records
 from stepline.ports.secrets import SecretStore
@@ -178,3 +181,18 @@ class AwsRoot:
     def api_token(self) -> str:
         """The bearer token of the JSON API (stepline approve/reject)."""
         return self.secret_store.get(self.settings.api_token_secret)
+
+    @cached_property
+    def _jobs_store(self) -> DynamoJobs:
+        return DynamoJobs(self.client("dynamodb"), require(self.settings.jobs_table, "JOBS_TABLE"))
+
+    def jobs(self) -> Jobs:
+        return self._jobs_store
+
+    def action_types(self) -> ActionTypes:
+        return self._jobs_store
+
+    def artifact_credentials(self) -> ArtifactCredentials:
+        """A job worker's: the job artifacts role, narrowed per job by a session policy."""
+        role = require(self.settings.job_artifacts_role_arn, "JOB_ARTIFACTS_ROLE_ARN")
+        return StsArtifactCredentials(self.client("sts"), role)

@@ -16,10 +16,12 @@ from stepline.actions.build import Builds
 from stepline.actions.build.local import LocalBuilds, LocalBuildSettings
 from stepline.actions.ecr_source import EcrImageSource
 from stepline.adapters.local.approvals import SqliteApprovals
+from stepline.adapters.local.artifact_credentials import ServerArtifactCredentials
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.functions import LocalFunctionInvoker, load_callable
 from stepline.adapters.local.git import GitChangedPaths
 from stepline.adapters.local.heads import LocalSourceHeads
+from stepline.adapters.local.jobs import SqliteJobs
 from stepline.adapters.local.notifications import TerminalNotifier
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.registry import SqliteRegistry
@@ -34,6 +36,7 @@ from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
+from stepline.ports.jobs import ActionTypes, ArtifactCredentials, Jobs
 from stepline.ports.pipelines import Registry
 from stepline.ports.records import Records
 from stepline.ports.secrets import SecretStore
@@ -237,6 +240,20 @@ class LocalRoot:
     def api_token(self) -> str:
         """The bearer token of the JSON API (stepline approve/reject)."""
         return self._secret(self.settings.api_token_secret, self.data / "api-token")
+
+    @cached_property
+    def _jobs_store(self) -> SqliteJobs:
+        return SqliteJobs(self.data / "jobs.sqlite")
+
+    def jobs(self) -> Jobs:
+        return self._jobs_store
+
+    def action_types(self) -> ActionTypes:
+        return self._jobs_store
+
+    def artifact_credentials(self) -> ArtifactCredentials:
+        """A job worker's: this server's own key; it serves only the objects a job names."""
+        return ServerArtifactCredentials(self.api_token())
 
     def _secret(self, name: str, file: Path) -> str:
         """A secret from the store, or one made once for this machine (0600) so serve just works."""

@@ -20,6 +20,9 @@ class DynamoRegistry:
         found = self.client.get_item(TableName=self.table, Key={"name": {"S": name}}, ConsistentRead=True)
         return _entry(found["Item"]) if "Item" in found else None
 
+    def delete(self, name: str) -> None:
+        self.client.delete_item(TableName=self.table, Key={"name": {"S": name}})
+
     def all(self) -> list[RegisteredPipeline]:
         # A scan: a Region holds at most 1,000 pipelines, and each trigger needs every source.
         entries: list[RegisteredPipeline] = []

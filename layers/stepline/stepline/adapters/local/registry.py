@@ -58,6 +58,10 @@ class SqliteRegistry:
             rows = self._db.execute(_SELECT + " ORDER BY name").fetchall()
         return [_entry(row) for row in rows]
 
+    def delete(self, name: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM pipelines WHERE name = ?", (name,))
+
     def close(self) -> None:
         self._db.close()
 
