@@ -90,29 +90,29 @@ def test_compile_to_an_unwritable_place(capsys: pytest.CaptureFixture[str], tmp_
 def test_graph_draws_a_pipeline_naming_the_providers_stepline_does_not_run(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # Given a valid pipeline whose tests run on a custom Jenkins action Stepline does not run
-    jenkins = {
-        "name": "Integration",
-        "actionTypeId": {"category": "Test", "owner": "Custom", "provider": "Jenkins", "version": "1"},
-        "configuration": {"ProjectName": "integration"},
+    # Given a valid-shaped pipeline deploying with an AWS provider Stepline does not run
+    appconfig = {
+        "name": "Configure",
+        "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "AppConfig", "version": "1"},
+        "configuration": {"Application": "app"},
         "inputArtifacts": [{"name": "Built"}],
     }
     document = minimal()
-    document["stages"].append({"name": "Test", "actions": [jenkins]})
-    path = write(tmp_path, document, "jenkins.json")
+    document["stages"].append({"name": "Configure", "actions": [appconfig]})
+    path = write(tmp_path, document, "appconfig.json")
     # When it is drawn, Then it is, with that action named as not run
     code, out, _ = run(capsys, "graph", str(path))
     assert code == 0
     assert any(
-        "Integration" in line and "Test/Custom/Jenkins" in line and "✗ not run by Stepline" in line
+        "Configure" in line and "Deploy/AWS/AppConfig" in line and "✗ not run by Stepline" in line
         for line in out.splitlines()
     )
     code, out, _ = run(capsys, "graph", "--format", "mermaid", str(path))
-    assert "Test/Custom/Jenkins</small><br/><small>not run by Stepline</small>" in out
+    assert "Deploy/AWS/AppConfig</small><br/><small>not run by Stepline</small>" in out
     # And validate still refuses it, naming the provider
     code, out, err = run(capsys, "validate", str(path))
     assert code == 2
-    assert "Test/Custom/Jenkins is not an action type Stepline runs" in out + err
+    assert "Deploy/AWS/AppConfig is not an action type Stepline runs" in out + err
     # And a pipeline broken in another way is not drawn
     broken = with_change(document, "stages[1].actions[0].inputArtifacts", [{"name": "Nowhere"}])
     code, out, err = run(capsys, "graph", str(write(tmp_path, broken, "broken.json")))
