@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from stepline.definition.plugins import PLUGINS_HANDLER
-from stepline.definition.providers import JOBS_HANDLER, PROVIDERS
+from stepline.definition.providers import GATE_PLACEHOLDER, JOBS_HANDLER, PROVIDERS
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "pipelines"
@@ -180,7 +180,7 @@ def watching(
 
 def handler_placeholders() -> list[str]:
     """Every placeholder a compiled pipeline can contain: what template.yaml and a stack provide."""
-    return sorted({provider.handler for provider in PROVIDERS} | {JOBS_HANDLER, PLUGINS_HANDLER})
+    return sorted({provider.handler for provider in PROVIDERS} | {JOBS_HANDLER, PLUGINS_HANDLER, GATE_PLACEHOLDER})
 
 
 # The stack's SourceBucketArns parameter, as the trigger tests deploy it.
@@ -205,3 +205,22 @@ def trigger_rules_routing(event: dict[str, Any]) -> list[str]:
         if EventPattern.load(json.dumps(pattern)).matches_event(event):
             found.append(name)
     return found
+
+
+def stage_gate(engine: Any, folder: Path | None = None) -> Any:
+    """The real stage gate (functions/gate's RunControl) for tests that run compiled pipelines on
+    an engine with their own handlers: lock records in SQLite, answers through the engine."""
+    import tempfile
+
+    from stepline.adapters.local.engine import EngineCallbacks
+    from stepline.adapters.local.locks import SqliteLocks
+    from stepline.control.service import GateRequest, RunControl
+
+    where = folder if folder is not None else Path(tempfile.mkdtemp(prefix="stepline-gate-"))
+    control = RunControl(SqliteLocks(where / "locks.sqlite"), EngineCallbacks(engine))
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        control.handle(GateRequest.model_validate(event))
+        return {}
+
+    return handler

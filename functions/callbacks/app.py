@@ -40,8 +40,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
     elif kind == "Step Functions Execution Status Change":
         execution = parse(ExecutionStatusChange, event)
         correlate(execution.detail.execution_arn)
-        store = wiring.artifact_store()
-        outcome = finish_state_machine(execution, wiring.workflows(), store, waiters(), callbacks())
+        store, ended = wiring.artifact_store(), execution.detail  # a pipeline's end: its events told
+        outcome = wiring.announce_end(ended.execution_arn, ended.state_machine_arn, ended.status) or (
+            finish_state_machine(execution, wiring.workflows(), store, waiters(), callbacks())
+        )
     else:
         raise ConfigurationError(f"the callbacks function handles {HANDLED}, not {kind!r}")
     logger.info(outcome)

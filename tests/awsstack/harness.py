@@ -360,15 +360,19 @@ class MotoStack:
                 retries = int(self.stack.resource(config_logical).get("MaximumRetryAttempts", 2))
         attempts: list[Invocation] = []
         for attempt in range(1, retries + 2):
+            before = len(self.invocations)
             try:
                 self.run(name, event)
             except Crash:
                 pass
             except Exception:
                 pass
-            attempts.append(self.invocations[-1])
-            self.invocations[-1].attempt = attempt
-            if not self.invocations[-1].error:
+            # This attempt's invocation: the first of this function since it began (an execution
+            # it started may have invoked another function, a stage gate, right after it).
+            ran = next(i for i in self.invocations[before:] if i.function == logical)
+            attempts.append(ran)
+            ran.attempt = attempt
+            if not ran.error:
                 return attempts
         configuration = self.admin("lambda").get_function_configuration(FunctionName=name)
         # From the template: moto's GetFunctionConfiguration leaves DeadLetterConfig out.

@@ -252,6 +252,13 @@ RULES: dict[tuple[str, str], Callable[[dict[str, Any], Inspector], list[Request]
     ("stepfunctions", "DescribeExecution"): _execution("states:DescribeExecution", "executionArn"),
     ("stepfunctions", "GetExecutionHistory"): _execution("states:GetExecutionHistory", "executionArn"),
     ("stepfunctions", "ListExecutions"): _execution("states:ListExecutions", "stateMachineArn"),
+    ("stepfunctions", "StopExecution"): _execution("states:StopExecution", "executionArn"),
+    ("events", "PutEvents"): lambda params, _: [
+        Request(
+            "events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{entry.get('EventBusName', 'default')}"
+        )
+        for entry in params["Entries"]
+    ],
     ("stepfunctions", "SendTaskSuccess"): lambda params, _: [Request("states:SendTaskSuccess", "*")],
     ("stepfunctions", "SendTaskFailure"): lambda params, _: [Request("states:SendTaskFailure", "*")],
     ("lambda", "Invoke"): _lambda("lambda:InvokeFunction"),

@@ -23,7 +23,11 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
+from stepline.adapters.aws.locks import DynamoLocks
+from stepline.adapters.aws.stepfunctions import StepFunctionsCallbacks
 from stepline.compiler import CompiledPipeline, substitute
+from stepline.control.service import GateRequest, RunControl
+from stepline.definition.providers import GATE_PLACEHOLDER
 from tests import moto_jsonata
 from tests.helpers import handler_placeholders
 from tests.moto_env import EXECUTING, moto_aws
@@ -86,6 +90,17 @@ class MotoPipelines:
         self.calls = Calls()
         self.stubs: dict[tuple[str, str], Stub] = {}
         self.auto_approve = True
+        self.gate_events: list[dict[str, Any]] = []
+        self.gate_errors: list[Exception] = []
+        self.gate_threads: list[threading.Thread] = []
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(
+            TableName="task-tokens",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.control = RunControl(DynamoLocks(dynamodb, "task-tokens"), StepFunctionsCallbacks(self.sfn))
         iam = boto3.client("iam", region_name=REGION)
         self.role = iam.create_role(RoleName="stepline-pipelines", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         functions = boto3.client("lambda", region_name=REGION)
@@ -141,8 +156,31 @@ class MotoPipelines:
         ]
         return events
 
+    def gate(self, event: dict[str, Any]) -> bytes:
+        """The real stage gate: lock records in moto's DynamoDB, answers through moto's Step
+        Functions API (the AWS adapters). An enter request is decided on a thread, as the
+        function's answer reaches Step Functions after the invocation began."""
+        request = GateRequest.model_validate(event)
+        if request.operation == "enter":
+            thread = threading.Thread(target=self._decide, args=(request,), daemon=True)
+            thread.start()
+            self.gate_threads.append(thread)
+        else:
+            self._decide(request)
+        return b"{}"
+
+    def _decide(self, request: GateRequest) -> None:
+        try:
+            self.control.handle(request)
+        except Exception as error:  # a test must see it: recorded and asserted on
+            self.gate_errors.append(error)
+            raise
+
     def invoke(self, function_name: str, body: bytes, response_headers: dict[str, str]) -> bytes:
         event = json.loads(body)
+        if function_name == GATE_PLACEHOLDER:
+            self.gate_events.append(event)
+            return self.gate(event)
         self.calls.events.append((function_name, event))
         behaviour = self.stubs.get((event["stage"], event["action"]["name"]), canned_result)
         try:

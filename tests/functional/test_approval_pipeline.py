@@ -58,7 +58,11 @@ def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.Captur
     wiring.reset()
     engine = Engine()
     engine.functions = Functions(
-        {"SourceFunctionArn": stub_source, "ApprovalFunctionArn": load_handler("approval").lambda_handler}
+        {
+            "SourceFunctionArn": stub_source,
+            "ApprovalFunctionArn": load_handler("approval").lambda_handler,
+            "StageGateFunctionArn": load_handler("gate").lambda_handler,
+        }
     )
     wiring.install_local_callbacks(EngineCallbacks(engine))
     wiring.api_token()  # made when the server starts, as stepline serve does
@@ -128,7 +132,11 @@ def test_an_approval_nobody_decides_expires_and_its_link_then_says_so(
     wiring.install_clock(clock.now)
     try:
         engine.functions = Functions(
-            {"SourceFunctionArn": stub_source, "ApprovalFunctionArn": load_handler("approval").lambda_handler}
+            {
+                "SourceFunctionArn": stub_source,
+                "ApprovalFunctionArn": load_handler("approval").lambda_handler,
+                "StageGateFunctionArn": load_handler("gate").lambda_handler,
+            }
         )
         wiring.install_local_callbacks(EngineCallbacks(engine))
         compiled = compile_checked(parse_pipeline(yaml.safe_load(PIPELINE), "release.yaml").pipeline)

@@ -206,8 +206,21 @@ def test_a_failing_parallel_action_lets_its_sibling_finish(moto_pipelines: MotoP
     # Then the stage fails on the tests, after the image build completed rather than being cancelled
     assert described["status"] == "FAILED"
     assert json.loads(described["cause"])["action"] == "UnitTests"
-    succeeded = [e for e in moto_pipelines.history(execution) if e["type"] == "TaskSucceeded"]
-    assert len(succeeded) == 2  # the source, and the image build that finished after the failure
+    history = moto_pipelines.history(execution)
+    exited = [e["stateExitedEventDetails"]["name"] for e in history if e["type"] == "TaskStateExited"]
+    # the source, the image build that finished after the failure, and run control's gates and release
+    assert sorted(exited) == sorted(
+        [
+            "Enter Source",
+            "Source.Checkout",
+            "Enter Build",
+            "Build.Image",
+            "Build.UnitTests",
+            "Release stages after failure",
+        ]
+    )
+    succeeded = [e for e in history if e["type"] == "TaskSucceeded"]
+    assert len(succeeded) == 5  # all but the failed tests
     assert "Release.Approve" not in moto_pipelines.calls.actions()
 
 

@@ -19,6 +19,7 @@ import pytest
 from stepline.adapters.aws.approvals import DynamoApprovals
 from stepline.adapters.aws.artifacts import S3ArtifactStore
 from stepline.adapters.aws.jobs import DynamoJobs
+from stepline.adapters.aws.locks import DynamoLocks
 from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
 from stepline.adapters.aws.tokens import DynamoRecords
@@ -26,6 +27,7 @@ from stepline.adapters.aws.workflows import StepFunctionsWorkflows
 from stepline.adapters.local.approvals import SqliteApprovals
 from stepline.adapters.local.artifacts import LocalArtifactStore
 from stepline.adapters.local.jobs import SqliteJobs
+from stepline.adapters.local.locks import SqliteLocks
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.registry import SqliteRegistry
 from stepline.adapters.local.secrets import EnvironmentSecretStore
@@ -33,6 +35,7 @@ from stepline.adapters.local.workflows import EngineWorkflows
 from stepline.engine import Engine, Store
 from stepline.ports.approvals import Approval, Approvals, Deliveries
 from stepline.ports.artifacts import ArtifactNotFound, ArtifactStore, get_into, put_directory
+from stepline.ports.control import LockRecord, LockStore
 from stepline.ports.jobs import ActionTypes, Job, Jobs
 from stepline.ports.pipelines import RegisteredPipeline, Registry
 from stepline.ports.records import Records
@@ -431,3 +434,39 @@ def test_an_unknown_execution_or_a_reused_name_is_refused(workflows: tuple[Workf
     port.start(machine, "once", '{"a": 1}')
     with pytest.raises(ExecutionNameTaken, match=r"\bonce\b"):
         port.start(machine, "once", '{"a": 2}')
+
+
+def test_a_stopped_execution_is_aborted_with_its_error_and_cause(workflows: tuple[Workflows, str]) -> None:
+    port, machine = workflows
+    # Given a running execution, When it is stopped (run control's abandon)
+    started = port.start(machine, "push-stop", "{}")
+    port.stop(started, "Stopped", "wrong commit")
+    # Then it is ABORTED
+    assert port.describe(started)["status"] == "ABORTED"
+
+
+# ----------------------------------------------------------------------------- lock records
+
+
+@pytest.fixture
+def locks(side: str, tmp_path: Path) -> LockStore:
+    if side == "local":
+        return SqliteLocks(tmp_path / "locks.sqlite")
+    return DynamoLocks(client("dynamodb"), create_table(client("dynamodb"), "TaskTokensTable", "tokens"))
+
+
+def test_a_lock_record_is_written_only_over_the_version_read(locks: LockStore) -> None:
+    # Given no record yet: an empty one at version 0
+    record, version = locks.read("release")
+    assert (record, version) == (LockRecord(pipeline="release"), 0)
+    # When two writers decide from that same read
+    first = record.model_copy(update={"stopping": {"e1": "first"}})
+    second = record.model_copy(update={"stopping": {"e2": "second"}})
+    # Then the first write wins and the second is refused, so it reads again and decides again
+    assert locks.write(first, version) is True
+    assert locks.write(second, version) is False
+    assert locks.read("release") == (first, 1)
+    assert locks.write(second, 1) is True
+    assert locks.read("release") == (second, 2)
+    # And other pipelines' records are their own
+    assert locks.read("other") == (LockRecord(pipeline="other"), 0)

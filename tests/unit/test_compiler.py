@@ -83,16 +83,21 @@ def test_actions_run_in_run_order_and_stages_in_sequence() -> None:
         ("Release", [approval()]),
     )
     states = compiled(document)["States"]
-    # Then control flows Source → First → Second → Approve → succeeded, each through its merge state
+    # Then control flows Source → First → Second → Approve → succeeded, each stage entered
+    # through its gate, and the stages released before the end
     path, name = [], compiled(document)["StartAt"]
     while name not in (SUCCEEDED, FAILED):
         path.append(name)
         name = states[name]["Next"]
     assert [n for n in path if states[n]["Type"] == "Task"] == [
+        "Enter Source",
         "Source.Checkout",
+        "Enter Build",
         "Build.First",
         "Build.Second",
+        "Enter Release",
         "Release.Approve",
+        "Release stages",
     ]
 
 
@@ -122,13 +127,16 @@ def test_same_run_order_runs_in_parallel_and_siblings_finish_when_one_fails() ->
     assert check["Type"] == "Choice"
     assert group["ResultSelector"] == {"a0.$": "$[0]", "a1.$": "$[1]"}
     assert [c["Variable"] for c in check["Choices"]] == ["$.group.a0.failure", "$.group.a1.failure"]
-    assert {states[c["Next"]]["Next"] for c in check["Choices"]} == {FAILED}
+    assert {states[c["Next"]]["Next"] for c in check["Choices"]} == {"Release stages after failure"}
+    assert states["Release stages after failure"]["Next"] == FAILED
 
 
 def test_every_action_retries_transient_errors_and_catches_everything_else() -> None:
     for example in EXAMPLE_FILES:
         definition = compile_checked(load_valid_pipeline(example).pipeline).definition
         for name, task in tasks(definition).items():
+            if name.startswith("Enter ") or name.startswith("Release stages"):
+                continue  # run control's own tasks (test_run_control_states)
             assert "Lambda.TooManyRequestsException" in task["Retry"][0]["ErrorEquals"] or task["Resource"].startswith(
                 "arn:aws:states:::states:"
             ), name
@@ -141,6 +149,8 @@ def test_every_action_retries_transient_errors_and_catches_everything_else() -> 
             }
             if "Approval" not in task["Comment"]:
                 assert len(task["Catch"]) == 1, name
+            else:  # an approval also ends as expired, or superseded by a newer execution
+                assert [c["ErrorEquals"] for c in task["Catch"]][:2] == [["States.Timeout"], ["Superseded"]], name
 
 
 def test_an_approval_nobody_decides_fails_as_expired() -> None:
@@ -181,8 +191,9 @@ def test_failure_path_records_stage_action_and_error_and_ends_the_execution() ->
             "detail.$": "$.error",
         },
         "ResultPath": "$.failure",
-        "Next": FAILED,
+        "Next": "Release stages after failure",
     }
+    assert states["Release stages after failure"]["Next"] == FAILED
     assert states[FAILED]["Error"] == "ActionFailed"
     assert states[FAILED]["CausePath"] == "States.JsonToString($.failure)"
 
@@ -308,7 +319,7 @@ def _all_names(scope: dict[str, Any]) -> list[str]:
 
 def test_maximal_pipeline_compiles_within_step_functions_limits() -> None:
     definition = compiled(maximal())
-    assert len(tasks(definition)) == 500
+    assert len([name for name in tasks(definition) if "." in name]) == 500  # besides 50 gates and 2 releases
     assert history_event_bound(definition) < 25_000
     assert len(json.dumps(definition)) < 1024 * 1024
 
@@ -364,6 +375,7 @@ def test_substitution_names_every_missing_placeholder() -> None:
     assert caught.value.problems == [
         "no value given for ${BuildFunctionArn}",
         "no value given for ${SourceFunctionArn}",
+        "no value given for ${StageGateFunctionArn}",
     ]
 
 
@@ -379,3 +391,52 @@ def test_action_states_map_task_states_back_to_stage_and_action() -> None:
     every_state = {name for state in iter_states(result.definition) for name in [state.get("Type")]}
     assert every_state >= {"Task", "Pass", "Parallel", "Choice", "Succeed", "Fail"}
     assert check_definition(result.definition) == []
+
+
+def test_run_control_states_gate_every_stage_and_release_at_every_end() -> None:
+    # Given a V2 QUEUED pipeline of three stages, the last with an approval
+    document = pipeline(
+        ("Source", [git_source()]),
+        ("Build", [codebuild("Build")]),
+        ("Release", [approval()]),
+        pipelineType="V2",
+        executionMode="QUEUED",
+    )
+    states = compiled(document)["States"]
+    # Then each stage is entered through a callback to the gate naming the stage it leaves
+    gates = {name: state for name, state in states.items() if name.startswith("Enter ")}
+    assert list(gates) == ["Enter Source", "Enter Build", "Enter Release"]
+    payloads = [gate["Parameters"]["Payload"] for gate in gates.values()]
+    assert [(p["stage"], p["previous"], p["mode"]) for p in payloads] == [
+        ("Source", None, "QUEUED"),
+        ("Build", "Source", "QUEUED"),
+        ("Release", "Build", "QUEUED"),
+    ]
+    assert payloads[2]["approvals"] == ["Approve"]
+    assert payloads[2]["supersedeApprovals"] is True
+    assert all(g["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken" for g in gates.values())
+    assert all(g["Parameters"]["FunctionName"] == "${StageGateFunctionArn}" for g in gates.values())
+    # And a gate's refusal ends the run as superseded or stopped, its own failure as a failure
+    catches = {c["ErrorEquals"][0]: c["Next"] for c in gates["Enter Build"]["Catch"]}
+    assert catches == {
+        "Superseded": "Pipeline superseded",
+        "Stopped": "Pipeline stopped",
+        "States.ALL": "Stage gate failed",
+    }
+    assert states["Pipeline superseded"]["Error"] == "Superseded"
+    assert states["Pipeline stopped"]["Error"] == "Stopped"
+    # And both ends release what the execution holds first
+    assert states["Release.Approve"]["Next"] == "Release stages"
+    assert states["Release stages"]["Next"] == SUCCEEDED
+    assert states["Release stages"]["Parameters"]["Payload"]["operation"] == "release"
+
+
+def test_a_pipeline_variable_opts_out_of_superseding_stale_approvals() -> None:
+    document = pipeline(
+        ("Source", [git_source()]),
+        ("Release", [approval()]),
+        pipelineType="V2",
+        variables=[{"name": "SteplineSupersedeApprovals", "defaultValue": "false"}],
+    )
+    payload = compiled(document)["States"]["Enter Release"]["Parameters"]["Payload"]
+    assert payload["supersedeApprovals"] is False

@@ -11,7 +11,7 @@ import pytest
 from stepline.compiler import compile_checked, substitute
 from stepline.definition import load_valid_pipeline
 from stepline.engine import Engine, Functions, ManualClock
-from tests.helpers import EXAMPLES
+from tests.helpers import EXAMPLES, stage_gate
 
 
 def stub_handlers(engine: Engine) -> Functions:
@@ -34,7 +34,7 @@ def stub_handlers(engine: Engine) -> Functions:
         "ApprovalFunctionArn",
         "InvokeFunctionArn",
     )
-    return Functions(dict.fromkeys(names, handler))
+    return Functions(dict.fromkeys(names, handler) | {"StageGateFunctionArn": stage_gate(engine)})
 
 
 def deploy(engine: Engine, document_path: Path, extra: dict[str, str] | None = None) -> str:

@@ -535,15 +535,18 @@ def test_fields_stepline_does_not_act_on_yet_are_warned_about(tmp_path: Path) ->
             "stages[1].actions[0].configuration.BatchEnabled",
             "BatchEnabled=true is not yet supported: a single build runs",
         ),
-        ("executionMode", "QUEUED is not yet supported: executions run side by side, as in PARALLEL"),
         ("stages[1].onFailure", "is not yet supported: it has no effect"),
         ("stages[1].actions[0].roleArn", "is not yet supported: the action runs with the stack's own role"),
     ]
 
 
-def test_the_reference_export_only_warns_about_superseding() -> None:
+def test_no_execution_mode_is_warned_about_now_that_each_is_built() -> None:
+    # The reference export names SUPERSEDED; a V1 pipeline naming no mode is SUPERSEDED too
     report = check_file(EXAMPLES / "friend-reminders.json")
-    assert [str(w) for w in report.warnings] == [
-        "pipeline.executionMode: SUPERSEDED is not yet supported: executions run side by side, as in PARALLEL"
-    ]
+    assert [str(w) for w in report.warnings] == []
+    for mode in ("QUEUED", "PARALLEL"):
+        document = minimal()
+        document.update(pipelineType="V2", executionMode=mode)
+        assert not [w for w in validate(PipelineDeclaration.model_validate(document)) if w.path == "executionMode"]
+    assert not [w for w in validate(PipelineDeclaration.model_validate(minimal())) if w.path == "executionMode"]
     assert json.loads((EXAMPLES / "friend-reminders.json").read_text())["pipeline"]["executionMode"] == "SUPERSEDED"

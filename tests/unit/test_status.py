@@ -14,7 +14,11 @@ from stepline.compiler import compile_checked, substitute
 from stepline.definition import parse_pipeline
 from stepline.engine import Engine, Functions, ManualClock
 from stepline.status import log_tail, read_run
-from tests.helpers import action, codebuild, git_source, pipeline
+from tests.helpers import action, codebuild, git_source, pipeline, stage_gate
+
+
+def gate(engine: Engine) -> dict[str, Any]:
+    return {"StageGateFunctionArn": stage_gate(engine)}
 
 
 def handlers(engine: Engine) -> Any:
@@ -42,7 +46,7 @@ def test_a_failed_parallel_action_reads_as_failed_its_sibling_as_succeeded_and_l
     declared = parse_pipeline(document, "p.json").pipeline
     compiled = compile_checked(declared)
     engine = Engine(clock=ManualClock())
-    engine.functions = Functions(dict.fromkeys(compiled.placeholders, handlers(engine)))
+    engine.functions = Functions(dict.fromkeys(compiled.placeholders, handlers(engine)) | gate(engine))
     definition = substitute(compiled.definition, {p: p for p in compiled.placeholders})
     machine = engine.create_state_machine("p", definition)["stateMachineArn"]
     arn = engine.start_execution(machine, "run-1", "{}")["executionArn"]
@@ -103,7 +107,7 @@ def run_with(document: dict[str, Any], behaviour: dict[str, Any], *, advance: fl
     compiled = compile_checked(declared)
     clock = ManualClock()
     engine = Engine(clock=clock)
-    engine.functions = Functions(dict.fromkeys(compiled.placeholders, Stubs(engine, behaviour)))
+    engine.functions = Functions(dict.fromkeys(compiled.placeholders, Stubs(engine, behaviour)) | gate(engine))
     definition = substitute(compiled.definition, {p: p for p in compiled.placeholders})
     machine = engine.create_state_machine("p", definition)["stateMachineArn"]
     arn = engine.start_execution(machine, "run-1", "{}")["executionArn"]
@@ -298,7 +302,7 @@ def test_a_nested_execution_that_failed_names_its_error_not_its_description() ->
     declared = parse_pipeline(document, "p.json").pipeline
     compiled = compile_checked(declared)
     engine = Engine(clock=ManualClock())
-    engine.functions = Functions(dict.fromkeys(compiled.placeholders, Stubs(engine, {})))
+    engine.functions = Functions(dict.fromkeys(compiled.placeholders, Stubs(engine, {})) | gate(engine))
     rolled_back = {"Type": "Fail", "Error": "RolledBack", "Cause": "alarm reminders-errors fired; live is back on 6"}
     shifter = engine.create_state_machine("shift", {"StartAt": "Roll back", "States": {"Roll back": rolled_back}})
     resources = {p: p for p in compiled.placeholders} | {"LambdaDeployStateMachineArn": shifter["stateMachineArn"]}

@@ -100,12 +100,7 @@ def plan(pipeline: PipelineDeclaration, outputs: dict[str, str], stack: str, ste
     if problems:
         raise DeployError(f"{pipeline.name} cannot be deployed: " + "; ".join(problems))
     name = state_machine_name(pipeline.name)
-    warnings = []
-    if pipeline.execution_mode.value != "PARALLEL":
-        warnings.append(
-            f"executionMode {pipeline.execution_mode.value} is not built yet: executions run side by side, "
-            "as in PARALLEL"
-        )
+    warnings: list[str] = []
     return DeployPlan(
         pipeline=pipeline,
         state_machine_name=name,

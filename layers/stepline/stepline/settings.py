@@ -15,9 +15,9 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from stepline.errors import ConfigurationError
 
@@ -77,6 +77,8 @@ class LocalSettings(_Common):
     # The user's state machines (what Invoke/AWS/StepFunctions starts): name → ASL file.
     state_machines: dict[str, str] = Field(default_factory=dict)
     notify_url: str | None = None
+    # Run control's events (CodePipeline's EventBridge shape) POSTed to these subscribers.
+    event_webhooks: list[Annotated[str, StringConstraints(pattern=r"^https?://")]] = Field(default_factory=list)
     # Where builds put releases ($STEPLINE_RELEASES in a build); default: <data>/releases.
     releases: Path | None = None
     # Where template.yaml, functions/ and statemachines/ are; default: this package's checkout.
@@ -122,6 +124,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "functions": ("STEPLINE_FUNCTIONS",),
     "state_machines": ("STEPLINE_STATE_MACHINES",),
     "notify_url": ("STEPLINE_NOTIFY_URL",),
+    "event_webhooks": ("STEPLINE_EVENT_WEBHOOKS",),
     "releases": ("STEPLINE_RELEASES",),
     "home": ("STEPLINE_HOME",),
     "aws_endpoint_url": ("STEPLINE_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL"),
@@ -147,6 +150,8 @@ def read_settings(environment: Mapping[str, str]) -> Settings:
         )
         values["functions"] = _functions(environment.get("STEPLINE_FUNCTIONS", ""))
         values["state_machines"] = _state_machines(environment.get("STEPLINE_STATE_MACHINES", ""))
+        hooks = environment.get("STEPLINE_EVENT_WEBHOOKS", "")
+        values["event_webhooks"] = [url.strip() for url in hooks.split(",") if url.strip()]
     try:
         return model.model_validate(values)
     except ValidationError as error:

@@ -31,7 +31,9 @@ from stepline.ports.pipelines import RegisteredPipeline
 from stepline.ports.workflows import Workflows
 
 ActionStatus = Literal["Pending", "InProgress", "Succeeded", "Failed", "Abandoned"]
-RunStatus = Literal["InProgress", "Succeeded", "Failed", "Stopped"]
+RunStatus = Literal["InProgress", "Stopping", "Stopped", "Succeeded", "Superseded", "Failed", "Cancelled"]
+# Run control's ends (stepline.control): the execution fails with these errors on the orchestrator.
+_CONTROL_STATUS: dict[str, RunStatus] = {"Superseded": "Superseded", "Stopped": "Stopped"}
 
 _EXECUTION_STATUS: dict[str, RunStatus] = {
     "RUNNING": "InProgress",
@@ -272,6 +274,10 @@ def read_run(
         elif kind.endswith("StateExited"):
             _exited(event.get("stateExitedEventDetails", {}), when, runs)
     status = _EXECUTION_STATUS.get(str(described.get("status")), "InProgress")
+    if status == "Failed":
+        failed_first = next((run for run in runs.values() if run.status == "Failed"), None)
+        control_error = failed_first.error if failed_first is not None else str(described.get("error") or "")
+        status = _CONTROL_STATUS.get(control_error, status)
     stopped = described.get("stopDate")
     ended = _seconds(stopped) if stopped is not None else None
     if status != "InProgress":
@@ -306,8 +312,10 @@ def _entered(
 ) -> None:
     """An action's Task entered (it started), or its failure state entered (it failed)."""
     name = details.get("name", "")
-    if name in runs and runs[name].started is None:
-        runs[name].started, runs[name].status = when, "InProgress"
+    if name in runs and (runs[name].started is None or runs[name].status == "Failed"):
+        # (entered again after failing: its stage is retried, onFailure RETRY)
+        run = runs[name]
+        run.started, run.status, run.ended, run.error, run.cause = when, "InProgress", None, "", ""
     elif name in failures:
         failed, minutes = failures[name]
         error = _json(details.get("input")).get("error", {})

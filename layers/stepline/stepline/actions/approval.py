@@ -206,12 +206,39 @@ def decide(
     return answer(decided, token, approvals, callbacks)
 
 
+def supersede(
+    approval_id: str, by: str, approvals: Approvals, callbacks: TaskCallbacks, clock: Clock = time.time
+) -> bool:
+    """A pending approval superseded (run control's stale-approval rule): recorded once from
+    Pending, like a decision, then answered. False when it was not pending."""
+    found = approvals.get(approval_id)
+    if found is None or found[0].status != "Pending":
+        return False
+    approval, token = found
+    superseded = approval.model_copy(
+        update={
+            "status": "Superseded",
+            "decided_by": "stepline",
+            "decided_at": clock(),
+            "comment": by,
+            "answered": False,
+        }
+    )
+    if not approvals.settle(superseded):
+        return False
+    answer(superseded, token, approvals, callbacks)
+    return True
+
+
 def answer(decided: Approval, token: str, approvals: Approvals, callbacks: TaskCallbacks) -> Approval:
     """Send the recorded decision's answer (the same every time), then mark it answered."""
     if decided.status == "Approved":
         at = datetime.fromtimestamp(decided.decided_at or 0, UTC).isoformat(timespec="seconds")
         result = {"status": "Approved", "summary": decided.comment, "approvedBy": decided.decided_by, "approvedAt": at}
         callbacks.succeed(token, {"artifacts": {}, "variables": {}, "approval": result})
+    elif decided.status == "Superseded":
+        # A newer execution reached the stage: the stale approval ends the run as Superseded.
+        callbacks.fail(token, "Superseded", decided.comment)
     else:
         # A rejection fails the action (CodePipeline's semantics), the comment is the cause.
         cause = f"rejected by {decided.decided_by}" + (f": {decided.comment}" if decided.comment else "")

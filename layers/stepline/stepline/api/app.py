@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
-from stepline.api import approvals, codepipeline, console, forge_webhooks, local, webhooks
+from stepline.api import approvals, codepipeline, console, control, forge_webhooks, local, webhooks
 from stepline.api.pages import SECURITY_HEADERS, problem_page
 from stepline.api.problems import ApiProblem
 from stepline.errors import ConfigurationError
@@ -32,6 +32,7 @@ def build() -> APIGatewayRestResolver:
     app.include_router(console.router)
     app.include_router(local.router)
     app.include_router(codepipeline.router)
+    app.include_router(control.router)
 
     @app.exception_handler(ApiProblem)  # type: ignore[untyped-decorator]
     def problem(error: ApiProblem) -> Response[str]:

@@ -192,9 +192,6 @@ def start_pipeline(args: argparse.Namespace) -> int:
             known = ", ".join(sorted(declared)) or "none"
             raise UsageError(f"--variable {name}: {args.pipeline} declares no such variable (declared: {known})")
     variables = given
-    mode = entry.pipeline.execution_mode.value
-    if mode != "PARALLEL":
-        render.warn(f"executionMode {mode} is not built yet: this execution runs beside any others")
     payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
     with aws_errors(f"starting {args.pipeline}", CommandFailed):
         started = aws_client("stepfunctions", region).start_execution(

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from stepline import __version__
-from stepline.cli import approvals, asl, deploy, pipelines, render, run, serve
+from stepline.cli import approvals, asl, control, deploy, pipelines, render, run, serve
 from stepline.cli.exits import ExitCode, exit_code_for
 from stepline.errors import InvalidInput, SteplineError
 
@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     pipelines.add_commands(commands)
     asl.add_commands(commands)
     approvals.add_commands(commands)
+    control.add_commands(commands)
     deploy.add_commands(commands)
     run.add_commands(commands)
     serve.add_commands(commands)

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
+from stepline.compiler import gates, retries, rollback
 from stepline.definition.models import ActionDeclaration, PipelineDeclaration, StageDeclaration
-from stepline.definition.providers import Integration, Provider, find_provider
+from stepline.definition.providers import GATE_PLACEHOLDER, Integration, Provider, find_provider
 from stepline.errors import InvalidInput
 
 MAX_STATE_NAME = 80
@@ -103,7 +104,7 @@ class _Names:
     """Readable, unique state names within Step Functions' 80-character limit."""
 
     def __init__(self) -> None:
-        self._used: set[str] = {START, READ_INPUT, SUCCEEDED, FAILED}
+        self._used: set[str] = {START, READ_INPUT, SUCCEEDED, FAILED, *gates.RESERVED, rollback.ROLLBACK}
 
     def claim(self, base: str, suffix: str = "") -> str:
         name = _fit(base, suffix)
@@ -146,11 +147,19 @@ class _Builder:
             for stage in self.pipeline.stages
             for _, actions in groupby(sorted(stage.actions, key=lambda a: a.run_order), key=lambda a: a.run_order)
         ]
-        # Name every group's entry state first, so each group knows where to go next.
+        # Name every group's entry state first, so each group knows where to go next; a
+        # stage's first group is entered through the stage's gate.
         entries = [self._entry_name(stage, actions) for stage, actions in groups]
-        self._add_prologue(first=entries[0] if entries else SUCCEEDED)
+        stages = [stage for stage, _ in groups]
+        retry = _retry(Integration.CALLBACK)
+        heads, gate_states = gates.gates(self.pipeline, stages, entries, self.names.claim, retry, _action_variables)
+        self.placeholders.add(GATE_PLACEHOLDER)
+        self._add_prologue(first=heads[0] if heads else SUCCEEDED)
+        by_stage = {groups[index][0].name: heads[index] for index in gate_states}
+        rollback.add(self.states, self.pipeline, by_stage, namespace_variable, (START, READ_INPUT))
         for index, (stage, actions) in enumerate(groups):
-            following = entries[index + 1] if index + 1 < len(groups) else SUCCEEDED
+            self.states.update(gate_states.get(index, {}))
+            following = heads[index + 1] if index + 1 < len(groups) else gates.RELEASE
             if len(actions) == 1:
                 self._add_single(stage, actions[0], entries[index], following)
             else:
@@ -171,6 +180,8 @@ class _Builder:
                 },
             },
         }
+        self.states.update(gates.ends(self.pipeline, SUCCEEDED, FAILED, _retry(Integration.INVOKE), _action_variables))
+        retries.add(self.states, self.pipeline, by_stage, READ_INPUT, self.names.claim)
         self.states[FAILED] = {
             "Type": "Fail",
             "Comment": "An action failed; the cause is JSON naming its stage, action and error.",
@@ -229,12 +240,13 @@ class _Builder:
         # The action's own outputs stay in the state too: how a run is read back (stepline.status).
         task["ResultPath"] = "$.outcome"
         task["Next"] = following
+        gates.supersedable(task)
         self.states[name] = task
         self.states.update(extra)
         self.states[failed] = {
             **_failure_record(stage, action),
             "ResultPath": "$.failure",
-            "Next": FAILED,
+            "Next": gates.RELEASE_AFTER_FAILURE,
         }
 
     def _add_parallel(
@@ -270,7 +282,7 @@ class _Builder:
                 "Type": "Pass",
                 "InputPath": f"$.group.a{index}.failure",
                 "ResultPath": "$.failure",
-                "Next": FAILED,
+                "Next": gates.RELEASE_AFTER_FAILURE,
             }
         self.states[name] = {
             "Type": "Parallel",
@@ -329,7 +341,7 @@ class _Builder:
             "Parameters": parameters,
             "ResultSelector": {"artifacts.$": f"{result_root}.artifacts", "variables": variables},
             "TimeoutSeconds": minutes * 60,
-            "Retry": [{"ErrorEquals": _TRANSIENT_ERRORS[provider.integration], **RETRY_POLICY}],
+            "Retry": [_retry(provider.integration)],
             "Catch": catches,
         }
         return task, extra
@@ -367,6 +379,10 @@ def _invocation(provider: Provider, payload: dict[str, Any]) -> tuple[str, dict[
     if provider.integration is Integration.CALLBACK:
         return LAMBDA_CALLBACK, {"FunctionName": handler, "Payload": {**payload, "taskToken.$": "$$.Task.Token"}}
     return LAMBDA_INVOKE, {"FunctionName": handler, "Payload": payload}
+
+
+def _retry(integration: Integration) -> dict[str, Any]:
+    return {"ErrorEquals": _TRANSIENT_ERRORS[integration], **RETRY_POLICY}
 
 
 def _timeout_minutes(action: ActionDeclaration, provider: Provider) -> int:

@@ -376,6 +376,10 @@ def supported_type_names() -> list[str]:
     return [provider.type_name for provider in PROVIDERS]
 
 
+# The stage gate every compiled pipeline calls in front of each stage (stepline.control).
+GATE_PLACEHOLDER = "StageGateFunctionArn"
+
+
 # Git-based sources: where their pushes come from, and the configuration keys naming the
 # repository (None: GitHub v1's Owner/Repo pair) and the branch.
 _GIT_SOURCE_KEYS = {

@@ -16,7 +16,9 @@ from stepline.definition.models import (
     ActionCategory,
     ActionDeclaration,
     ExecutionMode,
+    FailureConditions,
     FilterCriteria,
+    GateConditions,
     PipelineDeclaration,
     PipelineType,
 )
@@ -391,11 +393,6 @@ def _empty_criteria(path: str, criteria: FilterCriteria | None) -> Iterator[Prob
 
 @rule
 def not_yet_supported(pipeline: PipelineDeclaration) -> Iterator[Problem]:
-    if pipeline.execution_mode is not ExecutionMode.PARALLEL:
-        yield warning(
-            "executionMode",
-            f"{pipeline.execution_mode.value} is not yet supported: executions run side by side, as in PARALLEL",
-        )
     for index, stage in enumerate(pipeline.stages):
         for field, value in (
             ("onFailure", stage.on_failure),
@@ -403,7 +400,11 @@ def not_yet_supported(pipeline: PipelineDeclaration) -> Iterator[Problem]:
             ("beforeEntry", stage.before_entry),
             ("blockers", stage.blockers),
         ):
-            if value is not None:
+            checked = {"beforeEntry": ("FAIL", "SKIP"), "onSuccess": ("FAIL",)}.get(field)
+            built = (field == "onFailure" and _retried(stage.on_failure)) or (
+                checked is not None and value is not None and _gate_checks(value, checked)  # type: ignore[arg-type]
+            )
+            if value is not None and not built:
                 yield warning(f"stages[{index}].{field}", "is not yet supported: it has no effect")
     for placed in _placed(pipeline):
         if placed.action.role_arn is not None:
@@ -411,3 +412,26 @@ def not_yet_supported(pipeline: PipelineDeclaration) -> Iterator[Problem]:
                 f"{placed.path}.roleArn",
                 "is not yet supported: the action runs with the stack's own role",
             )
+
+
+def _gate_checks(conditions: GateConditions, results: tuple[str, ...]) -> bool:
+    """Conditions the stage gate evaluates (stepline.control.conditions): VariableCheck and
+    CloudWatchAlarm rules with one of ``results``."""
+    return all(
+        (condition.result is None or condition.result.value in results)
+        and all(
+            rule.rule_type_id.provider in {"VariableCheck", "CloudWatchAlarm", "DeploymentWindow"}
+            for rule in condition.rules
+        )
+        for condition in conditions.conditions
+    )
+
+
+def _retried(failure: FailureConditions | None) -> bool:
+    """An onFailure the compiler builds: RETRY, with no condition of its own."""
+    return (
+        failure is not None
+        and failure.result is not None
+        and failure.result.value == "RETRY"
+        and not failure.conditions
+    )

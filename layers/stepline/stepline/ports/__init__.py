@@ -9,6 +9,7 @@ and adapters/local implement them. One module a concept:
 - ``pipelines``: RegisteredPipeline, Registry, PipelineHost; ``workflows``: Workflows
 - ``deployments``: ContainerService, LambdaFunctions, FunctionInvoker; ``targets``: Targets
 - ``jobs``: Job, Jobs, ActionTypes, ArtifactCredentials (custom action types and their workers)
+- ``control``: LockStore and the lock record, EventPublisher (run control)
 - ``objects``: ObjectStore (S3 objects a distributed Map reads and writes; the one port the engine is given)
 - ``aws_deploys``: Stacks, Buckets, CodeDeployments, Environments, Images (the deploy providers
   and the ECR source, which act on an AWS account from either runtime)

@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-Status = Literal["Pending", "Approved", "Rejected"]
+Status = Literal["Pending", "Approved", "Rejected", "Superseded"]
 
 
 class Approval(BaseModel):

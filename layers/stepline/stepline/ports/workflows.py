@@ -33,6 +33,10 @@ class Workflows(Protocol):
         """Every history event, oldest first, as GetExecutionHistory gives them."""
         ...
 
+    def stop(self, execution_arn: str, error: str, cause: str) -> None:
+        """Abort the execution now (StopExecution): run control's abandon."""
+        ...
+
 
 def start_new(workflows: Workflows, state_machine_arn: str, name: str, payload: str) -> str | None:
     """Start an execution unless one of that name exists already (then None): a trigger

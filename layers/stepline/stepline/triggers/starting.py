@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from stepline.definition.models import ExecutionMode
 from stepline.observability import logger
 from stepline.ports.pipelines import RegisteredPipeline, Registry
 from stepline.ports.sources import ChangedPaths
@@ -64,11 +63,6 @@ def start_one(
 ) -> None:
     """Start ``entry`` as ``name`` unless an execution of that name exists: the name is derived
     from the event, so whatever delivers it again (or polls the same revision) starts nothing."""
-    mode = entry.pipeline.execution_mode
-    if mode is not ExecutionMode.PARALLEL:
-        warning = f"{entry.name}: executionMode {mode.value} is not built yet; executions run side by side"
-        report.warnings.append(warning)
-        logger.warning(warning)
     started = start_new(workflows, entry.state_machine_arn, name, json.dumps(execution_input, sort_keys=True))
     if started is None:
         report.already_started.append(entry.name)

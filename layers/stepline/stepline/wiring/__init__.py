@@ -20,6 +20,7 @@ from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
+from stepline.ports.control import EventPublisher, LockStore
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
 from stepline.ports.jobs import ActionTypes, ArtifactCredentials, Jobs
 from stepline.ports.pipelines import PipelineHost, Registry
@@ -37,6 +38,7 @@ from stepline.triggers.starting import PushesToPipelines
 if TYPE_CHECKING:
     from stepline.actions.build import Builds
     from stepline.adapters.local.schedules import SqliteSchedules
+    from stepline.control.service import RunControl
     from stepline.wiring.aws import AwsRoot
     from stepline.wiring.local import LocalRoot
 
@@ -293,3 +295,40 @@ def artifact_credentials() -> ArtifactCredentials:
 
 def webhook_secret() -> str:
     return secret_store().get(settings().webhook_secret)
+
+
+def lock_store() -> LockStore:
+    """Run control's per-pipeline lock records (the task tokens table on AWS)."""
+    return root().lock_store
+
+
+def run_control() -> RunControl:
+    """The stage gate's decisions applied, and the levers (stepline.control)."""
+    from stepline.control.service import RunControl  # noqa: PLC0415 - loaded by the handlers that gate
+
+    built = root()
+    approvals = built.control_approvals()
+    return RunControl(built.lock_store, task_callbacks(), approvals, clock(), announce=announce, alarms=built.alarms())
+
+
+def event_publisher() -> EventPublisher:
+    """Run control's events: EventBridge's default bus on AWS; the log and webhooks locally."""
+    return root().event_publisher()
+
+
+def announce(pipeline: str, execution_arn: str) -> None:
+    """Publish the execution's state changes so far (a stage gate was reached)."""
+    from stepline.control.publishing import publish_new  # noqa: PLC0415
+
+    entry = registry().get(pipeline)
+    if entry is not None:
+        publish_new(entry, execution_arn, workflows(), records(), event_publisher())
+
+
+def announce_end(execution_arn: str, state_machine_arn: str, status: str) -> str | None:
+    """Publish the rest of an ended execution's state changes, if it ran a pipeline: what was
+    done (None when it ran no pipeline: then it is a Step Functions invoke action's work)."""
+    from stepline.control.publishing import publish_ended  # noqa: PLC0415
+
+    told = publish_ended(execution_arn, state_machine_arn, registry(), workflows(), records(), event_publisher())
+    return None if told is None else f"pipeline execution {execution_arn} ended {status}: {told} events published"

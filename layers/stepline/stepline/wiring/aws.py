@@ -12,6 +12,7 @@ from stepline.actions.approval import LinkSigner
 from stepline.actions.build import Builds
 from stepline.actions.build.codebuild import CodeBuildBuilds
 from stepline.actions.ecr_source import EcrImageSource
+from stepline.adapters.aws.alarms import CloudWatchAlarms
 from stepline.adapters.aws.approvals import DynamoApprovals, SnsNotifier
 from stepline.adapters.aws.artifact_credentials import StsArtifactCredentials
 from stepline.adapters.aws.artifacts import S3ArtifactStore
@@ -23,10 +24,12 @@ from stepline.adapters.aws.codedeploy import CodeDeployService
 from stepline.adapters.aws.comments import CodeCommitPullRequestComments
 from stepline.adapters.aws.ecr import EcrImages
 from stepline.adapters.aws.ecs import EcsService
+from stepline.adapters.aws.events import EventBridgePublisher
 from stepline.adapters.aws.functions import LambdaInvoker
 from stepline.adapters.aws.heads import AwsSourceHeads
 from stepline.adapters.aws.jobs import DynamoJobs
 from stepline.adapters.aws.lambdas import AwsLambdaFunctions
+from stepline.adapters.aws.locks import DynamoLocks
 from stepline.adapters.aws.registry import DynamoRegistry
 from stepline.adapters.aws.secrets import SecretsManagerSecretStore
 from stepline.adapters.aws.sources import CodeCommitChangedPaths, CodeCommitSource, S3ObjectSource
@@ -42,6 +45,7 @@ from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
+from stepline.ports.control import Alarms, EventPublisher, LockStore
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
 from stepline.ports.jobs import ActionTypes, ArtifactCredentials, Jobs
 from stepline.ports.pipelines import Registry
@@ -167,6 +171,23 @@ class AwsRoot:
 
     def approvals(self) -> Approvals:
         return self._approvals_store
+
+    def control_approvals(self) -> Approvals | None:
+        """Where run control supersedes stale approvals: the functions given the approvals table."""
+        return self._approvals_store if self.settings.approvals_table else None
+
+    @cached_property
+    def lock_store(self) -> LockStore:
+        """Run control's per-pipeline lock records (the task tokens table, ``lock#<pipeline>``)."""
+        return DynamoLocks(self.client("dynamodb"), self.settings.task_tokens_table)
+
+    def alarms(self) -> Alarms:
+        """What CloudWatchAlarm rules read: DescribeAlarms."""
+        return CloudWatchAlarms(self.client("cloudwatch"))
+
+    def event_publisher(self) -> EventPublisher:
+        """Run control's events: PutEvents to the default bus."""
+        return EventBridgePublisher(self.client("events"))
 
     def deliveries(self) -> Deliveries:
         return self._approvals_store

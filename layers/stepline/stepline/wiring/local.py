@@ -15,13 +15,16 @@ from stepline.actions.approval import LinkSigner
 from stepline.actions.build import Builds
 from stepline.actions.build.local import LocalBuilds, LocalBuildSettings
 from stepline.actions.ecr_source import EcrImageSource
+from stepline.adapters.local.alarms import FileAlarms
 from stepline.adapters.local.approvals import SqliteApprovals
 from stepline.adapters.local.artifact_credentials import ServerArtifactCredentials
 from stepline.adapters.local.artifacts import LocalArtifactStore
+from stepline.adapters.local.events import LocalEventPublisher
 from stepline.adapters.local.functions import LocalFunctionInvoker, load_callable
 from stepline.adapters.local.git import GitChangedPaths
 from stepline.adapters.local.heads import LocalSourceHeads
 from stepline.adapters.local.jobs import SqliteJobs
+from stepline.adapters.local.locks import SqliteLocks
 from stepline.adapters.local.notifications import TerminalNotifier
 from stepline.adapters.local.records import FileRecords
 from stepline.adapters.local.registry import SqliteRegistry
@@ -35,6 +38,7 @@ from stepline.ports.approvals import Approvals, Deliveries, Notifier
 from stepline.ports.artifacts import ArtifactStore
 from stepline.ports.aws_deploys import Buckets, CodeDeployments, Environments, Stacks
 from stepline.ports.builds import BuildService
+from stepline.ports.control import Alarms, EventPublisher, LockStore
 from stepline.ports.deployments import ContainerService, FunctionInvoker, LambdaFunctions
 from stepline.ports.jobs import ActionTypes, ArtifactCredentials, Jobs
 from stepline.ports.pipelines import Registry
@@ -226,6 +230,23 @@ class LocalRoot:
 
     def approvals(self) -> Approvals:
         return self._approvals_store
+
+    def control_approvals(self) -> Approvals | None:
+        """Where run control supersedes stale approvals."""
+        return self._approvals_store
+
+    @cached_property
+    def lock_store(self) -> LockStore:
+        """Run control's per-pipeline lock records."""
+        return SqliteLocks(self.data / "locks.sqlite")
+
+    def alarms(self) -> Alarms:
+        """What CloudWatchAlarm rules read here: <data>/alarms.json (CloudWatch has no local stand-in)."""
+        return FileAlarms(self.data / "alarms.json")
+
+    def event_publisher(self) -> EventPublisher:
+        """Run control's events: the server's log and the subscribers' webhooks."""
+        return LocalEventPublisher(self.settings.event_webhooks)
 
     def deliveries(self) -> Deliveries:
         return self._approvals_store

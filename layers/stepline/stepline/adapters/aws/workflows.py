@@ -37,6 +37,10 @@ class StepFunctionsWorkflows:
         )["executions"]
         return listed
 
+    def stop(self, execution_arn: str, error: str, cause: str) -> None:
+        """Run control's abandon: StopExecution (stepline.control.levers)."""
+        self.client.stop_execution(executionArn=execution_arn, error=error[:256], cause=cause[:32768])
+
     def history(self, execution_arn: str) -> list[dict[str, object]]:
         events: list[dict[str, object]] = []
         for page in self.client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):

@@ -49,6 +49,10 @@ class EngineWorkflows:
         listed: list[dict[str, object]] = page["executions"][:limit]
         return listed
 
+    def stop(self, execution_arn: str, error: str, cause: str) -> None:
+        """Run control's abandon: the execution aborted now (stepline.control.levers)."""
+        self.engine.stop_execution(execution_arn, error=error, cause=cause)
+
     def history(self, execution_arn: str) -> list[dict[str, object]]:
         events: list[dict[str, object]] = self.engine.get_execution_history(execution_arn)["events"]
         return events
