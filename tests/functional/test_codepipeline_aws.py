@@ -79,6 +79,8 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     }
     with moto_aws(monkeypatch, environment):
         built = Stack()
+        # Run control's lock records (GetPipelineState's transitions) live in the task tokens table.
+        create_table(boto3.client("dynamodb", region_name="us-east-1"), "TaskTokensTable", "stepline-task-tokens")
         secrets = boto3.client("secretsmanager", region_name="us-east-1")
         secrets.create_secret(Name="stepline/api-token", SecretString=TOKEN)
         secrets.create_secret(Name="stepline/approval-link-key", SecretString=SECRET)

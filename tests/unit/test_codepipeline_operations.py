@@ -263,11 +263,13 @@ def test_a_lever_not_yet_available_says_so_and_changes_nothing(stack: Stack) -> 
     api = stack.api
     api.create_pipeline(pipeline=stack.declaration())
     started = api.start_pipeline_execution(name="release")["pipelineExecutionId"]
-    # When a stop is asked for
+    # When a stage retry is asked for
     with pytest.raises(api.exceptions.ValidationException) as refused:
-        api.stop_pipeline_execution(pipelineName="release", pipelineExecutionId=started, reason="no")
+        api.retry_stage_execution(
+            pipelineName="release", stageName="Source", pipelineExecutionId=started, retryMode="FAILED_ACTIONS"
+        )
     # Then it says the lever is not available, and the execution still runs
-    assert "StopPipelineExecution is not available" in str(refused.value)
+    assert "RetryStageExecution is not available" in str(refused.value)
     execution = api.get_pipeline_execution(pipelineName="release", pipelineExecutionId=started)
     assert execution["pipelineExecution"]["status"] == "InProgress"
     with pytest.raises(api.exceptions.PipelineNotFoundException):

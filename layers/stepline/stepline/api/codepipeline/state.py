@@ -17,6 +17,7 @@ from urllib.parse import quote
 from stepline import wiring
 from stepline.actions.approval import approval_id
 from stepline.api.codepipeline.executions import described_execution, execution_version
+from stepline.api.codepipeline.levers import inbound_transitions
 from stepline.api.codepipeline.pipelines import entry_of, page_position, page_token, version_of
 from stepline.api.codepipeline.protocol import Call, operation
 from stepline.ports.pipelines import RegisteredPipeline
@@ -96,6 +97,7 @@ def _latest_runs(entry: RegisteredPipeline) -> dict[str, tuple[PipelineRun, Stag
 def get_pipeline_state(call: Call) -> dict[str, Any]:
     entry = entry_of(call.input["name"])
     latest = _latest_runs(entry)
+    inbound = inbound_transitions(entry)  # the first stage has none
     stage_states = []
     for stage in entry.declaration["stages"]:
         found = latest.get(stage["name"])
@@ -109,7 +111,7 @@ def get_pipeline_state(call: Call) -> dict[str, Any]:
             actions.append(state)
         stage_state: dict[str, Any] = {
             "stageName": stage["name"],
-            "inboundTransitionState": {"enabled": True},
+            "inboundTransitionState": inbound.get(stage["name"]),
             "actionStates": actions,
         }
         if found is not None:
