@@ -11,6 +11,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from stepline.buildlog import PhaseClock
 from stepline.cli import render
 from stepline.status import ActionRun, PipelineRun, format_duration, local_log, log_tail, run_status
 
@@ -18,26 +19,34 @@ LOG_LINES = 8
 
 
 class LineView:
-    """What a live table shows, as lines: for logs, pipes and CI."""
+    """What a live table shows, as lines: for logs, pipes and CI. Each log line is prefixed
+    with its action's name, so parallel actions' logs stay apart; a phase's completion line
+    says how long the phase took (stepline.buildlog)."""
 
     def __init__(self, console: Console, data: Path, *, quiet: bool) -> None:
         self.console, self.data, self.quiet = console, data, quiet
         self.seen: dict[str, str] = {}
         self.log_offsets: dict[Path, int] = {}
+        self.clocks: dict[Path, PhaseClock] = {}
 
     def update(self, run: PipelineRun) -> None:
         for action in run.actions:
-            key = f"{action.stage}.{action.name}"
+            changed = self.seen.get(action.key) != action.status and action.status != "Pending"
+            if changed and action.status == "InProgress":
+                self._said(action)
             if not self.quiet:
-                self._stream_log(log_path(self.data, run, action))
-            if self.seen.get(key) != action.status and action.status != "Pending":
-                self.seen[key] = action.status
-                took = format_duration(action.duration(time.time())) if action.status != "InProgress" else ""
-                self.console.print(
-                    Text.assemble(f"{key} ", render.status(action.status), f" {took}".rstrip()), soft_wrap=True
-                )
+                self._stream_log(action.key, log_path(self.data, run, action))
+            if changed and action.status != "InProgress":
+                self._said(action)
 
-    def _stream_log(self, log: Path) -> None:
+    def _said(self, action: ActionRun) -> None:
+        self.seen[action.key] = action.status
+        took = format_duration(action.duration(time.time())) if action.status != "InProgress" else ""
+        self.console.print(
+            Text.assemble(f"{action.key} ", render.status(action.status), f" {took}".rstrip()), soft_wrap=True
+        )
+
+    def _stream_log(self, key: str, log: Path) -> None:
         if not log.exists():
             return
         with log.open("rb") as handle:
@@ -45,8 +54,11 @@ class LineView:
             chunk = handle.read()
         complete = chunk[: chunk.rfind(b"\n") + 1]
         self.log_offsets[log] = self.log_offsets.get(log, 0) + len(complete)
+        clock = self.clocks.setdefault(log, PhaseClock())
         for line in complete.decode("utf-8", errors="replace").splitlines():
-            self.console.print(Text(f"  │ {line}", style="dim"), soft_wrap=True)
+            _, phase = clock.add(line)
+            took = f" ({format_duration(phase.duration)})" if phase is not None and phase.duration is not None else ""
+            self.console.print(Text(f"{key} │ {line}{took}", style="dim"), soft_wrap=True)
 
 
 def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
