@@ -8,7 +8,16 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
-from stepline.api import approvals, codepipeline, console, control, forge_webhooks, local, webhooks
+from stepline.api import (
+    approvals,
+    codepipeline,
+    console,
+    console_logs,
+    control,
+    forge_webhooks,
+    local,
+    webhooks,
+)
 from stepline.api.pages import SECURITY_HEADERS, problem_page
 from stepline.api.problems import ApiProblem
 from stepline.errors import ConfigurationError
@@ -30,6 +39,7 @@ def build() -> APIGatewayRestResolver:
     app.include_router(webhooks.router)
     app.include_router(forge_webhooks.router)
     app.include_router(console.router)
+    app.include_router(console_logs.router)
     app.include_router(local.router)
     app.include_router(codepipeline.router)
     app.include_router(control.router)

@@ -159,22 +159,6 @@ def _log_file(pipeline: str, execution: str, action: str) -> Path | None:
     return log if log.is_file() else None
 
 
-@router.get("/pipelines/<name>/executions/<execution>/logs/<action>")
-def action_log(name: str, execution: str, action: str) -> Response[str]:
-    _signed_in()
-    run = _run(_pipeline(name), execution)
-    if action not in {f"{a.stage}.{a.name}" for a in run.actions}:
-        raise ApiProblem(404, "No such action", f"{name} has no action {action!r}", page=True)
-    log = _log_file(name, execution, action)
-    if log is None:
-        raise ApiProblem(
-            404, "No log", f"{action} has no log here (on AWS, CodeBuild keeps it in CloudWatch)", page=True
-        )
-    return Response(
-        200, "text/plain; charset=utf-8", log.read_text(encoding="utf-8", errors="replace"), SECURITY_HEADERS
-    )
-
-
 @router.get("/pipelines/<name>/executions/<execution>/artifacts/<artifact>")
 def artifact(name: str, execution: str, artifact: str) -> Response[bytes]:
     _signed_in()

@@ -43,11 +43,12 @@ background:#fbefff}.stage.s-Succeeded,.stage.s-Failed,.stage.s-InProgress,.stage
 """
 
 
-def document(title: str, body: str, base: str, *, refresh: bool = False) -> str:
+def document(title: str, body: str, base: str, *, refresh: bool = False, extra_style: str = "") -> str:
     reload = '<meta http-equiv="refresh" content="2">' if refresh else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)} · Stepline</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">{reload}<style>{_STYLE}</style>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">{reload}'
+        f"<style>{_STYLE}{extra_style}</style>"
         f'</head><body><header><a href="{escape(base)}/">Stepline</a></header><main>{body}</main></body></html>'
     )
 
