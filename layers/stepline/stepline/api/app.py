@@ -13,6 +13,7 @@ from stepline.api import (
     codepipeline,
     console,
     console_logs,
+    console_metrics,
     control,
     forge_webhooks,
     local,
@@ -40,6 +41,7 @@ def build() -> APIGatewayRestResolver:
     app.include_router(forge_webhooks.router)
     app.include_router(console.router)
     app.include_router(console_logs.router)
+    app.include_router(console_metrics.router)
     app.include_router(local.router)
     app.include_router(codepipeline.router)
     app.include_router(control.router)
