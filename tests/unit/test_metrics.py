@@ -11,6 +11,7 @@ import pytest
 
 from stepline import wiring
 from stepline.api.app import handle
+from stepline.cli.main import main
 from stepline.metrics import DAY, Delivery, compute, read_deliveries, window_start
 from tests.helpers import load_event
 from tests.unit.test_local_server_api import Served, document
@@ -157,3 +158,24 @@ def test_the_console_and_the_api_show_the_metrics(red_after_green: tuple[Served,
     refused = handle(event, None)
     assert refused["statusCode"] == 400
     assert "--since &#x27;lately&#x27;: give a span before now" in refused["body"]
+
+
+def test_stepline_metrics_prints_them_and_their_json(
+    red_after_green: tuple[Served, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    served, _, _ = red_after_green
+    data = str(served.runtime.data)
+    # When `stepline metrics` is asked for the pipeline, as text and as JSON
+    assert main(["metrics", "app", "--since", "7d", "--data", data]) == 0
+    text = capsys.readouterr().out
+    assert main(["metrics", "app", "--output", "json", "--data", data]) == 0
+    as_json = json.loads(capsys.readouterr().out)
+    # Then each metric is a line, and the JSON is the API's document
+    assert "  Change failure rate:    50%         1 failed" in text.splitlines()
+    assert "  Deployment frequency:   0.14/day    1 succeeded" in text.splitlines()
+    assert (as_json["deployments"], as_json["failures"]) == (1, 1)
+    # And a pipeline that is not there, or a window that is not one, is named, exit 2
+    assert main(["metrics", "nope", "--data", data]) == 2
+    assert "stepline: no pipeline 'nope' in " in capsys.readouterr().err
+    assert main(["metrics", "app", "--since", "lately", "--data", data]) == 2
+    assert "stepline: --since 'lately': give a span before now" in capsys.readouterr().err

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from stepline.ports import execution_arn
-from stepline.status import run_of, run_status
+from stepline.status import format_duration, run_of, run_status
 
 if TYPE_CHECKING:
     from stepline.ports import Workflows
@@ -162,6 +162,26 @@ def _days(window: Sequence[Delivery], since: float, until: float) -> list[Day]:
         if key in counts:
             counts[key][0 if delivery.status == "Succeeded" else 1] += 1
     return [Day(key, ok, bad) for key, (ok, bad) in counts.items()]
+
+
+def numbers(metrics: Metrics) -> list[tuple[str, str, str]]:
+    """(title, value, note) of each metric, as the page and the CLI say them."""
+    rate = metrics.change_failure_rate
+    red = f"failing since {_iso(metrics.failing_since)}" if metrics.failing_since is not None else ""
+    return [
+        ("Deployment frequency", f"{metrics.deployments_per_day:.2f}/day", f"{metrics.deployments} succeeded"),
+        (
+            "Lead time for changes",
+            format_duration(metrics.lead_time) or "—",
+            f"median of {metrics.lead_times}, commit to success",
+        ),
+        ("Change failure rate", "—" if rate is None else f"{rate:.0%}", f"{metrics.failures} failed"),
+        (
+            "Time to restore",
+            format_duration(metrics.time_to_restore) or "—",
+            red or f"median of {metrics.restorations} restorations",
+        ),
+    ]
 
 
 def _commit_time(run: PipelineRun) -> float | None:

@@ -17,8 +17,7 @@ from stepline.api.console_pages import document, path, when
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import require_bearer
-from stepline.metrics import Day, Metrics, compute, read_deliveries, window_start
-from stepline.status import format_duration
+from stepline.metrics import Day, Metrics, compute, numbers, read_deliveries, window_start
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
 DEFAULT_WINDOW = "30d"
@@ -61,26 +60,6 @@ def _number(title: str, value: str, note: str) -> str:
     return (
         f'<div class="number"><small>{escape(title)}</small><b>{escape(value)}</b><small>{escape(note)}</small></div>'
     )
-
-
-def numbers(metrics: Metrics) -> list[tuple[str, str, str]]:
-    """(title, value, note) of each metric, as the page and the CLI say them."""
-    rate = metrics.change_failure_rate
-    red = f"failing since {when(metrics.failing_since)}" if metrics.failing_since is not None else ""
-    return [
-        ("Deployment frequency", f"{metrics.deployments_per_day:.2f}/day", f"{metrics.deployments} succeeded"),
-        (
-            "Lead time for changes",
-            format_duration(metrics.lead_time) or "—",
-            f"median of {metrics.lead_times}, commit to success",
-        ),
-        ("Change failure rate", "—" if rate is None else f"{rate:.0%}", f"{metrics.failures} failed"),
-        (
-            "Time to restore",
-            format_duration(metrics.time_to_restore) or "—",
-            red or f"median of {metrics.restorations} restorations",
-        ),
-    ]
 
 
 def chart(days: list[Day]) -> str:
