@@ -12,6 +12,7 @@ from stepline.api import (
     approvals,
     codepipeline,
     console,
+    console_controls,
     console_logs,
     console_metrics,
     control,
@@ -41,6 +42,7 @@ def build() -> APIGatewayRestResolver:
     app.include_router(forge_webhooks.router)
     app.include_router(console.router)
     app.include_router(console_logs.router)
+    app.include_router(console_controls.router)
     app.include_router(console_metrics.router)
     app.include_router(local.router)
     app.include_router(codepipeline.router)

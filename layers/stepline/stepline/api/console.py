@@ -19,8 +19,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from stepline import wiring
-from stepline.actions.approval import LinkFault, review_link
-from stepline.api.console_pages import log_link, login_page, pipelines_page, run_page
+from stepline.actions.approval import Approval, LinkFault, approval_id, review_link
+from stepline.api.console_pages import log_link, login_page, pipelines_page
+from stepline.api.console_parts import history_rows, pending_stages
+from stepline.api.console_run_page import RunView, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, header, require_bearer, strict_cookie
@@ -35,6 +37,7 @@ SESSION_COOKIE = "stepline_console"
 SESSION_SECONDS = 12 * 3600
 LOGIN_LINK_SECONDS = 24 * 3600  # a link printed when serve starts may be opened later that day
 _LOGIN = "console-login:"  # what a sign-in link's nonce is signed and recorded as
+_CONTROL = "console-control:"  # what a control form's token signs, with the session
 DOWNLOAD_LIMIT = 5 * 1024 * 1024  # API Gateway answers at most 10 MB, base64 grows a third
 
 
@@ -124,7 +127,8 @@ def pipeline(name: str) -> Response[str]:
     entry = _pipeline(name)
     latest = wiring.workflows().executions(entry.state_machine_arn, limit=1)
     if not latest:
-        return _page(pipelines_page([(entry.name, None)], _base()))
+        view = RunView(csrf=control_token())
+        return _page(run_page(entry.name, None, pending_stages(entry), _base(), view))
     return _execution_page(entry, str(latest[0]["name"]))
 
 
@@ -143,11 +147,41 @@ def _execution_page(entry: RegisteredPipeline, execution: str) -> Response[str]:
         for approval in wiring.approvals().pending()
         if approval.pipeline == entry.name and approval.execution_name == execution
     }
-    logs = {f"{a.stage}.{a.name}" for a in run.actions if _log_file(entry.name, execution, f"{a.stage}.{a.name}")}
-    history = wiring.workflows().executions(entry.state_machine_arn, limit=25)
     failed = run.failed_action()
-    tail = log_tail(_log_file(entry.name, execution, failed.key)) if failed else []
-    return _page(run_page(run, history, base, reviews=reviews, logs=logs, tail=tail))
+    view = RunView(
+        history=history_rows(wiring.workflows(), entry, {run.execution_name: run.commit()[0]}),
+        reviews=reviews,
+        logs={a.key for a in run.actions if _log_file(entry.name, execution, a.key)},
+        tail=log_tail(_log_file(entry.name, execution, failed.key)) if failed else [],
+        approvals=_approvals(run),
+        csrf=control_token(),
+    )
+    return _page(run_page(entry.name, run, run.stages, base, view))
+
+
+def _approvals(run: PipelineRun) -> dict[str, Approval]:
+    """The run's approvals as recorded (who decided, what they wrote), by Stage.Action."""
+    found = {}
+    for action in run.actions:
+        if action.type.startswith("Approval/") and action.status != "Pending":
+            kept = wiring.approvals().get(approval_id(run.pipeline, run.execution_name, action.stage, action.name))
+            if kept is not None:
+                found[action.key] = kept[0]  # never the task token beside it
+    return found
+
+
+def control_token() -> str:
+    """The token a control's form carries: the session's own, signed, so another site's form
+    cannot pull a lever (the session cookie is SameSite=Strict as well)."""
+    session = cookie(router.current_event, SESSION_COOKIE)
+    return wiring.link_signer().sign(_CONTROL + session, wiring.now() + SESSION_SECONDS) if session else ""
+
+
+def check_control_token(given: str) -> None:
+    """A control's form came from a page of this session (scripts send the API token instead)."""
+    session = cookie(router.current_event, SESSION_COOKIE)
+    if not given or wiring.link_signer().check(_CONTROL + session, given, wiring.now()) is not None:
+        raise ApiProblem(403, "Refused", "this form is not from a page of your session; reload the page", page=True)
 
 
 def _log_file(pipeline: str, execution: str, action: str) -> Path | None:
