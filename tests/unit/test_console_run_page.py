@@ -123,7 +123,7 @@ def test_an_execution_shows_outputs_and_who_approved_with_what_they_wrote(served
     served.runtime.engine.run_until_done(arn, timeout=60)
     body = served.call("GET", f"/pipelines/app/executions/{name}")["body"]
     # Then the approval's box says who and what, escaped, and the source's box its variables
-    assert "Approved by <strong>Grace</strong> at " in body
+    assert "Approved by <b>Grace</b> at " in body
     assert "<q>release notes &lt;checked&gt;</q>" in body
     assert f"<dt>CommitId</dt><dd>{head}</dd>" in body
     assert json.loads(served.call("GET", f"/api/pipelines/app/executions/{name}")["body"])["status"] == "Succeeded"

@@ -48,9 +48,8 @@ def decision(approval: Approval | None) -> str:
         return ""
     said = f": <q>{escape(approval.comment)}</q>" if approval.comment else ""
     at = f" at {escape(when(approval.decided_at))}" if approval.decided_at else ""
-    return (
-        f'<p class="decision">{escape(approval.status)} by <strong>{escape(approval.decided_by)}</strong>{at}{said}</p>'
-    )
+    who = f"<b>{escape(approval.decided_by)}</b>"
+    return f'<p class="decision">{escape(approval.status)} by {who}{at}{said}</p>'
 
 
 def variables(action: ActionRun) -> str:
@@ -119,12 +118,12 @@ def history_table(rows: Sequence[HistoryRow], base: str, pipeline: str, now: flo
         link = f'<a href="{escape(base)}/pipelines/{path(pipeline)}/executions/{path(row.name)}">{escape(row.name)}</a>'
         took = format_duration((row.ended or now) - row.started) if row.started is not None else ""
         lines.append(
-            f"<tr><td>{link}</td><td>{badge(row.status)}</td><td>{escape(when(row.started))}</td>"
+            f'<tr><td>{link}</td><td>{badge(row.status)}</td><td class="opt">{escape(when(row.started))}</td>'
             f"<td>{escape(took)}</td><td><code>{escape(row.commit[:8])}</code></td>"
             f'<td class="opt">{escape(row.trigger)}</td></tr>'
         )
     head = (
-        "<tr><th>Execution</th><th>Status</th><th>Started</th><th>Duration</th><th>Commit</th>"
+        '<tr><th>Execution</th><th>Status</th><th class="opt">Started</th><th>Duration</th><th>Commit</th>'
         '<th class="opt">Trigger</th></tr>'
     )
     return f'<h2>History</h2><div class="table-wrap"><table class="history">{head}{"".join(lines)}</table></div>'
