@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepline.api.console_pages import badge, path, when
 from stepline.status import ActionRun, StageRun, format_duration, run_status
+from stepline.triggers.starting import TRIGGER_NAMES
 
 if TYPE_CHECKING:
     from stepline.actions.approval import Approval
@@ -34,12 +35,6 @@ cursor:pointer}.btn.secondary{background:#f6f8fa;color:#24292f;border-color:#d0d
 """
 
 ARROW = '<div class="arrow" aria-hidden="true">→</div>'
-TRIGGERS = {
-    "StartPipelineExecution": "Release change",
-    "GitHook": "git push",
-    "CloudWatchEvent": "CodeCommit push",
-    "WebhookV2": "GitHub push",
-}
 
 
 def decision(approval: Approval | None) -> str:
@@ -106,7 +101,7 @@ def history_rows(
                 started=_seconds(listed.get("startDate")),
                 ended=_seconds(listed.get("stopDate")),
                 commit=commit,
-                trigger=TRIGGERS.get(kind, kind),
+                trigger=TRIGGER_NAMES.get(kind, kind),
             )
         )
     return rows

@@ -10,7 +10,7 @@ from typing import Any
 
 from stepline.cli import render
 from stepline.cli.exits import ExitCode, UsageError
-from stepline.cli.options import default_data, state_directory
+from stepline.cli.options import add_state_data
 
 
 def add_commands(commands: Any) -> None:
@@ -22,9 +22,7 @@ def add_commands(commands: Any) -> None:
         "--since", default="30d", help="the window's start: 7d, 12h, 30m before now, or a date (default 30d)"
     )
     metrics.add_argument("--output", choices=["text", "json"], default="text")
-    metrics.add_argument(
-        "--data", default=default_data(), type=state_directory, metavar="DIR", help="where state lives"
-    )
+    add_state_data(metrics, existing=True)
     metrics.set_defaults(handler=show_metrics)
 
 

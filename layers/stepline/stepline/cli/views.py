@@ -149,7 +149,8 @@ def _print_failure(run: PipelineRun, console: Console, data: Path) -> None:
 def executions_table(listed: list[dict[str, Any]]) -> Table:
     table = Table()
     for column in ("Pipeline", "Execution", "Status", "Started", "Duration"):
-        table.add_column(column)
+        # Names fold onto a second line rather than end in "…": what is shown can be given to show.
+        table.add_column(column, overflow="fold")
     for execution in listed:
         started = execution["startDate"].timestamp()
         stopped = execution.get("stopDate")

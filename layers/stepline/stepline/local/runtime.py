@@ -243,7 +243,17 @@ class LocalRuntime:
         return sorted(listed, key=lambda e: e["startDate"], reverse=True)
 
     def find_execution(self, name_or_arn: str) -> str:
-        matches = [e["executionArn"] for e in self.executions() if name_or_arn in {e["name"], e["executionArn"]}]
+        """An execution by its name, its ARN, or the start of its name (as `executions` may
+        show it cut) when that names one execution only."""
+        listed = self.executions()
+        matches = [e["executionArn"] for e in listed if name_or_arn in {e["name"], e["executionArn"]}]
+        if not matches and name_or_arn:
+            matches = [e["executionArn"] for e in listed if str(e["name"]).startswith(name_or_arn)]
+        if len(matches) > 1 and not any(name_or_arn == e["name"] for e in listed):
+            names = ", ".join(str(arn).rsplit(":", 1)[-1] for arn in matches[:5])
+            raise ConfigurationError(
+                f"{name_or_arn!r} starts {len(matches)} executions' names ({names}): give more of it"
+            )
         if not matches:
             raise ConfigurationError(f"no execution {name_or_arn!r} in {self.data}")
         return str(matches[0])

@@ -23,6 +23,13 @@ TRIGGER_TYPES = {
     "Bitbucket": "WebhookV2",
     "Git": "GitHook",
 }
+# What people call each (the console's history, `stepline serve`'s lines).
+TRIGGER_NAMES = {
+    "StartPipelineExecution": "Release change",
+    "GitHook": "git push",
+    "CloudWatchEvent": "CodeCommit push",
+    "WebhookV2": "webhook push",
+}
 
 
 @dataclass
