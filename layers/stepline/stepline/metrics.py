@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from stepline.ports import execution_arn
+from stepline.ports.workflows import execution_arn
 from stepline.status import format_duration, run_of, run_status
 
 if TYPE_CHECKING:
-    from stepline.ports import Workflows
-    from stepline.registry import RegisteredPipeline
+    from stepline.ports.pipelines import RegisteredPipeline
+    from stepline.ports.workflows import Workflows
     from stepline.status import PipelineRun
 
 DAY = 86_400.0

@@ -19,13 +19,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from stepline import wiring
-from stepline.actions.approval import Approval, LinkFault, approval_id, review_link
+from stepline.actions.approval import LinkFault, approval_id, review_link
 from stepline.api.console_pages import log_link, login_page, pipelines_page
 from stepline.api.console_parts import history_rows, pending_stages
 from stepline.api.console_run_page import RunView, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, header, require_bearer, strict_cookie
+from stepline.ports.approvals import Approval
 from stepline.ports.artifacts import ArtifactNotFound, ArtifactUnreadable
 from stepline.ports.pipelines import RegisteredPipeline
 from stepline.ports.workflows import ExecutionNotFound, execution_arn

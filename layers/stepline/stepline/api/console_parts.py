@@ -17,9 +17,9 @@ from stepline.status import ActionRun, StageRun, format_duration, run_status
 from stepline.triggers.starting import TRIGGER_NAMES
 
 if TYPE_CHECKING:
-    from stepline.actions.approval import Approval
-    from stepline.ports import Workflows
-    from stepline.registry import RegisteredPipeline
+    from stepline.ports.approvals import Approval
+    from stepline.ports.pipelines import RegisteredPipeline
+    from stepline.ports.workflows import Workflows
 
 PARTS_STYLE = """
 .stages{align-items:stretch}.arrow{align-self:center;color:#57606a;font-size:1.4rem;flex:0 0 auto}

@@ -30,7 +30,7 @@ from stepline.api.console_parts import (
 from stepline.status import ActionRun, PipelineRun, StageRun, format_duration
 
 if TYPE_CHECKING:
-    from stepline.actions.approval import Approval
+    from stepline.ports.approvals import Approval
 
 
 @dataclass
