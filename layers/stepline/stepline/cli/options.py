@@ -172,3 +172,19 @@ def check_declared(given: dict[str, str], pipeline: str, declared: set[str]) -> 
         if name not in declared:
             known = ", ".join(sorted(declared)) or "none"
             raise UsageError(f"--variable {name}: {pipeline} declares no such variable (declared: {known})")
+
+
+def source_pairs(pairs: list[str]) -> dict[str, str]:
+    """``--source NAME=PATH`` (repeatable): the local repository of a CodeCommit, connection or
+    GitHub source, by the repository's name; a local path made absolute, so a server or a hook
+    in another directory finds the same repository."""
+    mapping = {}
+    for pair in pairs:
+        name, separator, path = pair.partition("=")
+        if not separator or not name or not path:
+            raise UsageError(f"--source {pair!r}: write NAME=PATH (the repository's name, then its local path)")
+        remote = "://" in path or path.startswith("git@")
+        if not remote and not Path(path).exists():
+            raise UsageError(f"--source {name}: {path} does not exist")
+        mapping[name] = path if remote else str(Path(path).resolve())
+    return mapping

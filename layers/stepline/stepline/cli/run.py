@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepline.cli import render
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
-from stepline.cli.options import add_state_data, check_declared, variable_values
+from stepline.cli.options import add_state_data, check_declared, source_pairs, variable_values
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -78,13 +78,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _sources(pairs: list[str]) -> str:
-    for pair in pairs:
-        name, separator, path = pair.partition("=")
-        if not separator or not name or not path:
-            raise UsageError(f"--source {pair!r}: write NAME=PATH (the repository's name, then its local path)")
-        if "://" not in path and not Path(path).exists():
-            raise UsageError(f"--source {name}: {path} does not exist")
-    return ",".join(pairs)
+    return ",".join(f"{name}={path}" for name, path in source_pairs(pairs).items())
 
 
 def _state_machines(pairs: list[str]) -> str:
@@ -157,7 +151,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     with LocalApi(handle) as api:
         environment["STEPLINE_API_URL"] = api.url
         with _runtime(args.data, environment) as runtime:
-            entry = runtime.apply(loaded.pipeline)
+            entry = runtime.apply(loaded.pipeline, source_pairs(args.source))
             payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
             execution = runtime.start(entry.name, payload, name=args.name)
             runtime.start_worker()

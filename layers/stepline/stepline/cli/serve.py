@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 from stepline.cli import render
 from stepline.cli.approvals import add_connection, api_url, call, client
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
-from stepline.cli.options import LOOPBACK, SERVER_URL_FILE, add_state_data, api_token_for, port
+from stepline.cli.options import LOOPBACK, SERVER_URL_FILE, add_state_data, api_token_for, port, source_pairs
 
 # The engine, the API, the settings and their wiring (boto3 among them) load when a command runs.
 
@@ -52,6 +52,14 @@ def add_commands(commands: Any) -> None:
         "--report-status",
         action="store_true",
         help="report each execution (pending, success, failure) as a status on the GitHub commit it builds",
+    )
+    apply.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="the local repository of a CodeCommit, GitHub or connection source, kept with the pipeline: "
+        "pushes there start it",
     )
     add_connection(apply)
     apply.set_defaults(handler=apply_pipeline)
@@ -172,6 +180,7 @@ def apply_pipeline(args: argparse.Namespace) -> int:
         "source": args.pipeline,
         "schedule": args.schedule,
         "reportStatus": args.report_status,
+        "sources": source_pairs(args.source),
     }
     answer = call(client(args), "POST", "/api/pipelines", body)
     render.say(f"applied {answer['pipeline']} ({answer['stateMachineArn']})")

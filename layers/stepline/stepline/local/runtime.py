@@ -151,8 +151,13 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ pipelines ---------
 
-    def apply(self, pipeline: PipelineDeclaration, report_status: bool = False) -> RegisteredPipeline:
-        """Create or update the pipeline's state machine and register it."""
+    def apply(
+        self, pipeline: PipelineDeclaration, report_status: bool = False, sources: dict[str, str] | None = None
+    ) -> RegisteredPipeline:
+        """Create or update the pipeline's state machine and register it, with the local
+        repositories of its sources: this runtime's (STEPLINE_SOURCES, the sources file) and
+        ``sources`` (repository name → path), which win — kept with the pipeline, so pushes to
+        those repositories start it and its source actions read them."""
         compiled = compile_checked(pipeline)
         definition = substitute(compiled.definition, {p: self.resources[p] for p in compiled.placeholders})
         arn = self.engine.create_state_machine(state_machine_name(pipeline.name), definition)["stateMachineArn"]
@@ -162,6 +167,7 @@ class LocalRuntime:
             declaration=pipeline.model_dump(by_alias=True, exclude_none=True, mode="json"),
             registered_at=time.time(),
             report_status=report_status,
+            sources={**self.settings.sources, **(sources or {})},
         )
         self.registry.put(entry)
         return entry

@@ -92,7 +92,7 @@ def start_matching(
         return changed_paths.between(change.repository, change.old_commit_id, change.commit_id)
 
     for entry in sorted(registry.all(), key=lambda e: e.name):
-        outcome = match(entry.pipeline, change, paths)
+        outcome = match(entry.pipeline, change, paths, entry.sources)
         if not outcome.starts:
             report.skipped[entry.name] = outcome.reasons
             continue
