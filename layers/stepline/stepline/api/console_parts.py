@@ -49,12 +49,7 @@ def decision(approval: Approval | None) -> str:
 
 def variables(action: ActionRun) -> str:
     """An action's output variables, namespace.key = value (only what it produced)."""
-    rows = [
-        f"<dt>{escape(key)}</dt><dd>{escape(str(value))}</dd>"
-        for namespace in action.variables.values()
-        if isinstance(namespace, dict)
-        for key, value in namespace.items()
-    ]
+    rows = [f"<dt>{escape(key)}</dt><dd>{escape(str(value))}</dd>" for key, value in action.outputs()]
     return f'<dl class="vars">{"".join(rows)}</dl>' if rows else ""
 
 

@@ -83,16 +83,11 @@ def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
 
 
 def _variable_names(action: ActionRun) -> list[str]:
-    return [key for namespace in action.variables.values() if isinstance(namespace, dict) for key in namespace]
+    return [key for key, _ in action.outputs()]
 
 
 def _variables(action: ActionRun) -> str:
-    pairs = [
-        f"{key}={value}"
-        for namespace in action.variables.values()
-        if isinstance(namespace, dict)
-        for key, value in namespace.items()
-    ]
+    pairs = [f"{key}={value}" for key, value in action.outputs()]
     return " ".join(pair if len(pair) <= 120 else pair[:119] + "…" for pair in pairs)
 
 
