@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.local_server import Server, commit_and_push, git, pipeline, repositories, stepline
+from tests.e2e.local_server import APPROVE, Server, commit_and_push, git, pipeline, repositories, stepline
 
 
 def _echo(command: str) -> dict[str, Any]:
@@ -104,3 +104,22 @@ def test_run_takes_pipeline_variables(tmp_path: Path) -> None:
     wrong = stepline("run", str(path), "--variable", "Taget=x", cwd=tmp_path, data=data)
     assert wrong.returncode == 2
     assert "--variable Taget: v declares no such variable (declared: Target)" in wrong.stderr
+
+
+def test_run_and_show_say_who_decided_an_approval_and_what_they_wrote(tmp_path: Path) -> None:
+    # Given a pipeline with a manual approval, run with --approve and a comment
+    bare, work = repositories(tmp_path)
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "app")
+    git(work, "push", "--quiet", "origin", "main")
+    path = tmp_path / "a.yaml"
+    path.write_text(yaml.safe_dump(pipeline("a", bare, [APPROVE])))
+    data = tmp_path / ".stepline"
+    ran = stepline(
+        "run", str(path), "--approve", "--comment", "notes checked", "--name", "run-1", cwd=tmp_path, data=data
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    # Then the summary, and show later, name the reviewer and the comment
+    said = re.compile(r"^Approve\.Release approved by \S+: notes checked$", re.MULTILINE)
+    assert said.search(ran.stdout), ran.stdout
+    assert said.search(stepline("show", "run-1", cwd=tmp_path, data=data).stdout)

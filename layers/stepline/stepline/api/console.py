@@ -19,7 +19,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from stepline import wiring
-from stepline.actions.approval import LinkFault, approval_id, review_link
+from stepline.actions.approval import LinkFault, decisions, review_link
 from stepline.api.console_pages import log_link, login_page, pipelines_page
 from stepline.api.console_parts import history_rows, pending_stages
 from stepline.api.console_run_page import RunView, run_page
@@ -162,13 +162,8 @@ def _execution_page(entry: RegisteredPipeline, execution: str) -> Response[str]:
 
 def _approvals(run: PipelineRun) -> dict[str, Approval]:
     """The run's approvals as recorded (who decided, what they wrote), by Stage.Action."""
-    found = {}
-    for action in run.actions:
-        if action.type.startswith("Approval/") and action.status != "Pending":
-            kept = wiring.approvals().get(approval_id(run.pipeline, run.execution_name, action.stage, action.name))
-            if kept is not None:
-                found[action.key] = kept[0]  # never the task token beside it
-    return found
+    asked = [(a.stage, a.name) for a in run.actions if a.type.startswith("Approval/") and a.status != "Pending"]
+    return decisions(run.pipeline, run.execution_name, asked, wiring.approvals())
 
 
 def control_token() -> str:

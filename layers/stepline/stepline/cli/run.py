@@ -123,7 +123,7 @@ def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> It
 def run_pipeline(args: argparse.Namespace) -> int:
     from stepline.api.app import handle
     from stepline.api.wsgi import LocalApi
-    from stepline.cli.views import print_summary
+    from stepline.cli.views import decided, print_summary
     from stepline.definition import DefinitionError, check_file
     from stepline.settings import source_mapping
 
@@ -156,7 +156,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
             execution = runtime.start(entry.name, payload, name=args.name)
             runtime.start_worker()
             run = _follow(runtime, execution, args, console)
-    print_summary(run, console, Path(args.data))
+            approvals = decided(run)
+    print_summary(run, console, Path(args.data), approvals)
     return ExitCode.OK if run.status == "Succeeded" else ExitCode.FAILED
 
 
@@ -251,7 +252,7 @@ def list_executions(args: argparse.Namespace) -> int:
 
 
 def show_execution(args: argparse.Namespace) -> int:
-    from stepline.cli.views import print_summary
+    from stepline.cli.views import decided, print_summary
 
     console = render.console()
     from stepline.errors import ConfigurationError
@@ -262,5 +263,6 @@ def show_execution(args: argparse.Namespace) -> int:
         except ConfigurationError as error:  # no such execution, or a prefix of several: the user's to fix
             raise UsageError(str(error)) from None
         run = runtime.run_of(found)
-    print_summary(run, console, Path(args.data))
+        approvals = decided(run)
+    print_summary(run, console, Path(args.data), approvals)
     return ExitCode.OK

@@ -4,8 +4,9 @@ build logs, as lines for pipes and CI, and its summary — rich, loaded when one
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -14,6 +15,9 @@ from rich.text import Text
 from stepline.buildlog import PhaseClock
 from stepline.cli import render
 from stepline.status import ActionRun, PipelineRun, format_duration, local_log, log_tail, run_status
+
+if TYPE_CHECKING:
+    from stepline.ports.approvals import Approval
 
 LOG_LINES = 8
 
@@ -108,7 +112,11 @@ def live_view(run: PipelineRun, data: Path, *, quiet: bool) -> Group:
     return Group(*parts)
 
 
-def print_summary(run: PipelineRun, console: Console, data: Path) -> None:
+def print_summary(
+    run: PipelineRun, console: Console, data: Path, approvals: Mapping[str, Approval] | None = None
+) -> None:
+    """The run's table, its outputs in full, its status and commit, who decided its approvals
+    (``approvals``, from ``decided``) and what failed."""
     now = time.time()
     console.print(_actions_table(run, now, detailed=True))  # a table wraps its own cells
     # The values in full beneath the table, where a path or a commit message is not cut short.
@@ -120,10 +128,24 @@ def print_summary(run: PipelineRun, console: Console, data: Path) -> None:
     console.print(Text.assemble("pipeline ", render.status(run.status), f" in {duration}"), soft_wrap=True)
     if commit:
         console.print(f"commit {commit[:12]} {message}".rstrip(), soft_wrap=True)
+    for key, approval in (approvals or {}).items():
+        said = f": {approval.comment}" if approval.comment else ""
+        console.print(f"{key} {approval.status.lower()} by {approval.decided_by}{said}", soft_wrap=True)
     _print_failure(run, console, data)
     console.print(
         f"logs and artifacts are under {data}/ · stepline show {run.execution_name} --data {data}", soft_wrap=True
     )
+
+
+def decided(run: PipelineRun) -> dict[str, Approval]:
+    """Who decided the run's approvals, and what they wrote (from the approvals store of the
+    runtime in use: asked while it is open)."""
+    from stepline import wiring
+    from stepline.actions.approval import decisions
+
+    asked = [(a.stage, a.name) for a in run.actions if a.type.startswith("Approval/") and a.status != "Pending"]
+    found = decisions(run.pipeline, run.execution_name, asked, wiring.approvals())
+    return {key: approval for key, approval in found.items() if approval.status != "Pending"}
 
 
 def _print_failure(run: PipelineRun, console: Console, data: Path) -> None:
