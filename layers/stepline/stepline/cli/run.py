@@ -151,7 +151,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     with LocalApi(handle) as api:
         environment["STEPLINE_API_URL"] = api.url
         with _runtime(args.data, environment) as runtime:
-            entry = runtime.apply(loaded.pipeline, source_pairs(args.source))
+            entry = runtime.apply(loaded.pipeline, sources=source_pairs(args.source))
             payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
             execution = runtime.start(entry.name, payload, name=args.name)
             runtime.start_worker()
