@@ -13,6 +13,15 @@ import yaml
 from tests.e2e.local_server import APPROVE, Server, commit_and_push, git, pipeline, repositories, stepline
 
 
+def pushed_app(home: Path) -> Path:
+    """A bare repository holding one commit of the sample app on main."""
+    bare, work = repositories(home)
+    git(work, "add", "--all")
+    git(work, "commit", "--quiet", "--message", "app")
+    git(work, "push", "--quiet", "origin", "main")
+    return bare
+
+
 def _echo(command: str) -> dict[str, Any]:
     return {
         "name": "Deploy",
@@ -56,10 +65,7 @@ def test_a_server_on_any_port_is_found_through_its_data_folder_and_says_each_sta
 
 def test_show_takes_a_prefix_and_a_mistyped_data_folder_is_refused(tmp_path: Path) -> None:
     # Given two runs kept in .stepline
-    bare, work = repositories(tmp_path)
-    git(work, "add", "--all")
-    git(work, "commit", "--quiet", "--message", "app")
-    git(work, "push", "--quiet", "origin", "main")
+    bare = pushed_app(tmp_path)
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(pipeline("p", bare, [_echo("true")])))
     data = tmp_path / ".stepline"
@@ -84,10 +90,7 @@ def test_show_takes_a_prefix_and_a_mistyped_data_folder_is_refused(tmp_path: Pat
 
 def test_run_takes_pipeline_variables(tmp_path: Path) -> None:
     # Given a pipeline declaring the variable Target (default "staging") that its action prints
-    bare, work = repositories(tmp_path)
-    git(work, "add", "--all")
-    git(work, "commit", "--quiet", "--message", "app")
-    git(work, "push", "--quiet", "origin", "main")
+    bare = pushed_app(tmp_path)
     declared = pipeline("v", bare, [_echo("echo deploying to #{variables.Target}")])
     declared["variables"] = [{"name": "Target", "defaultValue": "staging"}]
     path = tmp_path / "v.yaml"
@@ -108,10 +111,7 @@ def test_run_takes_pipeline_variables(tmp_path: Path) -> None:
 
 def test_run_and_show_say_who_decided_an_approval_and_what_they_wrote(tmp_path: Path) -> None:
     # Given a pipeline with a manual approval, run with --approve and a comment
-    bare, work = repositories(tmp_path)
-    git(work, "add", "--all")
-    git(work, "commit", "--quiet", "--message", "app")
-    git(work, "push", "--quiet", "origin", "main")
+    bare = pushed_app(tmp_path)
     path = tmp_path / "a.yaml"
     path.write_text(yaml.safe_dump(pipeline("a", bare, [APPROVE])))
     data = tmp_path / ".stepline"
