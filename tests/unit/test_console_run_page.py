@@ -143,3 +143,29 @@ def test_a_failed_action_lists_no_outputs(served: Served) -> None:
     assert "BuildFailedError" in failed
     assert "<dl" not in failed
     assert "/artifacts/" not in failed
+
+
+def test_a_running_execution_is_stopped_from_its_page(served: Served) -> None:
+    # Given an execution started, not yet run (the engine has no worker here), and its page in a session
+    served.call("POST", "/api/pipelines", {"declaration": document(served.repo.path)})
+    session = wiring.link_signer().sign("console", wiring.now() + 3600)
+    assert post_form("/pipelines/app/release", {}, bearer=served.token)["statusCode"] == 303
+    [started] = served.runtime.executions("app")
+    page = browse(f"/pipelines/app/executions/{started['name']}", session=session)["body"]
+    # Then the page offers Stop and wait and Abandon
+    assert '<button class="btn secondary" name="how" value="wait">Stop and wait</button>' in page
+    token = html.unescape(page.split('name="csrf" value="', 1)[1].split('"', 1)[0])
+    # When Abandon is pressed with a reason
+    stop = f"/pipelines/app/executions/{started['name']}/stop"
+    pressed = post_form(stop, {"csrf": token, "how": "abandon", "reason": "wrong branch"}, session=session)
+    # Then the execution is stopped now, and the browser goes back to it, which offers no Stop any more
+    assert pressed["statusCode"] == 303
+    [stopped] = served.runtime.executions("app")
+    assert stopped["status"] == "ABORTED"
+    after = browse(f"/pipelines/app/executions/{started['name']}", session=session)["body"]
+    assert 'class="badge s-Stopped"' in after
+    assert "Stop and wait" not in after
+    # And stopping it again is refused, saying why
+    again = post_form(stop, {"csrf": token, "how": "abandon"}, session=session)
+    assert again["statusCode"] == 409
+    assert "the execution is not in progress" in again["body"]

@@ -29,6 +29,8 @@ PARTS_STYLE = """
 .controls{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}.controls form{margin:0}
 .btn{font:inherit;border-radius:6px;padding:.35rem .9rem;border:1px solid #1f883d;background:#1f883d;color:#fff;
 cursor:pointer}.btn.secondary{background:#f6f8fa;color:#24292f;border-color:#d0d7de}
+.btn.danger{background:#fff;color:#cf222e;border-color:#cf222e}.stop{display:flex;flex-wrap:wrap;gap:.4rem}
+.stop input{font:inherit;padding:.3rem;border:1px solid #d0d7de;border-radius:6px;min-width:0;flex:1 1 8rem}
 .table-wrap{max-width:100%;overflow-x:auto}.history code{font-size:.85em}
 @media (max-width:40rem){.stages{flex-direction:column}.arrow{transform:rotate(90deg)}
 .stage{flex-basis:auto}.history .opt{display:none}main{padding:.6rem}}
@@ -127,12 +129,26 @@ def pending_stages(entry: RegisteredPipeline) -> list[StageRun]:
     return [StageRun(name, actions) for name, actions in by_stage.items()]
 
 
-def controls(base: str, pipeline: str, csrf: str) -> str:
-    """The pipeline's levers: Release change starts an execution of the source's latest change."""
+def stop_buttons(base: str, pipeline: str, execution: str, csrf: str) -> str:
+    """Stop and wait (running actions finish, nothing new starts) or Abandon (stopped now)."""
+    action = f"{base}/pipelines/{path(pipeline)}/executions/{path(execution)}/stop"
+    return (
+        f'<form method="post" action="{escape(action)}" class="stop">'
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+        '<input name="reason" maxlength="200" placeholder="Why stop (optional)" aria-label="Why stop">'
+        '<button class="btn secondary" name="how" value="wait">Stop and wait</button>'
+        '<button class="btn danger" name="how" value="abandon">Abandon</button></form>'
+    )
+
+
+def controls(base: str, pipeline: str, csrf: str, running: str = "") -> str:
+    """The pipeline's levers: Release change starts an execution of the source's latest change;
+    ``running`` (an execution in progress) adds its Stop buttons."""
     release = (
         f'<form method="post" action="{escape(base)}/pipelines/{path(pipeline)}/release">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         '<button class="btn" type="submit">Release change</button></form>'
     )
     metrics = f'<a class="btn secondary" href="{escape(base)}/pipelines/{path(pipeline)}/metrics">Metrics</a>'
-    return f'<div class="controls">{release}{metrics}</div>'
+    stop = stop_buttons(base, pipeline, running, csrf) if running else ""
+    return f'<div class="controls">{release}{metrics}{stop}</div>'

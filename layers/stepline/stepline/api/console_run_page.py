@@ -67,6 +67,7 @@ def run_page(pipeline: str, run: PipelineRun | None, stages: Sequence[StageRun],
     now = time.time()
     where = f"{base}/pipelines/{path(pipeline)}/executions/{path(run.execution_name)}" if run else ""
     header = _header(run, now) if run else '<p class="meta">This pipeline has not run yet.</p>'
+    running = run.execution_name if run is not None and run.status == "InProgress" else ""
     drawn = []
     for stage in stages:
         lanes = "".join(
@@ -78,7 +79,7 @@ def run_page(pipeline: str, run: PipelineRun | None, stages: Sequence[StageRun],
             f"<h2>{escape(stage.name)}</h2>{lanes}</section>"
         )
     body = (
-        f"<h1>{escape(pipeline)}</h1>{controls(base, pipeline, view.csrf)}{header}"
+        f"<h1>{escape(pipeline)}</h1>{controls(base, pipeline, view.csrf, running)}{header}"
         f'<div class="stages">{ARROW.join(drawn)}</div>'
         + (history_table(view.history, base, pipeline, now) if view.history else "")
     )
