@@ -107,6 +107,8 @@ def test_every_console_page_drives_a_real_execution_and_fits_the_window(
     build = page.locator('.action[data-action="Build.Package"]')
     expect(build).to_have_class("action s-InProgress", timeout=30_000)
     execution_url = page.url
+    expect(page.get_by_role("button", name="Abandon")).to_be_visible()
+    assert_fits(page, width, "a running execution with its Stop buttons")
     # When the build's log is opened while it runs
     build.get_by_role("link", name="log").click()
     expect(page.locator("body")).to_contain_text("waiting for the first go", timeout=30_000)
