@@ -147,7 +147,7 @@ def test_a_failed_commands_action_is_shown_in_one_line_with_its_log_tail_by_run_
     [
         (["run", "missing.yaml"], "missing.yaml: invalid"),
         (["run", str(EXAMPLES / "local-demo.yaml"), "--source", "nothing"], "--source 'nothing': write NAME=PATH"),
-        (["show", "no-such-run"], "no execution 'no-such-run'"),
+        (["show", "no-such-run"], ".stepline does not exist, so it holds no runs"),
         (
             ["run", str(EXAMPLES / "friend-reminders.json")],
             "Source reads CodeCommit repository 'FriendReminders': pass --source FriendReminders=PATH",

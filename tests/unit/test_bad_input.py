@@ -393,7 +393,13 @@ def test_data_that_cannot_be_written_or_holds_garbage_is_refused(
 ) -> None:
     args = [arg.format(**names) for arg in command]
     code, _, err = cli(capsys, *args, "--data", f"{names['file']}/below")
-    refused(code, err, "below: cannot write there (Not a directory)")
+    # Commands that only read (executions, show) refuse a folder that is not there at all
+    reads = command[0] in {"executions", "show"}
+    refused(
+        code,
+        err,
+        "below does not exist, so it holds no runs" if reads else "below: cannot write there (Not a directory)",
+    )
     with unwritable(tmp_path / "locked") as locked:
         code, _, err = cli(capsys, *args, "--data", str(locked))
         refused(code, err, f"argument --data: {locked}: cannot write there")
@@ -482,7 +488,8 @@ EVERY_COMMAND: dict[str, list[tuple[list[str], str]]] = {
         (["{pipeline}", "--data", "{file}"], "is a file, not a directory"),
     ],
     "executions": [(["--data", "{garbage}"], "is not a SQLite database")],
-    "show": [(["x", "--data", "{file}/below"], "cannot write there")],
+    "metrics": [(["p", "--data", "{garbage}"], "is not a SQLite database"), (["p", "--data", "{file}"], "is a file")],
+    "show": [(["x", "--data", "{file}/below"], "below does not exist, so it holds no runs")],
     "serve": [(["--port", "99999"], "99999 is not a port"), (["--data", "{garbage}"], "is not a SQLite database")],
     "apply": [
         (["{deep}"], "nests deeper than 32 levels"),

@@ -180,7 +180,7 @@ def test_the_timeout_stops_the_build_and_names_where(tmp_path: Path) -> None:
 
 def without_times(lines: list[str]) -> list[str]:
     """Log lines with CodeBuild's "[Container] 2024/05/01 12:00:00" stamp cut to "[Container]"."""
-    return [re.sub(r"^\[Container\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", "[Container] ", line) for line in lines]
+    return [re.sub(r"^\[Container\] \d{4}/\d\d/\d\d \d\d:\d\d:\d\d(\.\d{6})? ", "[Container] ", line) for line in lines]
 
 
 def test_output_is_streamed_live_and_logged_as_codebuild_logs_it(tmp_path: Path) -> None:

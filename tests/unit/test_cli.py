@@ -46,6 +46,9 @@ def test_validate_reports_every_error_with_its_path_and_exits_2(
 def test_validate_json_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = write(tmp_path, with_change(minimal(), "stages[1].actions[0].runOrder", 1000))
     code, out, _ = run(capsys, "validate", "--output", "json", str(bad))
+    # where the problem is: the action's name, and the line its runOrder is on in the file written
+    name = minimal()["stages"][1]["actions"][0]["name"]
+    line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "runOrder" in text)
     assert code == 2
     assert json.loads(out) == [
         {
@@ -56,6 +59,7 @@ def test_validate_json_output(capsys: pytest.CaptureFixture[str], tmp_path: Path
                     "path": "stages[1].actions[0].runOrder",
                     "message": "is 1000; it must be at most 999",
                     "severity": "error",
+                    "where": f"stage Build, action {name}, line {line}",
                 }
             ],
             "warnings": [],

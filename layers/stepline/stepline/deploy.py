@@ -8,13 +8,14 @@ and registers the pipeline (declaration and triggers) so pushes can start it.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stepline.adapters.aws.problems import aws_errors
 from stepline.compiler import check_definition, compile_checked, definition_json, substitute
 from stepline.definition.models import PipelineDeclaration
-from stepline.definition.providers import source_repository
+from stepline.definition.providers import local_repository, source_repository
 from stepline.errors import SteplineError
 from stepline.ports.pipelines import RegisteredPipeline, Registry
 from stepline.preflight import ArtifactBucket
@@ -167,8 +168,10 @@ def _find_state_machine(stepfunctions: Any, name: str) -> str | None:
     return None
 
 
-def starts_on(pipeline: PipelineDeclaration) -> list[str]:
-    """In words, what pushes start the pipeline: one line per source action that watches one."""
+def starts_on(pipeline: PipelineDeclaration, sources: Mapping[str, str] | None = None) -> list[str]:
+    """In words, what pushes start the pipeline: one line per source action that watches one.
+    On one machine (``sources``: the local repositories mapped to service repositories), a
+    source read from a mapped path is watched there; one read from no path is said to be so."""
     triggers = {t.git_configuration.source_action_name: t for t in pipeline.triggers}
     lines = []
     for action in pipeline.stages[0].actions if pipeline.stages else []:
@@ -176,6 +179,12 @@ def starts_on(pipeline: PipelineDeclaration) -> list[str]:
         if repository is None or not repository.detects_changes:
             continue
         where = _REPOSITORY_LABELS[action.action_type_id.provider].format(repository.name)
+        if sources is not None and repository.host != "Git":
+            mapped = local_repository(repository, sources)
+            if mapped is None:
+                lines.append(f"nothing: {action.name} reads {where}, which no --source maps to a local repository")
+                continue
+            where = f"git {mapped} (as {where})"
         trigger = triggers.get(action.name)
         if trigger is None:
             lines.append(f"pushes to {where} branch {repository.branch} ({action.name})")

@@ -97,6 +97,15 @@ class ActionRun:
             return None
         return (self.ended if self.ended is not None else now) - self.started
 
+    def outputs(self) -> list[tuple[str, Any]]:
+        """The variables the action produced, (key, value), across its namespace."""
+        return [
+            (key, value)
+            for namespace in self.variables.values()
+            if isinstance(namespace, dict)
+            for key, value in namespace.items()
+        ]
+
     def failure(self) -> Failure | None:
         if self.status != "Failed":
             return None

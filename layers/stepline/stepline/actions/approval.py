@@ -18,7 +18,7 @@ import enum
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from stepline.actions.request import ActionRequest
@@ -38,6 +38,19 @@ def approval_id(pipeline: str, execution_name: str, stage: str, action: str) -> 
     """Deterministic, so a retried request task updates its approval instead of sending a second."""
     digest = hashlib.sha256("\0".join((pipeline, execution_name, stage, action)).encode()).digest()
     return base64.b32encode(digest[:15]).decode().lower()
+
+
+def decisions(
+    pipeline: str, execution_name: str, actions: Iterable[tuple[str, str]], approvals: Approvals
+) -> dict[str, Approval]:
+    """The recorded approvals (who decided, when, what they wrote) of an execution's approval
+    actions, by ``Stage.Action``: found by their deterministic ids; never the task tokens."""
+    found = {}
+    for stage, action in actions:
+        kept = approvals.get(approval_id(pipeline, execution_name, stage, action))
+        if kept is not None:
+            found[f"{stage}.{action}"] = kept[0]
+    return found
 
 
 class LinkFault(enum.Enum):

@@ -19,7 +19,9 @@ def run_source_action(request: ActionRequest, provider: SourceProvider, store: A
         raise ConfigurationError(
             f"{request.stage}.{request.action.name}: a source action has exactly one output artifact"
         )
-    source = SourceRequest(request.action.action_type_id.provider, request.configuration(), request.revision())
+    source = SourceRequest(
+        request.action.action_type_id.provider, request.configuration(), request.revision(), request.pipeline
+    )
     with tempfile.TemporaryDirectory(prefix="stepline-source-") as scratch:
         archive = Path(scratch) / "source.zip"
         variables = provider.fetch(source, archive)

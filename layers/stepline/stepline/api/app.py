@@ -8,7 +8,18 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
-from stepline.api import approvals, codepipeline, console, control, forge_webhooks, local, webhooks
+from stepline.api import (
+    approvals,
+    codepipeline,
+    console,
+    console_controls,
+    console_logs,
+    console_metrics,
+    control,
+    forge_webhooks,
+    local,
+    webhooks,
+)
 from stepline.api.pages import SECURITY_HEADERS, problem_page
 from stepline.api.problems import ApiProblem
 from stepline.errors import ConfigurationError
@@ -30,6 +41,9 @@ def build() -> APIGatewayRestResolver:
     app.include_router(webhooks.router)
     app.include_router(forge_webhooks.router)
     app.include_router(console.router)
+    app.include_router(console_logs.router)
+    app.include_router(console_controls.router)
+    app.include_router(console_metrics.router)
     app.include_router(local.router)
     app.include_router(codepipeline.router)
     app.include_router(control.router)

@@ -19,11 +19,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from stepline import wiring
-from stepline.actions.approval import LinkFault, review_link
-from stepline.api.console_pages import log_link, login_page, pipelines_page, run_page
+from stepline.actions.approval import LinkFault, decisions, review_link
+from stepline.api.console_pages import log_link, login_page, pipelines_page
+from stepline.api.console_parts import history_rows, pending_stages
+from stepline.api.console_run_page import RunView, run_page
 from stepline.api.pages import SECURITY_HEADERS
 from stepline.api.problems import ApiProblem
 from stepline.api.requests import cookie, form, header, require_bearer, strict_cookie
+from stepline.ports.approvals import Approval
 from stepline.ports.artifacts import ArtifactNotFound, ArtifactUnreadable
 from stepline.ports.pipelines import RegisteredPipeline
 from stepline.ports.workflows import ExecutionNotFound, execution_arn
@@ -35,6 +38,7 @@ SESSION_COOKIE = "stepline_console"
 SESSION_SECONDS = 12 * 3600
 LOGIN_LINK_SECONDS = 24 * 3600  # a link printed when serve starts may be opened later that day
 _LOGIN = "console-login:"  # what a sign-in link's nonce is signed and recorded as
+_CONTROL = "console-control:"  # what a control form's token signs, with the session
 DOWNLOAD_LIMIT = 5 * 1024 * 1024  # API Gateway answers at most 10 MB, base64 grows a third
 
 
@@ -124,7 +128,8 @@ def pipeline(name: str) -> Response[str]:
     entry = _pipeline(name)
     latest = wiring.workflows().executions(entry.state_machine_arn, limit=1)
     if not latest:
-        return _page(pipelines_page([(entry.name, None)], _base()))
+        view = RunView(csrf=control_token())
+        return _page(run_page(entry.name, None, pending_stages(entry), _base(), view))
     return _execution_page(entry, str(latest[0]["name"]))
 
 
@@ -143,11 +148,36 @@ def _execution_page(entry: RegisteredPipeline, execution: str) -> Response[str]:
         for approval in wiring.approvals().pending()
         if approval.pipeline == entry.name and approval.execution_name == execution
     }
-    logs = {f"{a.stage}.{a.name}" for a in run.actions if _log_file(entry.name, execution, f"{a.stage}.{a.name}")}
-    history = wiring.workflows().executions(entry.state_machine_arn, limit=25)
     failed = run.failed_action()
-    tail = log_tail(_log_file(entry.name, execution, failed.key)) if failed else []
-    return _page(run_page(run, history, base, reviews=reviews, logs=logs, tail=tail))
+    view = RunView(
+        history=history_rows(wiring.workflows(), entry, {run.execution_name: run.commit()[0]}),
+        reviews=reviews,
+        logs={a.key for a in run.actions if _log_file(entry.name, execution, a.key)},
+        tail=log_tail(_log_file(entry.name, execution, failed.key)) if failed else [],
+        approvals=_approvals(run),
+        csrf=control_token(),
+    )
+    return _page(run_page(entry.name, run, run.stages, base, view))
+
+
+def _approvals(run: PipelineRun) -> dict[str, Approval]:
+    """The run's approvals as recorded (who decided, what they wrote), by Stage.Action."""
+    asked = [(a.stage, a.name) for a in run.actions if a.type.startswith("Approval/") and a.status != "Pending"]
+    return decisions(run.pipeline, run.execution_name, asked, wiring.approvals())
+
+
+def control_token() -> str:
+    """The token a control's form carries: the session's own, signed, so another site's form
+    cannot pull a lever (the session cookie is SameSite=Strict as well)."""
+    session = cookie(router.current_event, SESSION_COOKIE)
+    return wiring.link_signer().sign(_CONTROL + session, wiring.now() + SESSION_SECONDS) if session else ""
+
+
+def check_control_token(given: str) -> None:
+    """A control's form came from a page of this session (scripts send the API token instead)."""
+    session = cookie(router.current_event, SESSION_COOKIE)
+    if not given or wiring.link_signer().check(_CONTROL + session, given, wiring.now()) is not None:
+        raise ApiProblem(403, "Refused", "this form is not from a page of your session; reload the page", page=True)
 
 
 def _log_file(pipeline: str, execution: str, action: str) -> Path | None:
@@ -157,22 +187,6 @@ def _log_file(pipeline: str, execution: str, action: str) -> Path | None:
         return None
     log = local_log(current.data, pipeline, execution, action)
     return log if log.is_file() else None
-
-
-@router.get("/pipelines/<name>/executions/<execution>/logs/<action>")
-def action_log(name: str, execution: str, action: str) -> Response[str]:
-    _signed_in()
-    run = _run(_pipeline(name), execution)
-    if action not in {f"{a.stage}.{a.name}" for a in run.actions}:
-        raise ApiProblem(404, "No such action", f"{name} has no action {action!r}", page=True)
-    log = _log_file(name, execution, action)
-    if log is None:
-        raise ApiProblem(
-            404, "No log", f"{action} has no log here (on AWS, CodeBuild keeps it in CloudWatch)", page=True
-        )
-    return Response(
-        200, "text/plain; charset=utf-8", log.read_text(encoding="utf-8", errors="replace"), SECURITY_HEADERS
-    )
 
 
 @router.get("/pipelines/<name>/executions/<execution>/artifacts/<artifact>")

@@ -10,14 +10,12 @@ words (paths, hashes, minified lines) break anywhere rather than push the box pa
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
-from typing import Any
 from urllib.parse import quote
 
-from stepline.status import ActionRun, PipelineRun, format_duration, run_status
+from stepline.status import PipelineRun
 
 _STYLE = """
 *{box-sizing:border-box}body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
@@ -43,11 +41,12 @@ background:#fbefff}.stage.s-Succeeded,.stage.s-Failed,.stage.s-InProgress,.stage
 """
 
 
-def document(title: str, body: str, base: str, *, refresh: bool = False) -> str:
+def document(title: str, body: str, base: str, *, refresh: bool = False, extra_style: str = "") -> str:
     reload = '<meta http-equiv="refresh" content="2">' if refresh else ""
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)} · Stepline</title>'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">{reload}<style>{_STYLE}</style>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">{reload}'
+        f"<style>{_STYLE}{extra_style}</style>"
         f'</head><body><header><a href="{escape(base)}/">Stepline</a></header><main>{body}</main></body></html>'
     )
 
@@ -87,63 +86,6 @@ def pipelines_page(rows: Sequence[tuple[str, PipelineRun | None]], base: str) ->
     return document("Pipelines", f"<h1>Pipelines</h1>{table}", base, refresh=refresh)
 
 
-def run_page(
-    run: PipelineRun,
-    history: Sequence[Mapping[str, Any]],
-    base: str,
-    *,
-    reviews: Mapping[str, str],
-    logs: set[str],
-    tail: Sequence[str] = (),
-) -> str:
-    """One execution drawn stage by stage; ``reviews`` maps Stage.Action → its review link,
-    ``logs`` names the actions that have a log to link to, ``tail`` is the failed action's
-    log's last lines."""
-    now = time.time()
-    execution_base = execution_path(base, run)
-    commit, message = run.commit()
-    header = (
-        f"<h1>{escape(run.pipeline)}</h1>"
-        f'<p class="meta">Execution <code>{escape(run.execution_name)}</code> {badge(run.status)} '
-        f"started {escape(when(run.started))} · {escape(format_duration((run.ended or now) - run.started))}</p>"
-    )
-    if commit:
-        header += f'<p class="meta">Commit <code>{escape(commit[:12])}</code> {escape(message)}</p>'
-    failure = run.failure()
-    if failure is not None:
-        header += f'<p class="failure">{escape(failure.line)}</p>'
-    stages = []
-    for stage in run.stages:
-        lanes = "".join(
-            '<div class="lane">'
-            + "".join(_action_box(action, execution_base, now, reviews, logs, tail) for action in lane)
-            + "</div>"
-            for lane in stage.lanes()
-        )
-        stages.append(
-            f'<section class="stage s-{escape(stage.status)}" data-stage="{escape(stage.name)}">'
-            f"<h2>{escape(stage.name)}</h2>{lanes}</section>"
-        )
-    rows = []
-    for execution in history:
-        name = str(execution["name"])
-        started = _seconds(execution.get("startDate"))
-        status = run_status(str(execution.get("status")))
-        link = f'<a href="{escape(base)}/pipelines/{path(run.pipeline)}/executions/{path(name)}">{escape(name)}</a>'
-        rows.append(f"<tr><td>{link}</td><td>{badge(status)}</td><td>{escape(when(started))}</td></tr>")
-    history_table = (
-        "<h2>History</h2><table><tr><th>Execution</th><th>Status</th><th>Started</th></tr>" + "".join(rows) + "</table>"
-    )
-    body = header + f'<div class="stages">{"".join(stages)}</div>' + history_table
-    return document(run.pipeline, body, base, refresh=run.status == "InProgress")
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return float(value) if isinstance(value, int | float) else None
-
-
 def execution_path(base: str, run: PipelineRun) -> str:
     return f"{base}/pipelines/{path(run.pipeline)}/executions/{path(run.execution_name)}"
 
@@ -151,37 +93,6 @@ def execution_path(base: str, run: PipelineRun) -> str:
 def log_link(base: str, run: PipelineRun, action: str) -> str:
     """The console's link to an action's log (a build on this machine)."""
     return f"{execution_path(base, run)}/logs/{path(action)}"
-
-
-def _action_box(
-    action: ActionRun,
-    execution_base: str,
-    now: float,
-    reviews: Mapping[str, str],
-    logs: set[str],
-    tail: Sequence[str],
-) -> str:
-    key = action.key
-    parts = [
-        f"<strong>{escape(action.name)}</strong>",
-        f"<small>{escape(action.type)}</small>",
-        f"<small>{escape(action.status)} {escape(format_duration(action.duration(now)))}</small>",
-    ]
-    links = []
-    if key in logs:
-        links.append(f'<a href="{escape(execution_base)}/logs/{path(key)}">log</a>')
-    for artifact in action.artifacts:
-        links.append(f'<a href="{escape(execution_base)}/artifacts/{path(artifact)}">{escape(artifact)}</a>')
-    if key in reviews:
-        links.append(f'<a class="review" href="{escape(reviews[key])}">Review</a>')
-    if links:
-        parts.append("<small>" + " · ".join(links) + "</small>")
-    failure = action.failure()
-    if failure is not None:
-        parts.append(f'<p class="error">{escape(failure.detail)}</p>')
-        if tail:
-            parts.append(f'<pre class="tail">{escape(chr(10).join(tail))}</pre>')
-    return f'<div class="action s-{escape(action.status)}" data-action="{escape(key)}">{"".join(parts)}</div>'
 
 
 def login_page(base: str, problem: str = "") -> str:

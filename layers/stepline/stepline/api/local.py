@@ -32,6 +32,8 @@ class ApplyBody(BaseModel):
     source: str = "request"
     schedule: str | None = None  # a cron or rate expression (stepline.triggers.schedules)
     report_status: bool = Field(False, alias="reportStatus")  # commit statuses (stepline.triggers.reporting)
+    # The local repository of each CodeCommit, connection or GitHub source: name → absolute path.
+    sources: dict[str, str] = Field(default_factory=dict)
 
 
 class GitPush(BaseModel):
@@ -60,7 +62,7 @@ def apply_pipeline() -> tuple[dict[str, Any], int]:
         except InvalidInput as error:
             raise ApiProblem(400, "Bad schedule", f"{body.source}: {error}") from None
     try:
-        entry = wiring.local_host().apply(loaded.pipeline, report_status=body.report_status)
+        entry = wiring.local_host().apply(loaded.pipeline, report_status=body.report_status, sources=body.sources)
     except CompilationError as error:
         raise ApiProblem(400, "Not runnable", f"{body.source}: {'; '.join(error.problems)}") from None
     # Applied again without a schedule, the pipeline has none: the command says what there is.
@@ -69,7 +71,7 @@ def apply_pipeline() -> tuple[dict[str, Any], int]:
     return {
         "pipeline": entry.name,
         "stateMachineArn": entry.state_machine_arn,
-        "startsOn": starts_on(loaded.pipeline) + schedule,
+        "startsOn": starts_on(loaded.pipeline, entry.sources) + schedule,
         "schedule": body.schedule,
         "reportStatus": entry.report_status,
     }, 201

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stepline.cli import render
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
-from stepline.cli.options import api_token_for, default_data, token_directory
+from stepline.cli.options import api_token_for, default_data, server_url, token_directory
 
 if TYPE_CHECKING:
     from stepline.api.client import ApiClient
@@ -41,7 +42,8 @@ def add_commands(commands: Any) -> None:
 def add_connection(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--url",
-        help="the Stepline API (default: $STEPLINE_API_URL, else the local server http://127.0.0.1:8080)",
+        help="the Stepline API (default: $STEPLINE_API_URL, else the `stepline serve` running on --data, "
+        "else http://127.0.0.1:8080)",
     )
     command.add_argument(
         "--data",
@@ -54,10 +56,17 @@ def add_connection(command: argparse.ArgumentParser) -> None:
 
 def client(args: argparse.Namespace) -> ApiClient:
     from stepline.api.client import ApiClient
-    from stepline.settings import api_url_default
 
-    url = args.url or api_url_default()
+    url = api_url(args)
     return ApiClient(url, api_token_for(url, Path(args.data)))
+
+
+def api_url(args: argparse.Namespace) -> str:
+    """--url, else $STEPLINE_API_URL, else the `stepline serve` running on --data (any port),
+    else the default local server."""
+    from stepline.settings import DEFAULT_API_URL
+
+    return args.url or os.environ.get("STEPLINE_API_URL", "").strip() or server_url(Path(args.data)) or DEFAULT_API_URL
 
 
 def call(api: ApiClient, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -9,7 +9,8 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from stepline.cli import render
-from stepline.cli.exits import CommandFailed, ExitCode, UsageError
+from stepline.cli.exits import CommandFailed, ExitCode
+from stepline.cli.options import check_declared, variable_values
 from stepline.cli.serve import schedule_expression
 
 if TYPE_CHECKING:
@@ -94,16 +95,6 @@ def _registry(outputs: dict[str, str], args: argparse.Namespace, region: str) ->
     return DynamoRegistry(aws_client("dynamodb", region), outputs[REGISTRY_OUTPUT])
 
 
-def _variables(items: list[str]) -> dict[str, str]:
-    variables = {}
-    for item in items:
-        name, separator, value = item.partition("=")
-        if not separator or not name:
-            raise UsageError(f"--variable {item!r}: write NAME=VALUE")
-        variables[name] = value
-    return variables
-
-
 def targets(region: str) -> Targets:
     """The resources a pipeline names, as `stepline deploy` reads them (tests replace this)."""
     from stepline.adapters.aws import aws_client
@@ -177,7 +168,7 @@ def start_pipeline(args: argparse.Namespace) -> int:
     from stepline.adapters.aws import aws_client
     from stepline.adapters.aws.problems import aws_errors
 
-    given = _variables(args.variable)  # a malformed NAME=VALUE is said before AWS is asked anything
+    given = variable_values(args.variable)  # a malformed NAME=VALUE is said before AWS is asked anything
     region = _region(args)
     outputs = _outputs(args, region)
     with aws_errors("reading the pipeline registry", CommandFailed):
@@ -186,11 +177,7 @@ def start_pipeline(args: argparse.Namespace) -> int:
         raise CommandFailed(
             f"no pipeline {args.pipeline!r} is registered in stack {args.stack_name!r}: stepline deploy FILE first"
         )
-    declared = {variable.name for variable in entry.pipeline.variables}
-    for name in given:
-        if name not in declared:
-            known = ", ".join(sorted(declared)) or "none"
-            raise UsageError(f"--variable {name}: {args.pipeline} declares no such variable (declared: {known})")
+    check_declared(given, args.pipeline, {variable.name for variable in entry.pipeline.variables})
     variables = given
     payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
     with aws_errors(f"starting {args.pipeline}", CommandFailed):

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from stepline import __version__
-from stepline.cli import approvals, asl, control, deploy, pipelines, render, run, serve
+from stepline.cli import approvals, asl, control, deploy, metrics, pipelines, render, run, serve
 from stepline.cli.exits import ExitCode, exit_code_for
 from stepline.errors import InvalidInput, SteplineError
 
@@ -102,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     control.add_commands(commands)
     deploy.add_commands(commands)
     run.add_commands(commands)
+    metrics.add_commands(commands)
     serve.add_commands(commands)
     pipelines.add_schema_command(commands)
     return parser

@@ -10,7 +10,7 @@ from argparse import ArgumentParser, ArgumentTypeError
 from pathlib import Path
 from urllib.parse import urlparse
 
-from stepline.cli.exits import CommandFailed
+from stepline.cli.exits import CommandFailed, UsageError
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -36,6 +36,18 @@ def api_token_for(url: str, data: Path) -> str:
     )
 
 
+SERVER_URL_FILE = "server-url"  # in the data folder: where `stepline serve` listens while it runs
+
+
+def server_url(data: Path) -> str | None:
+    """The URL a `stepline serve` on this data folder wrote when it started (None if none
+    runs): client commands find a server on any port through --data or $STEPLINE_DATA."""
+    try:
+        return (data / SERVER_URL_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def default_data() -> str:
     """Where local state lives unless --data says: $STEPLINE_DATA, else .stepline here."""
     return os.environ.get("STEPLINE_DATA", ".stepline")
@@ -43,6 +55,7 @@ def default_data() -> str:
 
 MAX_PORT = 65535
 SQLITE_HEADER = b"SQLite format 3\x00"
+ENGINE_DATABASE = "engine.sqlite"  # what every data folder stepline run or serve made holds
 
 
 def port(text: str) -> int:
@@ -77,15 +90,37 @@ def state_directory(text: str) -> str:
     return text
 
 
-def add_state_data(command: ArgumentParser) -> None:
-    """``--data`` of the commands that keep the engine's state there (run, show, serve …)."""
+def add_state_data(command: ArgumentParser, *, existing: bool = False) -> None:
+    """``--data`` of the commands that keep the engine's state there (run, serve), or, with
+    ``existing``, only read what is there (executions, show, metrics): a folder that is not
+    there is then an error, never a new, empty store that answers "nothing here"."""
     command.add_argument(
         "--data",
         default=default_data(),
-        type=state_directory,
+        type=existing_state_directory if existing else state_directory,
         metavar="DIR",
-        help="where state lives (default .stepline)",
+        help="where state lives (default $STEPLINE_DATA, else .stepline)",
     )
+
+
+def existing_state_directory(text: str) -> str:
+    """``--data`` of the commands that read state: ``state_directory``'s checks, on a folder
+    that exists and holds Stepline's engine database."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ArgumentTypeError(f"{text} is a file, not a directory: --data names the folder of Stepline's state")
+    if not path.is_dir():
+        raise ArgumentTypeError(
+            f"{text} does not exist, so it holds no runs: check --data (or $STEPLINE_DATA); "
+            "stepline run and stepline serve make it"
+        )
+    state_directory(text)
+    if not (path / ENGINE_DATABASE).is_file():
+        raise ArgumentTypeError(
+            f"{text} holds no Stepline state (no {ENGINE_DATABASE}): check --data (or $STEPLINE_DATA); "
+            "stepline run and stepline serve make it"
+        )
+    return text
 
 
 def token_directory(text: str) -> str:
@@ -118,3 +153,38 @@ def not_sqlite(path: Path) -> str | None:
     if head and head != SQLITE_HEADER:
         return f"{path} is not a SQLite database (it does not start with SQLite's header)"
     return None
+
+
+def variable_values(items: list[str]) -> dict[str, str]:
+    """``--variable NAME=VALUE`` (repeatable): pipeline-level variables' values for one execution."""
+    variables = {}
+    for item in items:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            raise UsageError(f"--variable {item!r}: write NAME=VALUE")
+        variables[name] = value
+    return variables
+
+
+def check_declared(given: dict[str, str], pipeline: str, declared: set[str]) -> None:
+    """Every ``--variable`` names a variable the pipeline declares, as StartPipelineExecution requires."""
+    for name in given:
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise UsageError(f"--variable {name}: {pipeline} declares no such variable (declared: {known})")
+
+
+def source_pairs(pairs: list[str]) -> dict[str, str]:
+    """``--source NAME=PATH`` (repeatable): the local repository of a CodeCommit, connection or
+    GitHub source, by the repository's name; a local path made absolute, so a server or a hook
+    in another directory finds the same repository."""
+    mapping = {}
+    for pair in pairs:
+        name, separator, path = pair.partition("=")
+        if not separator or not name or not path:
+            raise UsageError(f"--source {pair!r}: write NAME=PATH (the repository's name, then its local path)")
+        remote = "://" in path or path.startswith("git@")
+        if not remote and not Path(path).exists():
+            raise UsageError(f"--source {name}: {path} does not exist")
+        mapping[name] = path if remote else str(Path(path).resolve())
+    return mapping

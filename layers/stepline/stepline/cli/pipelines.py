@@ -64,7 +64,7 @@ def _print_report(report: Report) -> None:
         actions = sum(len(stage.actions) for stage in pipeline.stages)
         render.say(f"{report.source}: valid — {pipeline.name}, {len(pipeline.stages)} stages, {actions} actions")
         for warning in report.warnings:
-            render.say(f"  warning: {warning}")
+            render.say(f"  warning: {warning.described}")
         return
     render.problems(report.source, report.problems)
 

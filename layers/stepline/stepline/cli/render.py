@@ -61,7 +61,7 @@ def problems(source: str, found: Sequence[Any], stream: TextIO | None = None) ->
     errors = [p for p in found if getattr(p, "severity", "error") == "error"]
     print(f"{source}: invalid — {len(errors)} error{'s' if len(errors) != 1 else ''}", file=out)
     for problem in found:
-        print(f"  {problem.severity.value}: {problem}", file=out)
+        print(f"  {problem.severity.value}: {getattr(problem, 'described', problem)}", file=out)
 
 
 def console() -> Console:

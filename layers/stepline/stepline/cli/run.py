@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepline.cli import render
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
-from stepline.cli.options import add_state_data
+from stepline.cli.options import add_state_data, check_declared, source_pairs, variable_values
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,29 +59,26 @@ def add_commands(commands: Any) -> None:
     decision.add_argument("--reject", action="store_true", help="reject the first manual approval")
     run.add_argument("--comment", default="", help="the approval's comment (with --approve or --reject)")
     run.add_argument("--name", help="the execution's name (default: a new UUID)")
+    run.add_argument(
+        "--variable", action="append", default=[], metavar="NAME=VALUE", help="a pipeline-level variable's value"
+    )
     run.add_argument("--quiet", action="store_true", help="do not stream build logs")
     add_state_data(run)
     run.set_defaults(handler=run_pipeline)
 
     executions = commands.add_parser("executions", help="list past executions on this machine")
     executions.add_argument("--pipeline", help="only this pipeline's")
-    add_state_data(executions)
+    add_state_data(executions, existing=True)
     executions.set_defaults(handler=list_executions)
 
     show = commands.add_parser("show", help="show one execution: stages, actions, outputs")
     show.add_argument("execution", metavar="EXECUTION", help="its name or ARN")
-    add_state_data(show)
+    add_state_data(show, existing=True)
     show.set_defaults(handler=show_execution)
 
 
 def _sources(pairs: list[str]) -> str:
-    for pair in pairs:
-        name, separator, path = pair.partition("=")
-        if not separator or not name or not path:
-            raise UsageError(f"--source {pair!r}: write NAME=PATH (the repository's name, then its local path)")
-        if "://" not in path and not Path(path).exists():
-            raise UsageError(f"--source {name}: {path} does not exist")
-    return ",".join(pairs)
+    return ",".join(f"{name}={path}" for name, path in source_pairs(pairs).items())
 
 
 def _state_machines(pairs: list[str]) -> str:
@@ -126,7 +123,7 @@ def _runtime(data: str, environment: dict[str, str], *, runs: bool = True) -> It
 def run_pipeline(args: argparse.Namespace) -> int:
     from stepline.api.app import handle
     from stepline.api.wsgi import LocalApi
-    from stepline.cli.views import print_summary
+    from stepline.cli.views import decided, print_summary
     from stepline.definition import DefinitionError, check_file
     from stepline.settings import source_mapping
 
@@ -134,6 +131,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if report.loaded is None or report.errors:
         raise DefinitionError(report.source, report.errors)
     loaded = report.loaded
+    variables = variable_values(args.variable)
+    check_declared(variables, loaded.pipeline.name, {variable.name for variable in loaded.pipeline.variables})
     # --source adds to what STEPLINE_SOURCES (and STEPLINE_SOURCES_FILE) already map.
     given = ",".join(filter(None, [os.environ.get("STEPLINE_SOURCES", ""), _sources(args.source)]))
     mapping = source_mapping(given, os.environ.get("STEPLINE_SOURCES_FILE"))
@@ -152,11 +151,13 @@ def run_pipeline(args: argparse.Namespace) -> int:
     with LocalApi(handle) as api:
         environment["STEPLINE_API_URL"] = api.url
         with _runtime(args.data, environment) as runtime:
-            entry = runtime.apply(loaded.pipeline)
-            execution = runtime.start(entry.name, name=args.name)
+            entry = runtime.apply(loaded.pipeline, sources=source_pairs(args.source))
+            payload = {"trigger": {"type": "StartPipelineExecution"}, "variables": variables}
+            execution = runtime.start(entry.name, payload, name=args.name)
             runtime.start_worker()
             run = _follow(runtime, execution, args, console)
-    print_summary(run, console, Path(args.data))
+            approvals = decided(run)
+    print_summary(run, console, Path(args.data), approvals)
     return ExitCode.OK if run.status == "Succeeded" else ExitCode.FAILED
 
 
@@ -251,10 +252,17 @@ def list_executions(args: argparse.Namespace) -> int:
 
 
 def show_execution(args: argparse.Namespace) -> int:
-    from stepline.cli.views import print_summary
+    from stepline.cli.views import decided, print_summary
 
     console = render.console()
+    from stepline.errors import ConfigurationError
+
     with _runtime(args.data, {}, runs=False) as runtime:
-        run = runtime.run_of(runtime.find_execution(args.execution))  # a ConfigurationError names a wrong one
-    print_summary(run, console, Path(args.data))
+        try:
+            found = runtime.find_execution(args.execution)
+        except ConfigurationError as error:  # no such execution, or a prefix of several: the user's to fix
+            raise UsageError(str(error)) from None
+        run = runtime.run_of(found)
+        approvals = decided(run)
+    print_summary(run, console, Path(args.data), approvals)
     return ExitCode.OK

@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from stepline.cli import render
-from stepline.cli.approvals import add_connection, call, client
+from stepline.cli.approvals import add_connection, api_url, call, client
 from stepline.cli.exits import CommandFailed, ExitCode, UsageError
-from stepline.cli.options import LOOPBACK, add_state_data, api_token_for, port
+from stepline.cli.options import LOOPBACK, SERVER_URL_FILE, add_state_data, api_token_for, port, source_pairs
 
 # The engine, the API, the settings and their wiring (boto3 among them) load when a command runs.
 
@@ -53,6 +53,14 @@ def add_commands(commands: Any) -> None:
         action="store_true",
         help="report each execution (pending, success, failure) as a status on the GitHub commit it builds",
     )
+    apply.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="the local repository of a CodeCommit, GitHub or connection source, kept with the pipeline: "
+        "pushes there start it",
+    )
     add_connection(apply)
     apply.set_defaults(handler=apply_pipeline)
 
@@ -74,6 +82,8 @@ def serve_forever(args: argparse.Namespace) -> int:
     from stepline.api.app import handle
     from stepline.api.console import login_link
     from stepline.api.wsgi import LocalApi
+    from stepline.files import write_atomically
+    from stepline.local.announce import Announcer
     from stepline.local.outbox import drain
     from stepline.local.runtime import LocalRuntime
     from stepline.local.schedules import ScheduleClock
@@ -92,7 +102,9 @@ def serve_forever(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stop.set())
     unfinished = [e for e in runtime.executions() if e["status"] == "RUNNING"]
     wiring.api_token()  # made before serving, so apply and hooks find it from the first request
+    announcer = Announcer(runtime, lambda line: render.note(line, flush=True))
     with api:
+        threading.Thread(target=announcer.watch, args=(stop,), name="stepline-announce", daemon=True).start()
         runtime.start_worker()
         poller = partial(poll, runtime.registry, wiring.workflows(), wiring.source_heads(), wiring.records())
         clock = ScheduleClock(wiring.local_schedules(), runtime.registry, wiring.workflows(), time.time, poller=poller)
@@ -108,8 +120,13 @@ def serve_forever(args: argparse.Namespace) -> int:
         render.note("register pipelines with stepline apply FILE; Ctrl-C stops", flush=True)
         for line in drain(runtime.data):  # pushes hooks kept while the server was down
             render.say(line, flush=True)
-        stop.wait()
-        clock.stop()
+        address = runtime.data / SERVER_URL_FILE
+        write_atomically(address, api.url)  # client commands on this data folder find the port here
+        try:
+            stop.wait()
+        finally:
+            address.unlink(missing_ok=True)
+            clock.stop()
         render.note("stopping; unfinished executions resume at the next start", flush=True)
     runtime.close()
     return ExitCode.OK
@@ -163,6 +180,7 @@ def apply_pipeline(args: argparse.Namespace) -> int:
         "source": args.pipeline,
         "schedule": args.schedule,
         "reportStatus": args.report_status,
+        "sources": source_pairs(args.source),
     }
     answer = call(client(args), "POST", "/api/pipelines", body)
     render.say(f"applied {answer['pipeline']} ({answer['stateMachineArn']})")
@@ -182,7 +200,6 @@ def _git(repository: Path, *arguments: str) -> str:
 
 def install_hooks(args: argparse.Namespace) -> int:
     from stepline.local.hooks import KINDS
-    from stepline.settings import api_url_default
 
     repository = Path(args.repository).resolve()
     if not repository.is_dir():
@@ -191,7 +208,7 @@ def install_hooks(args: argparse.Namespace) -> int:
     location = repository if bare else Path(_git(repository, "rev-parse", "--show-toplevel"))
     hooks = Path(_git(repository, "rev-parse", "--path-format=absolute", "--git-path", "hooks"))
     hooks.mkdir(parents=True, exist_ok=True)
-    url = args.url or api_url_default()
+    url = api_url(args)
     api_token_for(url, Path(args.data))  # fail now, not at the first push, if there is no token
     installed = []
     for kind in KINDS if not bare else ("post-receive",):

@@ -4,40 +4,53 @@ build logs, as lines for pipes and CI, and its summary — rich, loaded when one
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from stepline.buildlog import PhaseClock
 from stepline.cli import render
 from stepline.status import ActionRun, PipelineRun, format_duration, local_log, log_tail, run_status
+
+if TYPE_CHECKING:
+    from stepline.ports.approvals import Approval
 
 LOG_LINES = 8
 
 
 class LineView:
-    """What a live table shows, as lines: for logs, pipes and CI."""
+    """What a live table shows, as lines: for logs, pipes and CI. Each log line is prefixed
+    with its action's name, so parallel actions' logs stay apart; a phase's completion line
+    says how long the phase took (stepline.buildlog)."""
 
     def __init__(self, console: Console, data: Path, *, quiet: bool) -> None:
         self.console, self.data, self.quiet = console, data, quiet
         self.seen: dict[str, str] = {}
         self.log_offsets: dict[Path, int] = {}
+        self.clocks: dict[Path, PhaseClock] = {}
 
     def update(self, run: PipelineRun) -> None:
         for action in run.actions:
-            key = f"{action.stage}.{action.name}"
+            changed = self.seen.get(action.key) != action.status and action.status != "Pending"
+            if changed and action.status == "InProgress":
+                self._said(action)
             if not self.quiet:
-                self._stream_log(log_path(self.data, run, action))
-            if self.seen.get(key) != action.status and action.status != "Pending":
-                self.seen[key] = action.status
-                took = format_duration(action.duration(time.time())) if action.status != "InProgress" else ""
-                self.console.print(
-                    Text.assemble(f"{key} ", render.status(action.status), f" {took}".rstrip()), soft_wrap=True
-                )
+                self._stream_log(action.key, log_path(self.data, run, action))
+            if changed and action.status != "InProgress":
+                self._said(action)
 
-    def _stream_log(self, log: Path) -> None:
+    def _said(self, action: ActionRun) -> None:
+        self.seen[action.key] = action.status
+        took = format_duration(action.duration(time.time())) if action.status != "InProgress" else ""
+        self.console.print(
+            Text.assemble(f"{action.key} ", render.status(action.status), f" {took}".rstrip()), soft_wrap=True
+        )
+
+    def _stream_log(self, key: str, log: Path) -> None:
         if not log.exists():
             return
         with log.open("rb") as handle:
@@ -45,8 +58,11 @@ class LineView:
             chunk = handle.read()
         complete = chunk[: chunk.rfind(b"\n") + 1]
         self.log_offsets[log] = self.log_offsets.get(log, 0) + len(complete)
+        clock = self.clocks.setdefault(log, PhaseClock())
         for line in complete.decode("utf-8", errors="replace").splitlines():
-            self.console.print(Text(f"  │ {line}", style="dim"), soft_wrap=True)
+            _, phase = clock.add(line)
+            took = f" ({format_duration(phase.duration)})" if phase is not None and phase.duration is not None else ""
+            self.console.print(Text(f"{key} │ {line}{took}", style="dim"), soft_wrap=True)
 
 
 def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
@@ -71,16 +87,11 @@ def _actions_table(run: PipelineRun, now: float, detailed: bool) -> Table:
 
 
 def _variable_names(action: ActionRun) -> list[str]:
-    return [key for namespace in action.variables.values() if isinstance(namespace, dict) for key in namespace]
+    return [key for key, _ in action.outputs()]
 
 
 def _variables(action: ActionRun) -> str:
-    pairs = [
-        f"{key}={value}"
-        for namespace in action.variables.values()
-        if isinstance(namespace, dict)
-        for key, value in namespace.items()
-    ]
+    pairs = [f"{key}={value}" for key, value in action.outputs()]
     return " ".join(pair if len(pair) <= 120 else pair[:119] + "…" for pair in pairs)
 
 
@@ -101,7 +112,11 @@ def live_view(run: PipelineRun, data: Path, *, quiet: bool) -> Group:
     return Group(*parts)
 
 
-def print_summary(run: PipelineRun, console: Console, data: Path) -> None:
+def print_summary(
+    run: PipelineRun, console: Console, data: Path, approvals: Mapping[str, Approval] | None = None
+) -> None:
+    """The run's table, its outputs in full, its status and commit, who decided its approvals
+    (``approvals``, from ``decided``) and what failed."""
     now = time.time()
     console.print(_actions_table(run, now, detailed=True))  # a table wraps its own cells
     # The values in full beneath the table, where a path or a commit message is not cut short.
@@ -113,10 +128,24 @@ def print_summary(run: PipelineRun, console: Console, data: Path) -> None:
     console.print(Text.assemble("pipeline ", render.status(run.status), f" in {duration}"), soft_wrap=True)
     if commit:
         console.print(f"commit {commit[:12]} {message}".rstrip(), soft_wrap=True)
+    for key, approval in (approvals or {}).items():
+        said = f": {approval.comment}" if approval.comment else ""
+        console.print(f"{key} {approval.status.lower()} by {approval.decided_by}{said}", soft_wrap=True)
     _print_failure(run, console, data)
     console.print(
         f"logs and artifacts are under {data}/ · stepline show {run.execution_name} --data {data}", soft_wrap=True
     )
+
+
+def decided(run: PipelineRun) -> dict[str, Approval]:
+    """Who decided the run's approvals, and what they wrote (from the approvals store of the
+    runtime in use: asked while it is open)."""
+    from stepline import wiring
+    from stepline.actions.approval import decisions
+
+    asked = [(a.stage, a.name) for a in run.actions if a.type.startswith("Approval/") and a.status != "Pending"]
+    found = decisions(run.pipeline, run.execution_name, asked, wiring.approvals())
+    return {key: approval for key, approval in found.items() if approval.status != "Pending"}
 
 
 def _print_failure(run: PipelineRun, console: Console, data: Path) -> None:
@@ -137,7 +166,8 @@ def _print_failure(run: PipelineRun, console: Console, data: Path) -> None:
 def executions_table(listed: list[dict[str, Any]]) -> Table:
     table = Table()
     for column in ("Pipeline", "Execution", "Status", "Started", "Duration"):
-        table.add_column(column)
+        # Names fold onto a second line rather than end in "…": what is shown can be given to show.
+        table.add_column(column, overflow="fold")
     for execution in listed:
         started = execution["startDate"].timestamp()
         stopped = execution.get("stopDate")

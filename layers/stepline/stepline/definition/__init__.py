@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stepline.definition.loader import LoadedPipeline, load_pipeline, parse_pipeline
+from stepline.definition.loader import LoadedPipeline, parse_pipeline, read_document
+from stepline.definition.locate import located
 from stepline.definition.models import PipelineDeclaration
 from stepline.definition.problems import DefinitionError, Problem, Severity, errors_in
 from stepline.definition.rules import validate
+from stepline.definition.salvage import rule_problems_despite_schema
 
 __all__ = [
     "DefinitionError",
@@ -50,12 +52,18 @@ class Report:
 
 
 def check_file(path: str | Path) -> Report:
-    """Parse and validate a pipeline file, collecting every problem instead of stopping."""
+    """Parse and validate a pipeline file, collecting every problem instead of stopping: the
+    schema's and the rules' together, each with its stage's and action's names and its line."""
     try:
-        loaded = load_pipeline(path)
+        text, document = read_document(path)
     except DefinitionError as error:
         return Report(str(path), None, error.problems)
-    return Report(str(path), loaded, loaded.located(validate(loaded.pipeline)))
+    try:
+        loaded = parse_pipeline(document, str(path))
+    except DefinitionError as error:
+        found = [*error.problems, *rule_problems_despite_schema(document)]
+        return Report(str(path), None, located(found, document, text))
+    return Report(str(path), loaded, located(loaded.located(validate(loaded.pipeline)), document, text))
 
 
 def load_valid_pipeline(path: str | Path) -> LoadedPipeline:
@@ -68,7 +76,10 @@ def load_valid_pipeline(path: str | Path) -> LoadedPipeline:
 
 def valid_pipeline(document: object, source: str) -> LoadedPipeline:
     """A decoded document as a pipeline, or DefinitionError listing every error found."""
-    loaded = parse_pipeline(document, source)
+    try:
+        loaded = parse_pipeline(document, source)
+    except DefinitionError as error:  # the rules' errors too, where the schema leaves them visible
+        raise DefinitionError(source, [*error.problems, *errors_in(rule_problems_despite_schema(document))]) from None
     errors = errors_in(loaded.located(validate(loaded.pipeline)))
     if errors:
         raise DefinitionError(source, errors)

@@ -58,6 +58,12 @@ class LoadedPipeline:
 
 def load_pipeline(path: str | Path) -> LoadedPipeline:
     """Read and parse a pipeline file; raise DefinitionError naming every structural problem."""
+    _, document = read_document(path)
+    return parse_pipeline(document, str(path))
+
+
+def read_document(path: str | Path) -> tuple[str, Any]:
+    """A pipeline file's text and its decoded document; DefinitionError when it has none."""
     source = str(path)
     file = Path(path)
     try:
@@ -70,8 +76,7 @@ def load_pipeline(path: str | Path) -> LoadedPipeline:
     except UnicodeDecodeError as error:
         message = f"is not UTF-8 text (byte {error.start} cannot be decoded)"
         raise DefinitionError(source, [Problem("", message)]) from None
-    document = parse_document(text, source, as_json=file.suffix.lower() == ".json")
-    return parse_pipeline(document, source)
+    return text, parse_document(text, source, as_json=file.suffix.lower() == ".json")
 
 
 def parse_document(text: str, source: str, *, as_json: bool) -> Any:
@@ -99,7 +104,7 @@ def parse_pipeline(document: Any, source: str) -> LoadedPipeline:
         kind = _json_kind(document)
         message = f"must be a JSON/YAML object holding a pipeline declaration, not {kind}"
         raise DefinitionError(source, [Problem("", message)])
-    shape = _shape_problem(document)
+    shape = shape_problem(document)
     if shape is not None:
         raise DefinitionError(source, [shape])
     wrapped = "pipeline" in document and "stages" not in document
@@ -127,7 +132,7 @@ def _unique_keys_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _shape_problem(document: Any) -> Problem | None:
+def shape_problem(document: Any) -> Problem | None:
     """Too deep or too many values, found without recursion (the document may be either)."""
     pending: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     seen = 0

@@ -23,18 +23,29 @@ class Problem:
     path: str
     message: str
     severity: Severity = Severity.ERROR
+    # Where a person finds it in the file: "stage Build, action Image, line 17" (definition.locate).
+    where: str = ""
 
     def __str__(self) -> str:
-        where = self.path or "(document)"
-        return f"{where}: {self.message}"
+        path = self.path or "(document)"
+        return f"{path}: {self.message}"
+
+    @property
+    def described(self) -> str:
+        """What a person reads: the path and message, then where it is in the file, if known."""
+        return f"{self}  [{self.where}]" if self.where else str(self)
 
     def under(self, prefix: str) -> Problem:
         """The same problem seen from a document that nests the declaration under ``prefix``."""
         path = f"{prefix}.{self.path}" if self.path else prefix
-        return Problem(path, self.message, self.severity)
+        return Problem(path, self.message, self.severity, self.where)
+
+    def placed(self, where: str) -> Problem:
+        return Problem(self.path, self.message, self.severity, where)
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message, "severity": self.severity.value}
+        found = {"path": self.path, "message": self.message, "severity": self.severity.value}
+        return found | ({"where": self.where} if self.where else {})
 
 
 def format_path(location: Iterable[str | int]) -> str:
@@ -68,5 +79,5 @@ class DefinitionError(InvalidInput):
     def __init__(self, source: str, problems: Sequence[Problem]) -> None:
         self.source = source
         self.problems = list(problems)
-        lines = "\n".join(f"  {problem}" for problem in self.problems)
+        lines = "\n".join(f"  {problem.described}" for problem in self.problems)
         super().__init__(f"{source}: the pipeline definition is not valid:\n{lines}")

@@ -400,6 +400,17 @@ class SourceRepository:
     detects_changes: bool  # False when DetectChanges is "false": pushes do not start it
 
 
+def local_repository(repository: SourceRepository, sources: Mapping[str, str]) -> str | None:
+    """Where a source's repository is on one machine: a Git source's own path or URL, else the
+    path ``sources`` maps its name to ("owner/repo", or "repo" alone, for GitHub and connections)."""
+    if repository.host == "Git":
+        return repository.name
+    found = sources.get(repository.name)
+    if found is None and repository.host in {"GitHub", "Connection"}:
+        found = sources.get(repository.name.rsplit("/", 1)[-1])
+    return found
+
+
 def source_repository(action: ActionDeclaration) -> SourceRepository | None:
     """What a git-based source action reads; None for any other action."""
     keys = _GIT_SOURCE_KEYS.get(action.action_type_id.provider)

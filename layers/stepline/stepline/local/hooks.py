@@ -13,6 +13,7 @@ stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import http.client
 import json
@@ -158,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stdin = sys.stdin.read() if args.kind == "post-receive" else ""
     data = Path(args.data)
+    # A server running on that data folder now, on whatever port, wins over the one installed.
+    with contextlib.suppress(OSError):
+        args.url = (data / "server-url").read_text(encoding="utf-8").strip() or args.url
     for move in moves(args.kind, args.repository, stdin):
         try:
             answer = report(args.url, _token(data), args.repository, move)

@@ -151,8 +151,13 @@ class LocalRuntime:
 
     # ------------------------------------------------------------------ pipelines ---------
 
-    def apply(self, pipeline: PipelineDeclaration, report_status: bool = False) -> RegisteredPipeline:
-        """Create or update the pipeline's state machine and register it."""
+    def apply(
+        self, pipeline: PipelineDeclaration, report_status: bool = False, sources: dict[str, str] | None = None
+    ) -> RegisteredPipeline:
+        """Create or update the pipeline's state machine and register it, with the local
+        repositories of its sources: this runtime's (STEPLINE_SOURCES, the sources file) and
+        ``sources`` (repository name → path), which win — kept with the pipeline, so pushes to
+        those repositories start it and its source actions read them."""
         compiled = compile_checked(pipeline)
         definition = substitute(compiled.definition, {p: self.resources[p] for p in compiled.placeholders})
         arn = self.engine.create_state_machine(state_machine_name(pipeline.name), definition)["stateMachineArn"]
@@ -162,6 +167,7 @@ class LocalRuntime:
             declaration=pipeline.model_dump(by_alias=True, exclude_none=True, mode="json"),
             registered_at=time.time(),
             report_status=report_status,
+            sources={**self.settings.sources, **(sources or {})},
         )
         self.registry.put(entry)
         return entry
@@ -243,7 +249,17 @@ class LocalRuntime:
         return sorted(listed, key=lambda e: e["startDate"], reverse=True)
 
     def find_execution(self, name_or_arn: str) -> str:
-        matches = [e["executionArn"] for e in self.executions() if name_or_arn in {e["name"], e["executionArn"]}]
+        """An execution by its name, its ARN, or the start of its name (as `executions` may
+        show it cut) when that names one execution only."""
+        listed = self.executions()
+        matches = [e["executionArn"] for e in listed if name_or_arn in {e["name"], e["executionArn"]}]
+        if not matches and name_or_arn:
+            matches = [e["executionArn"] for e in listed if str(e["name"]).startswith(name_or_arn)]
+        if len(matches) > 1 and not any(name_or_arn == e["name"] for e in listed):
+            names = ", ".join(str(arn).rsplit(":", 1)[-1] for arn in matches[:5])
+            raise ConfigurationError(
+                f"{name_or_arn!r} starts {len(matches)} executions' names ({names}): give more of it"
+            )
         if not matches:
             raise ConfigurationError(f"no execution {name_or_arn!r} in {self.data}")
         return str(matches[0])

@@ -22,6 +22,10 @@ class RegisteredPipeline(BaseModel):
     registered_at: float
     # Opt-in: each execution's state is reported on the commit it builds (stepline.triggers.reporting).
     report_status: bool = False
+    # On one machine, the local repository of each CodeCommit, connection or GitHub source
+    # (repository name → path), given to `stepline apply --source`: what pushes to that path
+    # start and what the source fetches. Empty on AWS, where the repositories are the services'.
+    sources: dict[str, str] = {}
 
     @cached_property
     def pipeline(self) -> PipelineDeclaration:
@@ -53,4 +57,6 @@ class PipelineHost(Protocol):
     """What registers pipelines on a running server: `stepline serve`'s engine (on AWS,
     `stepline deploy` does this from the user's machine instead)."""
 
-    def apply(self, pipeline: PipelineDeclaration, report_status: bool = False) -> RegisteredPipeline: ...
+    def apply(
+        self, pipeline: PipelineDeclaration, report_status: bool = False, sources: dict[str, str] | None = None
+    ) -> RegisteredPipeline: ...

@@ -27,6 +27,7 @@ class SourceRequest:
     provider: str
     configuration: Mapping[str, str]
     revision: Mapping[str, Any] = field(default_factory=dict)
+    pipeline: str = ""  # whose source: on one machine its registered local repositories are looked up
 
     def branch(self, default: str | None) -> str | None:
         """The branch the trigger names, else ``default``."""

@@ -14,7 +14,7 @@ match): the request's event must be one the filter lists (all three when it list
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from stepline.definition.models import (
     PipelineDeclaration,
     PipelineTriggerDeclaration,
 )
-from stepline.definition.providers import SourceRepository, source_repository
+from stepline.definition.providers import SourceRepository, local_repository, source_repository
 from stepline.triggers.changes import RepositoryChange
 
 # The changed files, asked only when a filter needs them; None when nothing can list them
@@ -55,8 +55,11 @@ class Match:
         return bool(self.actions)
 
 
-def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsOf) -> Match:
-    """Whether ``change`` starts ``pipeline``; ``paths`` is asked only if a filter needs them."""
+def match(
+    pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsOf, sources: Mapping[str, str] | None = None
+) -> Match:
+    """Whether ``change`` starts ``pipeline``; ``paths`` is asked only if a filter needs them;
+    ``sources`` maps its service repositories to local ones (on one machine)."""
     outcome = Match(pipeline.name)
     if change.deleted and change.pull_request is None:
         outcome.reasons.append(f"{change.reference_type} {change.reference_name} was deleted")
@@ -64,7 +67,7 @@ def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsO
     triggers = {trigger.git_configuration.source_action_name: trigger for trigger in pipeline.triggers}
     for action in pipeline.stages[0].actions if pipeline.stages else []:
         repository = source_repository(action)
-        if repository is None or not watches(repository, change):
+        if repository is None or not watches(repository, change, sources or {}):
             continue
         if not repository.detects_changes:
             outcome.reasons.append(f"{action.name}: DetectChanges is false")
@@ -82,8 +85,12 @@ def match(pipeline: PipelineDeclaration, change: RepositoryChange, paths: PathsO
     return outcome
 
 
-def watches(repository: SourceRepository, change: RepositoryChange) -> bool:
-    """Whether the source's repository is the one the change happened in."""
+def watches(repository: SourceRepository, change: RepositoryChange, sources: Mapping[str, str]) -> bool:
+    """Whether the source's repository is the one the change happened in: on one machine a
+    CodeCommit, connection or GitHub source is watched at the local repository mapped to it."""
+    if change.provider == "Git" and repository.host != "Git":
+        mapped = local_repository(repository, sources)
+        return mapped is not None and _same_location(mapped, change.repository)
     if repository.host == "Connection":
         # A connection's FullRepositoryId names a GitHub, GitLab or Bitbucket repository; the
         # three compare owner and repository names without case.

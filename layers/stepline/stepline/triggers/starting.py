@@ -23,6 +23,13 @@ TRIGGER_TYPES = {
     "Bitbucket": "WebhookV2",
     "Git": "GitHook",
 }
+# What people call each (the console's history, `stepline serve`'s lines).
+TRIGGER_NAMES = {
+    "StartPipelineExecution": "Release change",
+    "GitHook": "git push",
+    "CloudWatchEvent": "CodeCommit push",
+    "WebhookV2": "webhook push",
+}
 
 
 @dataclass
@@ -85,7 +92,7 @@ def start_matching(
         return changed_paths.between(change.repository, change.old_commit_id, change.commit_id)
 
     for entry in sorted(registry.all(), key=lambda e: e.name):
-        outcome = match(entry.pipeline, change, paths)
+        outcome = match(entry.pipeline, change, paths, entry.sources)
         if not outcome.starts:
             report.skipped[entry.name] = outcome.reasons
             continue

@@ -85,7 +85,12 @@ class LocalRoot:
             from stepline.adapters.aws.ecr import EcrImages  # noqa: PLC0415 - AWS only when asked
 
             return EcrImageSource(EcrImages(self._aws("ecr")), self.settings.sources, self.settings.base)
-        return LocalGitSources(self.settings.base, self.data / "git-cache", self.settings.sources)
+
+        def registered(pipeline: str) -> dict[str, str]:
+            entry = self.registry.get(pipeline)
+            return entry.sources if entry is not None else {}
+
+        return LocalGitSources(self.settings.base, self.data / "git-cache", self.settings.sources, registered)
 
     def _aws(self, service: str) -> Any:
         """A client for the providers that act on an AWS account from this machine: where

@@ -197,8 +197,10 @@ def _script(spec: Buildspec, status_file: Path) -> str:
         "set +e",
         f"__stepline_status={shlex.quote(str(status_file))}",
         '__mark() { printf "%s\\n" "$*" >> "$__stepline_status"; }',
-        # CodeBuild's log lines: "[Container] 2024/05/01 12:00:00.000000 Running command …"
-        "__say() { printf '[Container] %s %s\\n' \"$(date -u '+%Y/%m/%d %H:%M:%S')\" \"$*\"; }",
+        # CodeBuild's log lines: "[Container] 2024/05/01 12:00:00.123456 Running command …"
+        # (microseconds where date knows %N, as GNU's does; whole seconds elsewhere).
+        "__when='+%Y/%m/%d %H:%M:%S.%6N'; case \"$(date -u +%N)\" in *N*|'') __when='+%Y/%m/%d %H:%M:%S';; esac",
+        '__say() { printf \'[Container] %s %s\\n\' "$(date -u "$__when")" "$*"; }',
         "__stop=0",
     ]
     for name in PHASES:

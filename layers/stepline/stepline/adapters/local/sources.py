@@ -3,7 +3,7 @@ mapped to a local one."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +25,12 @@ class LocalGitSources:
     base: Path
     cache: Path
     mapping: Mapping[str, str] = field(default_factory=dict)
+    # A pipeline's own mapping, given to `stepline apply --source` and kept with it; it wins.
+    registered: Callable[[str], Mapping[str, str]] = lambda pipeline: {}
 
-    def repository(self, provider: str, configuration: Mapping[str, str]) -> tuple[GitRepository, str, str | None]:
+    def repository(
+        self, provider: str, configuration: Mapping[str, str], pipeline: str = ""
+    ) -> tuple[GitRepository, str, str | None]:
         """The repository, its name for the output variables, and the branch to build by default."""
         if provider == "Git":
             written = configuration["RepositoryUrl"]
@@ -39,11 +43,12 @@ class LocalGitSources:
         }[provider]
         name = configuration[key]
         lookup = f"{configuration['Owner']}/{name}" if provider == "GitHub" else name
-        mapped = self.mapping.get(lookup) or self.mapping.get(name)
+        mapping = {**self.mapping, **self.registered(pipeline)} if pipeline else self.mapping
+        mapped = mapping.get(lookup) or mapping.get(name)
         if mapped is None:
             raise ConfigurationError(
                 f"no local repository is mapped for {provider} repository {lookup!r}: "
-                f"pass --source {lookup}=PATH (or add it to the sources file)"
+                f"pass --source {lookup}=PATH to stepline apply or run (or add it to the sources file)"
             )
         location = self._located(mapped)
         repository = GitRepository(location, self.cache, f"{provider} repository {lookup!r} ({location})")
@@ -55,7 +60,7 @@ class LocalGitSources:
         return str((self.base / location).resolve())
 
     def fetch(self, request: SourceRequest, archive: Path) -> dict[str, str]:
-        repository, name, branch = self.repository(request.provider, request.configuration)
+        repository, name, branch = self.repository(request.provider, request.configuration, request.pipeline)
         revision = repository.resolve(request.branch(branch), request.commit())
         repository.archive(revision.commit_id, archive)
         return git_variables(request.provider, revision, request.configuration, name)
