@@ -96,7 +96,9 @@ def rollback_stage(call: Call) -> dict[str, Any]:
     try:
         started = levers.rollback_stage(entry, stage, target, wiring.workflows())
     except NotFound as error:
-        kind = "PipelineExecutionNotFoundException" if target in str(error) else "StageNotFoundException"
+        # The stage is known from the declaration; what else is missing is the target execution.
+        declared = {declared_stage.name for declared_stage in entry.pipeline.stages}
+        kind = "StageNotFoundException" if stage not in declared else "PipelineExecutionNotFoundException"
         raise AwsError(kind, str(error)) from None
     except InvalidInput as error:
         raise validation(str(error)) from None
