@@ -262,7 +262,7 @@ class FriendReminders:
             self.stack.deliver(copy.deepcopy(event))  # EventBridge delivers at least once
 
     def run(
-        self, execution_arn: str, on_idle: Callable[[], None] | None = None, limit_seconds: float = 120
+        self, execution_arn: str, on_idle: Callable[[], None] | None = None, limit_seconds: float = 300
     ) -> dict[str, Any]:
         """Until the execution ends: work finishes as it starts; when nothing moves, ``on_idle``
         (a person deciding, five minutes passing for the sweeper). Waits for moto's interpreter

@@ -41,7 +41,7 @@ def git(cwd: Path, *arguments: str) -> str:
     return completed.stdout + completed.stderr
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 180) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -85,7 +85,7 @@ class Server:
         for line in process.stdout:
             lines.append(line.rstrip("\n"))
 
-    def said(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+    def said(self, pattern: str, timeout: float = 180) -> re.Match[str]:
         """The first line the server printed that matches ``pattern``, waiting for it."""
 
         def seen() -> re.Match[str] | None:
