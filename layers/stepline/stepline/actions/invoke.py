@@ -30,7 +30,7 @@ def _location(reference: dict[str, str]) -> dict[str, Any]:
 
 
 def invoke_lambda(request: ActionRequest, invoker: FunctionInvoker, bucket: str = "") -> dict[str, Any]:
-    label = f"{request.stage}.{request.action.name}"
+    label = request.label
     configuration = request.configuration()
     function = configuration["FunctionName"]
     inputs = [

@@ -54,9 +54,8 @@ def start_state_machine(
     callbacks: TaskCallbacks,
     now: float,
 ) -> str:
-    label = f"{request.stage}.{request.action.name}"
-    if request.task_token is None:
-        raise ConfigurationError(f"{label}: a Step Functions invoke waits for a task token, and none came")
+    label = request.label
+    task_token = request.waiting_token("a Step Functions invoke")
     configuration = request.configuration()
     arn = configuration["StateMachineArn"]
     text = configuration.get("Input", "{}") or "{}"
@@ -74,7 +73,7 @@ def start_state_machine(
         Waiter(
             key=waiter_key("sfn", request.execution.id, label),
             kind="sfn",
-            token=request.task_token,
+            token=task_token,
             action=label,
             context={
                 "pipeline": request.pipeline,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stepline.actions.build.shell import ShellCommands, commands_for_shell
 from stepline.definition.models import ActionDeclaration
 from stepline.definition.variables import resolve_all
+from stepline.errors import ConfigurationError
 
 
 class ExecutionRef(BaseModel):
@@ -30,6 +31,18 @@ class ActionRequest(BaseModel):
     artifacts: dict[str, dict[str, str]] = Field(default_factory=dict)
     variables: dict[str, dict[str, str]] = Field(default_factory=dict)
     task_token: str | None = Field(None, alias="taskToken")
+
+    @property
+    def label(self) -> str:
+        """``Stage.Action``: how messages, waiters and records name this action."""
+        return f"{self.stage}.{self.action.name}"
+
+    def waiting_token(self, what: str) -> str:
+        """The task token an action that ends later (a build, a deployment, …) waits with;
+        ``what`` names that action in the error when the Task sent none."""
+        if self.task_token is None:
+            raise ConfigurationError(f"{self.label}: {what} waits for a task token, and none came")
+        return self.task_token
 
     def configuration(self) -> dict[str, str]:
         """The action's configuration with every #{…} variable resolved, as when CodePipeline starts it."""

@@ -71,12 +71,9 @@ def start_codebuild(
     now: float,
     commands_project: str | None = None,
 ) -> str:
-    if request.task_token is None:
-        raise ConfigurationError(
-            f"{request.stage}.{request.action.name}: a build waits for a task token, and none came"
-        )
+    task_token = request.waiting_token("a build")
     parameters = _build_parameters(request, bucket, commands_project)
-    waiter = register(waiters, _waiter(request, request.task_token, bucket), now)
+    waiter = register(waiters, _waiter(request, task_token, bucket), now)
     kind = build_work(builds)
     if answered_before(waiter, kind, waiters, callbacks) is not None:
         return waiter.work.get("id", "")
@@ -101,7 +98,7 @@ def _build_parameters(request: ActionRequest, bucket: str, commands_project: str
     """StartBuild's parameters: the project, its sources and artifacts overridden for this action."""
     configuration = request.configuration()
     action = request.action
-    label = f"{request.stage}.{action.name}"
+    label = request.label
     ordered = _sources(request, label)
     folder = f"{request.pipeline}/{request.execution.name}"
     outputs = [artifact.name for artifact in action.output_artifacts]
@@ -140,7 +137,7 @@ def _build_parameters(request: ActionRequest, bucket: str, commands_project: str
 def _waiter(request: ActionRequest, token: str, bucket: str) -> Waiter:
     """What the callbacks function needs to answer the token when the build ends."""
     action = request.action
-    label = f"{request.stage}.{action.name}"
+    label = request.label
     folder = f"{request.pipeline}/{request.execution.name}"
     return Waiter(
         key=waiter_key("build", request.execution.id, label),

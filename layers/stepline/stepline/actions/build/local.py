@@ -94,7 +94,7 @@ def run_key(request: ActionRequest) -> str:
 def run_local_build(request: ActionRequest, store: ArtifactStore, settings: LocalBuildSettings) -> dict[str, Any]:
     """Run the build once per task attempt, whoever asks: the first call starts it, a call
     after a crash adopts it while it runs, and any later call gets the recorded result."""
-    label = f"{request.stage}.{request.action.name}"
+    label = request.label
     run = Runs(settings.runs or settings.workspaces.parent / "runs").run(run_key(request))
     recorded = run.result()
     if recorded is not None:
@@ -213,7 +213,7 @@ def _fetch_inputs(
 def _inputs_in(
     request: ActionRequest, configuration: Mapping[str, str], workspace: Path
 ) -> tuple[Path, dict[str, Path]]:
-    label = f"{request.stage}.{request.action.name}"
+    label = request.label
     primary_name, folders = _input_folders(request, configuration, workspace, label)
     primary = folders.pop(primary_name)
     return primary, folders

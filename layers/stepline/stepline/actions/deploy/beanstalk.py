@@ -46,13 +46,12 @@ def deploy_to_environment(
     callbacks: TaskCallbacks,
     now: float,
 ) -> dict[str, str]:
-    label = f"{request.stage}.{request.action.name}"
-    if request.task_token is None:
-        raise ConfigurationError(f"{label}: an Elastic Beanstalk deploy waits for a task token, and none came")
+    label = request.label
+    task_token = request.waiting_token("an Elastic Beanstalk deploy")
     configuration = request.configuration()
     application, environment = configuration["ApplicationName"], configuration["EnvironmentName"]
     key = waiter_key("beanstalk", request.execution.id, label)
-    waiter = register(waiters, Waiter(key=key, kind="beanstalk", token=request.task_token, action=label), now)
+    waiter = register(waiters, Waiter(key=key, kind="beanstalk", token=task_token, action=label), now)
     kind = environment_work(environments)
     if answered_before(waiter, kind, waiters, callbacks) is not None:
         return waiter.work

@@ -52,9 +52,8 @@ def deploy_stack(
 ) -> dict[str, str]:
     """Start the stack operation the ActionMode names; the task token waits for its end.
     ``uploads`` says where a template too large for the request goes (on AWS: the artifact bucket)."""
-    label = f"{request.stage}.{request.action.name}"
-    if request.task_token is None:
-        raise ConfigurationError(f"{label}: a CloudFormation action waits for a task token, and none came")
+    label = request.label
+    task_token = request.waiting_token("a CloudFormation action")
     configuration = request.configuration()
     outputs = [artifact.name for artifact in request.action.output_artifacts]
     if configuration.get("OutputFileName") and not outputs:
@@ -67,9 +66,7 @@ def deploy_stack(
         "outputFile": configuration.get("OutputFileName") or None,
         "mode": configuration.get("ActionMode") or request.action.action_type_id.provider,
     }
-    waiter = register(
-        waiters, Waiter(key=key, kind="cfn", token=request.task_token, action=label, context=context), now
-    )
+    waiter = register(waiters, Waiter(key=key, kind="cfn", token=task_token, action=label, context=context), now)
     kind = stack_work(stacks, store)
     if answered_before(waiter, kind, waiters, callbacks) is not None:
         return waiter.work

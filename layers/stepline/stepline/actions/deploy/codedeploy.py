@@ -52,16 +52,15 @@ def deploy_with_codedeploy(
     now: float,
 ) -> dict[str, str]:
     """Start the deployment (either provider); the task token waits for its end."""
-    label = f"{request.stage}.{request.action.name}"
-    if request.task_token is None:
-        raise ConfigurationError(f"{label}: a CodeDeploy action waits for a task token, and none came")
+    label = request.label
+    task_token = request.waiting_token("a CodeDeploy action")
     configuration = request.configuration()
     waiter = register(
         waiters,
         Waiter(
             key=waiter_key("codedeploy", request.execution.id, label),
             kind="codedeploy",
-            token=request.task_token,
+            token=task_token,
             action=label,
         ),
         now,

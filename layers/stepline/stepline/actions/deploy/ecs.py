@@ -123,14 +123,13 @@ def deploy_ecs(
     now: float,
 ) -> dict[str, str]:
     """Start the rolling update; returns the task definition and deployment (the token waits)."""
-    label = f"{request.stage}.{request.action.name}"
-    if request.task_token is None:
-        raise ConfigurationError(f"{label}: an ECS deployment waits for a task token, and none came")
+    label = request.label
+    task_token = request.waiting_token("an ECS deployment")
     configuration = request.configuration()
     cluster, service = configuration["ClusterName"], configuration["ServiceName"]
     waiter = register(
         waiters,
-        Waiter(key=waiter_key("ecs", request.execution.id, label), kind="ecs", token=request.task_token, action=label),
+        Waiter(key=waiter_key("ecs", request.execution.id, label), kind="ecs", token=task_token, action=label),
         now,
     )
     kind = deployment_work(ecs)

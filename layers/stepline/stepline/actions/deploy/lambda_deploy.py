@@ -65,7 +65,7 @@ def prepare(
     event: dict[str, Any], lambdas: LambdaFunctions, records: Records, store: ArtifactStore | None = None
 ) -> dict[str, Any]:
     request = ActionRequest.model_validate(event)
-    label = f"{request.stage}.{request.action.name}"
+    label = request.label
     key = f"{request.execution.id}/{label}"
     earlier = (records.get(key) or {}).get("plan")
     if isinstance(earlier, dict):

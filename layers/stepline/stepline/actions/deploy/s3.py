@@ -39,7 +39,7 @@ def object_key(prefix: str, relative: str) -> str:
 
 
 def deploy_to_bucket(request: ActionRequest, store: ArtifactStore, buckets: Buckets) -> dict[str, object]:
-    label = f"{request.stage}.{request.action.name}"
+    label = request.label
     configuration = request.configuration()
     bucket, extract = configuration["BucketName"], configuration["Extract"].lower() == "true"
     key = configuration.get("ObjectKey", "")
